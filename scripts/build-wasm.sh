@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the browser core: wasm/web -> site/static/wasm/{tabtwin_web.js,tabtwin_web_bg.wasm}
+# and records a hash of every input in BUILD_INFO.json, so CI can prove that the
+# committed wasm is the one these sources build (scripts/check-wasm.sh).
+#
+#   scripts/build-wasm.sh            build into site/static/wasm
+#   scripts/build-wasm.sh OUTDIR     build into OUTDIR (CI's rebuild)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="${1:-$ROOT/site/static/wasm}"
+CACHE="${TABTWIN_CACHE:-$HOME/.cache/tabtwin}"
+export PATH="$CACHE/tools/bin:$PATH"
+export CARGO_TARGET_DIR="$CACHE/target-wasm"
+mkdir -p "$OUT"
+
+# Debian's rustc (with std sources) builds std for wasm32 with simd128 on; the
+# path remaps make the bytes independent of where the clone lives.
+export RUSTC_BOOTSTRAP=1
+export RUSTC=/usr/bin/rustc
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128 --remap-path-prefix=$ROOT=/tabtwin --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
+START=$(date +%s)
+( cd "$ROOT/wasm" && /usr/bin/cargo build -q --locked --release -p tabtwin-web \
+    --target wasm32-unknown-unknown -Z build-std=std,panic_abort )
+wasm-bindgen --target web --no-typescript --out-dir "$OUT" \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tabtwin_web.wasm"
+wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals \
+  "$OUT/tabtwin_web_bg.wasm" -o "$OUT/tabtwin_web_bg.wasm"
+python3 "$ROOT/scripts/wasm_inputs.py" --write "$OUT/BUILD_INFO.json"
+echo "build-wasm: $(du -h "$OUT/tabtwin_web_bg.wasm" | cut -f1) in $(( $(date +%s) - START )) s -> $OUT"

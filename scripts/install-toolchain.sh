@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build, test and serve tabtwin.
+# Idempotent: every step checks before it installs. Tools we build go to
+# $TABTWIN_CACHE/tools (default ~/.cache/tabtwin/tools), never into the repo.
+set -euo pipefail
+CACHE="${TABTWIN_CACHE:-$HOME/.cache/tabtwin}"
+TOOLS="$CACHE/tools"
+WASM_BINDGEN_VERSION="$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' "$(dirname "$0")/../wasm/Cargo.toml")"
+mkdir -p "$TOOLS"
+
+need_apt=()
+# Debian's rustc-web ships std's sources, so -Z build-std can target wasm32 with
+# simd128 (rustup here cannot fetch a wasm32 target); lld-22 provides rust-lld.
+[ -x /usr/bin/cargo ] && [ -d /usr/lib/rustlib/src/rust/library ] || need_apt+=(rustc-web cargo-web rust-web-src)
+command -v rust-lld >/dev/null || need_apt+=(lld-22)
+command -v wasm-opt >/dev/null || need_apt+=(binaryen)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
+command -v sox >/dev/null || need_apt+=(sox)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "install-toolchain: apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# wasm-bindgen CLI must equal the crate version exactly.
+if ! "$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  echo "install-toolchain: building wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  cargo install -q wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --root "$TOOLS"
+fi
+echo "install-toolchain: ok (wasm-bindgen $WASM_BINDGEN_VERSION, $(/usr/bin/rustc --version))"

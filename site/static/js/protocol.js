@@ -1,0 +1,15 @@
+// The messages between the page and the inference worker, written down once.
+// Both sides import this module; nothing else defines a message type.
+
+// page -> worker
+export const LOAD = "load";          // {model: ModelEntry}  fetch (or read cached), verify, build the core
+export const GENERATE = "generate";  // {prompt, options}    stream a reply
+export const STOP = "stop";          // {}                   end the reply now
+export const RESET = "reset";        // {}                   forget the conversation
+
+// worker -> page
+export const PROGRESS = "progress";  // {loaded, total, phase}
+export const READY = "ready";        // {info, simd128, cached}
+export const TOKEN = "token";        // {text}
+export const DONE = "done";          // {reason, tokens, seconds}
+export const ERROR = "error";        // {message, during}

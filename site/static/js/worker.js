@@ -1,0 +1,63 @@
+// The inference worker: owns the wasm core and the model. One reply at a time;
+// between tokens it yields to its event loop so a STOP message lands at once.
+import * as msg from "./protocol.js";
+import { loadModelBytes } from "./downloads.js";
+
+let core = null;  // the wasm-bindgen module, imported on first LOAD (its URL is content-hashed)
+let chat = null;
+let stopRequested = false;
+
+const post = (type, body = {}) => self.postMessage({ type, ...body });
+
+// A zero-delay yield (setTimeout clamps to 4 ms after a few nestings).
+const channel = new MessageChannel();
+const yieldToEvents = () => new Promise((resolve) => {
+  channel.port1.onmessage = () => resolve();
+  channel.port2.postMessage(null);
+});
+
+async function load({ model, wasm }) {
+  if (!core) {
+    core = await import(wasm.js);
+    await core.default({ module_or_path: wasm.bin });
+  }
+  const { bytes, cached } = await loadModelBytes(model, (p) => post(msg.PROGRESS, p));
+  post(msg.PROGRESS, { phase: "starting", loaded: bytes.length, total: bytes.length });
+  if (chat) chat.free();
+  chat = new core.Chat(bytes);
+  post(msg.READY, { info: JSON.parse(chat.info()), simd128: core.with_simd128(), cached });
+}
+
+async function generate({ prompt, options = {} }) {
+  stopRequested = false;
+  const o = { maxTokens: 256, temperature: 0, topK: 0, topP: 1, repeatPenalty: 1.0, seed: 42, ...options };
+  const started = performance.now();
+  chat.start(prompt, o.maxTokens, o.temperature, o.topK, o.topP, o.repeatPenalty, BigInt(o.seed));
+  let tokens = 0;
+  for (;;) {
+    if (stopRequested) chat.stop();
+    const piece = chat.step();
+    if (piece === undefined) break;
+    tokens += 1;
+    if (piece) post(msg.TOKEN, { text: piece });
+    await yieldToEvents();
+  }
+  post(msg.DONE, { reason: chat.stop_reason(), tokens, seconds: (performance.now() - started) / 1000 });
+}
+
+const handlers = {
+  [msg.LOAD]: load,
+  [msg.GENERATE]: generate,
+  [msg.STOP]: () => { stopRequested = true; },
+  [msg.RESET]: () => chat && chat.reset(),
+};
+
+self.onmessage = async ({ data }) => {
+  const handler = handlers[data.type];
+  if (!handler) return post(msg.ERROR, { message: `unknown message type '${data.type}'`, during: data.type });
+  try {
+    await handler(data);
+  } catch (err) {
+    post(msg.ERROR, { message: String(err && err.message ? err.message : err), during: data.type });
+  }
+};

@@ -1,0 +1,29 @@
+"""The committed wasm runs SmolLM2 in a Worker in real Chromium and answers."""
+
+LOAD_TIMEOUT_MS = 300_000
+ANSWER_TIMEOUT_MS = 300_000
+
+
+def load_model(page, site_url, model_id="smollm2-135m-instruct"):
+    page.goto(f"{site_url}chat/")
+    page.wait_for_selector(f"#model option[value='{model_id}']", state="attached")
+    page.select_option("#model", model_id)
+    page.click("#load")
+    page.wait_for_function("document.body.dataset.ready === 'true' || document.body.dataset.error",
+                           timeout=LOAD_TIMEOUT_MS)
+    assert page.evaluate("document.body.dataset.error") is None, page.console_lines
+
+
+def ask(page, question):
+    page.fill("#prompt", question)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".turn.assistant[data-done]", timeout=ANSWER_TIMEOUT_MS)
+    return page.inner_text(".turn.assistant >> nth=-1")
+
+
+def test_answers_paris_with_simd128(page, site_url):
+    load_model(page, site_url)
+    assert page.evaluate("document.body.dataset.simd128") == "true"
+    answer = ask(page, "What is the capital of France?")
+    assert "Paris" in answer, (answer, page.console_lines)
+    assert "tok/s" in page.inner_text("#stats")

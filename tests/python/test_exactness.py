@@ -1,0 +1,70 @@
+"""The core's logits equal transformers' for tiny random llama and qwen2 models.
+
+Both sides compute in float32 from the same F32 weights, so they differ only by
+the order of floating-point sums: about n * eps * |x| with n ~ 64-128 terms per
+dot product, i.e. ~1e-5 relative. We allow 1e-4 of the largest logit. A real
+mistake (a missing q/k permutation, a wrong RoPE base, a dropped bias, a bad mask)
+moves logits by O(1) and fails by orders of magnitude.
+"""
+import numpy as np
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+from tabtwin._core import Chat
+from tabtwin.convert import DecoderConfig, write_gguf
+from tabtwin.gguf_io import open_gguf
+
+TOKENS = [1, 450, 3000, 17, 99, 42, 7, 1000, 12, 5000, 333]
+
+
+def vocab_size(path) -> int:
+    return len(open_gguf(path).fields["tokenizer.ggml.tokens"].data)
+
+
+def randomize(model) -> None:
+    """Default init leaves norms at 1 and biases at 0, which would hide mistakes there."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.uniform_(0.5, 1.5)
+            elif name.endswith("bias"):
+                p.normal_(0, 0.5)
+
+
+def build(arch: str, tokenizer_from, out):
+    torch.manual_seed(0)
+    common = dict(vocab_size=vocab_size(tokenizer_from), hidden_size=64, intermediate_size=128,
+                  num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                  rms_norm_eps=1e-5, initializer_range=0.2)
+    if arch == "llama":
+        config = LlamaConfig(**common, rope_theta=10000.0, tie_word_embeddings=True)
+        model = LlamaForCausalLM(config)
+    else:
+        config = Qwen2Config(**common, rope_theta=1000000.0, tie_word_embeddings=False)
+        model = Qwen2ForCausalLM(config)
+    model = model.float().eval()
+    randomize(model)
+    state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    if config.tie_word_embeddings:
+        state.pop("lm_head.weight", None)
+    write_gguf(state, DecoderConfig.from_hf(config, arch), tokenizer_from, out, qtype="F32")
+    return model
+
+
+@pytest.mark.parametrize("arch, fixture", [("llama", "smollm_path"), ("qwen2", "qwen_path")])
+def test_logits_match_transformers(request, tmp_path, arch, fixture):
+    path = tmp_path / f"tiny-{arch}.gguf"
+    model = build(arch, request.getfixturevalue(fixture), path)
+    chat = Chat.from_path(path)
+    assert chat.info()["architecture"] == arch
+    for length in (1, 4, len(TOKENS)):
+        with torch.no_grad():
+            expected = model(torch.tensor([TOKENS[:length]])).logits[0, -1].numpy()
+        actual = np.array(chat.logits(TOKENS[:length]), dtype=np.float32)
+        assert actual.shape == expected.shape
+        scale = max(1.0, float(np.abs(expected).max()))
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-4 * scale,
+                                   err_msg=f"{arch}, {length} tokens")
+        assert int(actual.argmax()) == int(expected.argmax())

@@ -1,0 +1,318 @@
+//! A conversation with one model: history, prompt rendering, the token budget,
+//! KV-cache reuse between turns, and generation one token at a time.
+//!
+//! Generation is a small state machine (`start` then `step` until it returns
+//! `None`) rather than a blocking loop, so the browser worker can yield to its
+//! event loop between tokens and a Stop message lands at once.
+
+use crate::arch;
+use crate::error::{Error, Result};
+use crate::gguf::GgufFile;
+use crate::keys;
+use crate::models::CausalLm;
+use crate::sampler::{Sampler, SamplingOptions};
+use crate::stream::TextStream;
+use crate::template::{ChatTemplate, Message};
+use crate::tokenizer::TextTokenizer;
+
+/// Tokens that end an assistant turn in the chat formats we know, besides `eos_token_id`.
+const END_OF_TURN_TOKENS: &[&str] = &["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>"];
+
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub max_new_tokens: usize,
+    pub sampling: SamplingOptions,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        Self { max_new_tokens: 256, sampling: SamplingOptions::default() }
+    }
+}
+
+/// Why a reply ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    EndOfTurn,
+    MaxTokens,
+    ContextFull,
+    Stopped,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::EndOfTurn => "end_of_turn",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::ContextFull => "context_full",
+            StopReason::Stopped => "stopped",
+        }
+    }
+}
+
+/// Facts about the loaded model, read from its header.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    pub architecture: String,
+    pub name: Option<String>,
+    pub context_length: usize,
+    pub vocab_size: usize,
+    pub embedded_system_prompt: Option<String>,
+    pub persona: Option<String>,
+    pub tools: Option<String>,
+}
+
+struct Turn {
+    user: String,
+    sampler: Sampler,
+    generated: Vec<u32>,
+    stream: TextStream,
+    logits: Vec<f32>,
+    max_new_tokens: usize,
+    finished: Option<StopReason>,
+}
+
+pub struct Chat {
+    model: Box<dyn CausalLm>,
+    tokenizer: TextTokenizer,
+    template: ChatTemplate,
+    stop_ids: Vec<u32>,
+    info: ModelInfo,
+    system_prompt: Option<String>,
+    history: Vec<Message>,
+    /// The tokens whose keys and values sit in the model's cache, in order.
+    cached_tokens: Vec<u32>,
+    turn: Option<Turn>,
+    /// How many prompt tokens the last `start` fed to the model (after reuse).
+    last_prefill: usize,
+}
+
+impl Chat {
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
+        let file = GgufFile::parse(bytes)?;
+        let architecture = arch::detect(&file)?.to_string();
+        let tokenizer = TextTokenizer::from_gguf(&file)?;
+        let token_at = |key: &str| -> Option<String> {
+            file.opt_u32(key).and_then(|id| tokenizer.id_to_token(id))
+        };
+        let bos = token_at("tokenizer.ggml.bos_token_id").unwrap_or_default();
+        let eos = token_at("tokenizer.ggml.eos_token_id").unwrap_or_default();
+        let template_src = file.string("tokenizer.chat_template").map_err(|_| {
+            Error::Template("the file has no tokenizer.chat_template; tabtwin needs the model's own chat format".into())
+        })?;
+        let template = ChatTemplate::new(template_src, bos, eos)?;
+
+        let mut stop_ids: Vec<u32> = END_OF_TURN_TOKENS.iter().filter_map(|t| tokenizer.token_to_id(t)).collect();
+        if let Some(eos_id) = file.opt_u32("tokenizer.ggml.eos_token_id") {
+            stop_ids.push(eos_id);
+        }
+        let context_length = file.u32(&format!("{architecture}.context_length"))? as usize;
+        let info = ModelInfo {
+            context_length,
+            vocab_size: file.strings("tokenizer.ggml.tokens")?.len(),
+            name: file.opt_string("general.name").map(str::to_string),
+            embedded_system_prompt: file.opt_string(keys::SYSTEM_PROMPT).map(str::to_string),
+            persona: file.opt_string(keys::PERSONA).map(str::to_string),
+            tools: file.opt_string(keys::TOOLS).map(str::to_string),
+            architecture,
+        };
+        let model = arch::load(file)?;
+        Ok(Self {
+            model,
+            tokenizer,
+            template,
+            stop_ids,
+            system_prompt: info.embedded_system_prompt.clone(),
+            info,
+            history: Vec::new(),
+            cached_tokens: Vec::new(),
+            turn: None,
+            last_prefill: 0,
+        })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    pub fn system_prompt(&self) -> Option<&str> {
+        self.system_prompt.as_deref()
+    }
+
+    /// Use `prompt` as the system message. A twin's file carries the prompt it was
+    /// trained with, and any other one degrades it: refuse unless `force`.
+    pub fn set_system_prompt(&mut self, prompt: Option<String>, force: bool) -> Result<()> {
+        if let Some(embedded) = &self.info.embedded_system_prompt {
+            if !force && prompt.as_deref() != Some(embedded.as_str()) {
+                return Err(Error::Invalid(format!(
+                    "this model carries its training system prompt ({}); \
+                     replacing it degrades the twin, so it needs an explicit override",
+                    keys::SYSTEM_PROMPT
+                )));
+            }
+        }
+        self.system_prompt = prompt;
+        self.reset();
+        Ok(())
+    }
+
+    pub fn history(&self) -> &[Message] {
+        &self.history
+    }
+
+    /// Forget the conversation (the system prompt stays).
+    pub fn reset(&mut self) {
+        self.history.clear();
+        self.turn = None;
+        self.cached_tokens.clear();
+        self.model.reset();
+    }
+
+    /// Prompt tokens fed to the model by the last `start`, after KV reuse.
+    pub fn last_prefill_tokens(&self) -> usize {
+        self.last_prefill
+    }
+
+    /// The prompt text the template renders for `messages` (after the system prompt).
+    pub fn render(&self, conversation: &[Message]) -> Result<String> {
+        let mut messages = Vec::with_capacity(conversation.len() + 1);
+        if let Some(system) = &self.system_prompt {
+            messages.push(Message::new("system", system));
+        }
+        messages.extend_from_slice(conversation);
+        self.template.render(&messages)
+    }
+
+    /// Begin a reply to `user`. Older turns are dropped whole, oldest first,
+    /// until prompt + `max_new_tokens` fits the context; the system prompt stays.
+    pub fn start(&mut self, user: &str, options: &GenerateOptions) -> Result<()> {
+        if user.trim().is_empty() {
+            return Err(Error::Invalid("the message is empty".into()));
+        }
+        self.finish_turn();
+        let budget = self.info.context_length.saturating_sub(options.max_new_tokens);
+        let prompt_tokens = loop {
+            let mut conversation = self.history.clone();
+            conversation.push(Message::new("user", user));
+            let tokens = self.tokenizer.encode(&self.render(&conversation)?)?;
+            if tokens.len() <= budget {
+                break tokens;
+            }
+            if self.history.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "the message needs {} prompt tokens; with {} reserved for the answer the model's context of {} is too small",
+                    tokens.len(),
+                    options.max_new_tokens,
+                    self.info.context_length
+                )));
+            }
+            let drop = self.history.iter().skip(1).position(|m| m.role == "user").map_or(self.history.len(), |i| i + 1);
+            self.history.drain(..drop);
+        };
+        let logits = self.prefill(&prompt_tokens)?;
+        self.turn = Some(Turn {
+            user: user.to_string(),
+            sampler: Sampler::new(options.sampling.clone()),
+            generated: Vec::new(),
+            stream: TextStream::default(),
+            logits,
+            max_new_tokens: options.max_new_tokens,
+            finished: None,
+        });
+        Ok(())
+    }
+
+    /// Feed the prompt, reusing the cached prefix when the new prompt extends it.
+    fn prefill(&mut self, prompt: &[u32]) -> Result<Vec<f32>> {
+        let reusable = !self.cached_tokens.is_empty()
+            && prompt.len() > self.cached_tokens.len()
+            && prompt.starts_with(&self.cached_tokens);
+        let start = if reusable { self.cached_tokens.len() } else { 0 };
+        if start == 0 {
+            self.model.reset();
+            self.cached_tokens.clear();
+        }
+        let logits = self.model.forward(&prompt[start..], start)?;
+        self.cached_tokens.extend_from_slice(&prompt[start..]);
+        self.last_prefill = prompt.len() - start;
+        Ok(logits)
+    }
+
+    /// Produce the next piece of text. `Ok(None)` when the reply is over.
+    /// The piece may be empty while a multi-byte character is still incomplete.
+    pub fn step(&mut self) -> Result<Option<String>> {
+        let Some(turn) = self.turn.as_mut() else { return Ok(None) };
+        if turn.finished.is_some() {
+            return Ok(None);
+        }
+        let token = turn.sampler.sample(&mut turn.logits, &turn.generated);
+        if self.stop_ids.contains(&token) {
+            turn.finished = Some(StopReason::EndOfTurn);
+            return Ok(Some(turn.stream.flush()));
+        }
+        turn.generated.push(token);
+        let piece = turn.stream.push(&self.tokenizer, &turn.generated)?;
+        if turn.generated.len() >= turn.max_new_tokens {
+            turn.finished = Some(StopReason::MaxTokens);
+        } else if self.cached_tokens.len() + 1 >= self.info.context_length {
+            turn.finished = Some(StopReason::ContextFull);
+        } else {
+            let pos = self.cached_tokens.len();
+            turn.logits = self.model.forward(&[token], pos)?;
+            self.cached_tokens.push(token);
+        }
+        Ok(Some(piece))
+    }
+
+    /// End the current reply now (the Stop button). What was said so far is kept.
+    pub fn stop(&mut self) {
+        if let Some(turn) = self.turn.as_mut() {
+            turn.finished.get_or_insert(StopReason::Stopped);
+        }
+    }
+
+    /// Why the current/last reply ended, if it has.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.turn.as_ref().and_then(|t| t.finished)
+    }
+
+    /// Close the active turn and append it to the history.
+    fn finish_turn(&mut self) {
+        if let Some(turn) = self.turn.take() {
+            let reply = self.tokenizer.decode(&turn.generated).unwrap_or_default();
+            self.history.push(Message::new("user", &turn.user));
+            self.history.push(Message::new("assistant", &reply));
+        }
+    }
+
+    /// One whole reply, calling `on_text` with each piece; `on_text` returns
+    /// `false` to stop early. Returns the full reply text.
+    pub fn generate(
+        &mut self,
+        user: &str,
+        options: &GenerateOptions,
+        mut on_text: impl FnMut(&str) -> bool,
+    ) -> Result<String> {
+        self.start(user, options)?;
+        let mut reply = String::new();
+        while let Some(piece) = self.step()? {
+            reply.push_str(&piece);
+            if !piece.is_empty() && !on_text(&piece) {
+                self.stop();
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Next-token logits for a raw token sequence from position 0 (for exactness tests).
+    pub fn logits_for(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        self.turn = None;
+        self.cached_tokens.clear();
+        self.model.reset();
+        self.model.forward(tokens, 0)
+    }
+}

@@ -1,0 +1,16 @@
+//! One file per architecture, all behind [`CausalLm`]. `arch.rs` is the only
+//! place that chooses between them.
+
+pub mod llama;
+pub mod qwen2;
+
+use crate::error::Result;
+
+/// A decoder-only language model with its own KV cache.
+pub trait CausalLm {
+    /// Feed `tokens` starting at absolute position `pos` (0 starts a fresh
+    /// sequence and drops the cache) and return the logits of the last position.
+    fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>>;
+    /// Forget the KV cache.
+    fn reset(&mut self);
+}

@@ -1,0 +1,150 @@
+//! PyO3 binding: `tabtwin._core`. Translation only — every decision lives in tabtwin-core.
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use tabtwin_core::{GenerateOptions, Message, SamplingOptions};
+
+fn to_py(err: tabtwin_core::Error) -> PyErr {
+    match err {
+        tabtwin_core::Error::Candle(_) => PyRuntimeError::new_err(err.to_string()),
+        _ => PyValueError::new_err(err.to_string()),
+    }
+}
+
+/// A conversation with one GGUF chat model, run by the same core as the browser.
+#[pyclass(unsendable)]
+struct Chat {
+    inner: tabtwin_core::Chat,
+}
+
+#[pymethods]
+impl Chat {
+    #[new]
+    fn new(data: Vec<u8>) -> PyResult<Self> {
+        Ok(Self { inner: tabtwin_core::Chat::from_bytes(data).map_err(to_py)? })
+    }
+
+    #[staticmethod]
+    fn from_path(path: std::path::PathBuf) -> PyResult<Self> {
+        let data = std::fs::read(&path)
+            .map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        let inner = tabtwin_core::Chat::from_bytes(data)
+            .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
+        Ok(Self { inner })
+    }
+
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let info = self.inner.info();
+        let d = PyDict::new(py);
+        d.set_item("architecture", &info.architecture)?;
+        d.set_item("name", &info.name)?;
+        d.set_item("context_length", info.context_length)?;
+        d.set_item("vocab_size", info.vocab_size)?;
+        d.set_item("embedded_system_prompt", &info.embedded_system_prompt)?;
+        d.set_item("persona", &info.persona)?;
+        d.set_item("tools", &info.tools)?;
+        Ok(d)
+    }
+
+    #[getter]
+    fn system_prompt(&self) -> Option<String> {
+        self.inner.system_prompt().map(str::to_string)
+    }
+
+    #[pyo3(signature = (prompt, force=false))]
+    fn set_system_prompt(&mut self, prompt: Option<String>, force: bool) -> PyResult<()> {
+        self.inner.set_system_prompt(prompt, force).map_err(to_py)
+    }
+
+    fn reset(&mut self) {
+        self.inner.reset()
+    }
+
+    /// Generate one reply; `on_text(piece) -> bool|None` is called per piece (False stops).
+    #[pyo3(signature = (prompt, max_tokens=256, temperature=0.0, top_k=0, top_p=1.0,
+                        repeat_penalty=1.0, repeat_last_n=64, seed=42, on_text=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn generate(
+        &mut self,
+        prompt: &str,
+        max_tokens: usize,
+        temperature: f32,
+        top_k: usize,
+        top_p: f32,
+        repeat_penalty: f32,
+        repeat_last_n: usize,
+        seed: u64,
+        on_text: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let options = GenerateOptions {
+            max_new_tokens: max_tokens,
+            sampling: SamplingOptions { temperature, top_k, top_p, repeat_penalty, repeat_last_n, seed },
+        };
+        let mut callback_error: Option<PyErr> = None;
+        let reply = self
+            .inner
+            .generate(prompt, &options, |piece| match &on_text {
+                None => true,
+                Some(f) => match f.call1((piece,)) {
+                    Ok(ret) => !ret.is(&*pyo3::types::PyBool::new(ret.py(), false)),
+                    Err(e) => {
+                        callback_error = Some(e);
+                        false
+                    }
+                },
+            })
+            .map_err(to_py)?;
+        match callback_error {
+            Some(e) => Err(e),
+            None => Ok(reply),
+        }
+    }
+
+    /// Why the last reply ended: end_of_turn, max_tokens, context_full or stopped.
+    fn stop_reason(&self) -> Option<&'static str> {
+        self.inner.stop_reason().map(|r| r.as_str())
+    }
+
+    fn last_prefill_tokens(&self) -> usize {
+        self.inner.last_prefill_tokens()
+    }
+
+    /// The conversation so far as (role, content) pairs.
+    fn history(&self) -> Vec<(String, String)> {
+        self.inner.history().iter().map(|m| (m.role.clone(), m.content.clone())).collect()
+    }
+
+    /// The prompt the model's template renders for [(role, content), ...] (system prompt prepended).
+    fn render(&self, messages: Vec<(String, String)>) -> PyResult<String> {
+        let messages: Vec<Message> = messages.iter().map(|(r, c)| Message::new(r, c)).collect();
+        self.inner.render(&messages).map_err(to_py)
+    }
+
+    fn encode(&self, text: &str) -> PyResult<Vec<u32>> {
+        self.inner.tokenizer().encode(text).map_err(to_py)
+    }
+
+    fn decode(&self, ids: Vec<u32>) -> PyResult<String> {
+        self.inner.tokenizer().decode(&ids).map_err(to_py)
+    }
+
+    /// Next-token logits after `tokens` fed from position 0 (resets the conversation's cache).
+    fn logits(&mut self, tokens: Vec<u32>) -> PyResult<Vec<f32>> {
+        self.inner.logits_for(&tokens).map_err(to_py)
+    }
+}
+
+#[pyfunction]
+fn with_simd128() -> bool {
+    tabtwin_core::with_simd128()
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Chat>()?;
+    m.add_function(wrap_pyfunction!(with_simd128, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
