@@ -23,8 +23,9 @@ START=$(date +%s)
     --target wasm32-unknown-unknown -Z build-std=std,panic_abort )
 wasm-bindgen --target web --no-typescript --out-dir "$OUT" \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tabtwin_web.wasm"
+# wasm-opt from scripts/install-toolchain.sh (npm binaryen; Debian's 108 breaks externref tables)
 wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$OUT/tabtwin_web_bg.wasm" -o "$OUT/tabtwin_web_bg.wasm"
 python3 "$ROOT/scripts/wasm_inputs.py" --write "$OUT/BUILD_INFO.json"
 echo "build-wasm: $(du -h "$OUT/tabtwin_web_bg.wasm" | cut -f1) in $(( $(date +%s) - START )) s -> $OUT"

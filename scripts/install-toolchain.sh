@@ -13,7 +13,6 @@ need_apt=()
 # simd128 (rustup here cannot fetch a wasm32 target); lld-22 provides rust-lld.
 [ -x /usr/bin/cargo ] && [ -d /usr/lib/rustlib/src/rust/library ] || need_apt+=(rustc-web cargo-web rust-web-src)
 command -v rust-lld >/dev/null || need_apt+=(lld-22)
-command -v wasm-opt >/dev/null || need_apt+=(binaryen)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v sox >/dev/null || need_apt+=(sox)
@@ -28,4 +27,17 @@ if ! "$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | grep -q "$WASM_BINDGEN_VE
   echo "install-toolchain: building wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
   cargo install -q wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --root "$TOOLS"
 fi
+# wasm-opt: Debian's binaryen 108 rewrites wasm-bindgen's externref table into one
+# Chromium rejects (Table.set: "function-typed object must be ... a Wasm function");
+# the npm build of binaryen (pinned) handles reference types correctly.
+BINARYEN_VERSION=132.0.0
+if [ ! -x "$TOOLS/binaryen/node_modules/.bin/wasm-opt" ] || \
+   ! grep -q "\"version\": \"$BINARYEN_VERSION\"" "$TOOLS/binaryen/node_modules/binaryen/package.json"; then
+  echo "install-toolchain: npm install binaryen@$BINARYEN_VERSION"
+  mkdir -p "$TOOLS/binaryen"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS/binaryen" "binaryen@$BINARYEN_VERSION"
+fi
+mkdir -p "$TOOLS/bin"
+ln -sf "$TOOLS/binaryen/node_modules/.bin/wasm-opt" "$TOOLS/bin/wasm-opt"
+
 echo "install-toolchain: ok (wasm-bindgen $WASM_BINDGEN_VERSION, $(/usr/bin/rustc --version))"

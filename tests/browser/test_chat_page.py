@@ -9,8 +9,7 @@ def load_model(page, site_url, model_id="smollm2-135m-instruct"):
     page.wait_for_selector(f"#model option[value='{model_id}']", state="attached")
     page.select_option("#model", model_id)
     page.click("#load")
-    page.wait_for_function("document.body.dataset.ready === 'true' || document.body.dataset.error",
-                           timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_selector("body[data-ready='true'], body[data-error]", timeout=LOAD_TIMEOUT_MS)
     assert page.evaluate("document.body.dataset.error") is None, page.console_lines
 
 

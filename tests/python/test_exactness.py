@@ -68,3 +68,38 @@ def test_logits_match_transformers(request, tmp_path, arch, fixture):
         np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-4 * scale,
                                    err_msg=f"{arch}, {length} tokens")
         assert int(actual.argmax()) == int(expected.argmax())
+
+
+@pytest.mark.parametrize("arch, fixture", [("llama", "smollm_path"), ("qwen2", "qwen_path")])
+def test_kv_cache_decoding_matches_transformers(request, tmp_path, arch, fixture):
+    """Generation feeds one token at a time through the KV cache; that path must agree too."""
+    path = tmp_path / f"tiny-{arch}.gguf"
+    model = build(arch, request.getfixturevalue(fixture), path)
+    chat = Chat.from_path(path)
+    with torch.no_grad():
+        expected = model(torch.tensor([TOKENS])).logits[0, -1].numpy()
+    for prefix in (1, 5):
+        actual = np.array(chat.logits_stepwise(TOKENS, prefix), dtype=np.float32)
+        scale = max(1.0, float(np.abs(expected).max()))
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-4 * scale, err_msg=f"{arch}, prefix {prefix}")
+
+
+@pytest.mark.parametrize("arch, fixture", [("llama", "smollm_path"), ("qwen2", "qwen_path")])
+def test_kv_reuse_between_turns_equals_a_fresh_run(request, tmp_path, arch, fixture):
+    """Turn 2 computed on the cached prefix equals turn 2 recomputed from scratch.
+
+    F32 weights make prefill and one-token decoding agree to ~1e-6, so greedy
+    choices cannot flip between the two paths (on Q8_0 they can, at near-ties).
+    """
+    path = tmp_path / f"tiny-{arch}.gguf"
+    build(arch, request.getfixturevalue(fixture), path)
+    reused, fresh = Chat.from_path(path), Chat.from_path(path)
+    for chat in (reused, fresh):
+        chat.set_system_prompt("sys")
+        chat.generate("first question", max_tokens=12)
+    fresh.forget_cache()
+    second = [chat.generate("second question", max_tokens=12) for chat in (reused, fresh)]
+    assert reused.history() == fresh.history()
+    assert second[0] == second[1]
+    # the fresh run recomputed the whole conversation, the reused one only the new turn
+    assert reused.last_prefill_tokens() < fresh.last_prefill_tokens() / 2

@@ -40,9 +40,31 @@ const onMessage = {
   [msg.TOKEN]: ({ text }) => {
     answerNode.textContent += text;
   },
-  [msg.DONE]: ({ reason, tokens, seconds }) => {
-    answerNode.dataset.done = reason;
-    $("stats").textContent = `${tokens} tokens, ${(tokens / seconds).toFixed(1)} tok/s`;
+  [msg.THINKING]: ({ text }) => {
+    let details = answerNode.previousElementSibling;
+    if (!details || details.tagName !== "DETAILS") {
+      details = document.createElement("details");
+      details.className = "thinking";
+      const summary = document.createElement("summary");
+      summary.textContent = "thinking…";
+      details.append(summary, document.createElement("div"));
+      answerNode.before(details);
+    }
+    details.lastElementChild.textContent += text;
+  },
+  [msg.TOOL]: ({ app, params }) => {
+    const card = document.createElement("div");
+    card.className = "app-card";
+    card.dataset.app = app;
+    card.dataset.params = JSON.stringify(params);
+    card.textContent = `${app}`;
+    answerNode.after(card);
+  },
+  [msg.DONE]: (done) => {
+    answerNode.dataset.done = done.reason;
+    window.__tabtwinLastDone = done;  // read by the benchmark
+    const rate = done.decode_tok_s ? `${done.decode_tok_s.toFixed(1)} tok/s` : "";
+    $("stats").textContent = `${done.tokens} tokens ${rate}`;
     setBusy(false);
   },
   [msg.ERROR]: ({ message }) => {

@@ -10,6 +10,8 @@ export const RESET = "reset";        // {}                   forget the conversa
 // worker -> page
 export const PROGRESS = "progress";  // {loaded, total, phase}
 export const READY = "ready";        // {info, simd128, cached}
-export const TOKEN = "token";        // {text}
+export const TOKEN = "token";        // {text}              answer text, to show as text
+export const THINKING = "thinking";  // {text}              inner monologue, shown collapsed
+export const TOOL = "tool";          // {app, params}       open an inline app
 export const DONE = "done";          // {reason, tokens, seconds}
 export const ERROR = "error";        // {message, during}

@@ -34,15 +34,31 @@ async function generate({ prompt, options = {} }) {
   const started = performance.now();
   chat.start(prompt, o.maxTokens, o.temperature, o.topK, o.topP, o.repeatPenalty, BigInt(o.seed));
   let tokens = 0;
+  let firstTokenAt = 0;
+  let lastTokenAt = 0;
   for (;;) {
     if (stopRequested) chat.stop();
-    const piece = chat.step();
-    if (piece === undefined) break;
+    const events = chat.step();
+    if (events === undefined) break;
     tokens += 1;
-    if (piece) post(msg.TOKEN, { text: piece });
+    lastTokenAt = performance.now();
+    if (tokens === 1) firstTokenAt = lastTokenAt;
+    for (const event of JSON.parse(events)) {
+      if (event.kind === "text") post(msg.TOKEN, { text: event.text });
+      else if (event.kind === "thinking") post(msg.THINKING, { text: event.text });
+      else if (event.kind === "tool") post(msg.TOOL, { app: event.app, params: event.params });
+    }
     await yieldToEvents();
   }
-  post(msg.DONE, { reason: chat.stop_reason(), tokens, seconds: (performance.now() - started) / 1000 });
+  // Decode speed excludes the prompt: time from the first token to the last.
+  const decodeSeconds = (lastTokenAt - firstTokenAt) / 1000;
+  post(msg.DONE, {
+    reason: chat.stop_reason(),
+    tokens,
+    seconds: (performance.now() - started) / 1000,
+    first_token_s: (firstTokenAt - started) / 1000,
+    decode_tok_s: tokens > 1 ? (tokens - 1) / decodeSeconds : null,
+  });
 }
 
 const handlers = {

@@ -6,6 +6,7 @@
 //! event loop between tokens and a Stop message lands at once.
 
 use crate::arch;
+use crate::channels::{ChannelParser, Event};
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
 use crate::keys;
@@ -67,9 +68,12 @@ struct Turn {
     sampler: Sampler,
     generated: Vec<u32>,
     stream: TextStream,
+    channels: ChannelParser,
     logits: Vec<f32>,
     max_new_tokens: usize,
     finished: Option<StopReason>,
+    /// The held-back tail has been handed out after `finished` was set.
+    flushed: bool,
 }
 
 pub struct Chat {
@@ -82,9 +86,17 @@ pub struct Chat {
     history: Vec<Message>,
     /// The tokens whose keys and values sit in the model's cache, in order.
     cached_tokens: Vec<u32>,
+    /// The last prompt plus the reply, as text and as the tokens the model actually
+    /// saw and produced. The model may generate a tokenization that re-encoding
+    /// its text would not give back; building the next prompt on these tokens keeps
+    /// the cached prefix valid and shows the model its own words unchanged.
+    transcript_text: String,
+    transcript_tokens: Vec<u32>,
     turn: Option<Turn>,
     /// How many prompt tokens the last `start` fed to the model (after reuse).
     last_prefill: usize,
+    /// The token window: prompt + answer never exceed this.
+    context_limit: usize,
 }
 
 impl Chat {
@@ -126,8 +138,11 @@ impl Chat {
             info,
             history: Vec::new(),
             cached_tokens: Vec::new(),
+            transcript_text: String::new(),
+            transcript_tokens: Vec::new(),
             turn: None,
             last_prefill: 0,
+            context_limit: context_length,
         })
     }
 
@@ -160,14 +175,44 @@ impl Chat {
         Ok(())
     }
 
-    pub fn history(&self) -> &[Message] {
-        &self.history
+    /// The conversation so far, including a finished (or stopped) last reply.
+    pub fn history(&self) -> Vec<Message> {
+        let mut messages = self.history.clone();
+        if let Some(turn) = self.turn.as_ref().filter(|t| t.finished.is_some()) {
+            messages.push(Message::new("user", &turn.user));
+            messages.push(Message::new("assistant", &self.tokenizer.decode(&turn.generated).unwrap_or_default()));
+        }
+        messages
     }
 
     /// Forget the conversation (the system prompt stays).
     pub fn reset(&mut self) {
         self.history.clear();
         self.turn = None;
+        self.cached_tokens.clear();
+        self.transcript_text.clear();
+        self.transcript_tokens.clear();
+        self.model.reset();
+    }
+
+    /// Cap the conversation's token window below the model's context (the
+    /// browser keeps conversations short to bound memory and prefill time).
+    pub fn set_context_limit(&mut self, tokens: usize) -> Result<()> {
+        if tokens < 16 {
+            return Err(Error::Invalid(format!("a context limit of {tokens} tokens is too small")));
+        }
+        self.context_limit = tokens.min(self.info.context_length);
+        Ok(())
+    }
+
+    pub fn context_limit(&self) -> usize {
+        self.context_limit
+    }
+
+    /// Drop the KV cache but keep the conversation: the next turn recomputes the
+    /// whole prompt (used to prove that reuse changes nothing).
+    pub fn forget_cache(&mut self) {
+        self.finish_turn();
         self.cached_tokens.clear();
         self.model.reset();
     }
@@ -194,12 +239,14 @@ impl Chat {
             return Err(Error::Invalid("the message is empty".into()));
         }
         self.finish_turn();
-        let budget = self.info.context_length.saturating_sub(options.max_new_tokens);
+        let budget = self.context_limit.saturating_sub(options.max_new_tokens);
         let prompt_tokens = loop {
             let mut conversation = self.history.clone();
             conversation.push(Message::new("user", user));
-            let tokens = self.tokenizer.encode(&self.render(&conversation)?)?;
+            let text = self.render(&conversation)?;
+            let tokens = self.prompt_tokens(&text)?;
             if tokens.len() <= budget {
+                self.transcript_text = text;
                 break tokens;
             }
             if self.history.is_empty() {
@@ -207,23 +254,39 @@ impl Chat {
                     "the message needs {} prompt tokens; with {} reserved for the answer the model's context of {} is too small",
                     tokens.len(),
                     options.max_new_tokens,
-                    self.info.context_length
+                    self.context_limit
                 )));
             }
             let drop = self.history.iter().skip(1).position(|m| m.role == "user").map_or(self.history.len(), |i| i + 1);
             self.history.drain(..drop);
         };
         let logits = self.prefill(&prompt_tokens)?;
+        self.transcript_tokens = prompt_tokens;
         self.turn = Some(Turn {
             user: user.to_string(),
             sampler: Sampler::new(options.sampling.clone()),
             generated: Vec::new(),
             stream: TextStream::default(),
+            channels: ChannelParser::new(self.allowed_apps()),
             logits,
             max_new_tokens: options.max_new_tokens,
             finished: None,
+            flushed: false,
         });
         Ok(())
+    }
+
+    /// Tokens for a rendered prompt: the transcript's own tokens for the part that
+    /// repeats it, fresh tokens for what is new.
+    fn prompt_tokens(&self, text: &str) -> Result<Vec<u32>> {
+        match text.strip_prefix(self.transcript_text.as_str()) {
+            Some(rest) if !self.transcript_text.is_empty() && !rest.is_empty() => {
+                let mut tokens = self.transcript_tokens.clone();
+                tokens.extend(self.tokenizer.encode(rest)?);
+                Ok(tokens)
+            }
+            _ => self.tokenizer.encode(text),
+        }
     }
 
     /// Feed the prompt, reusing the cached prefix when the new prompt extends it.
@@ -242,30 +305,45 @@ impl Chat {
         Ok(logits)
     }
 
-    /// Produce the next piece of text. `Ok(None)` when the reply is over.
-    /// The piece may be empty while a multi-byte character is still incomplete.
-    pub fn step(&mut self) -> Result<Option<String>> {
+    /// The apps a TOOL line may open: the file's `tabtwin.tools` list, else any.
+    fn allowed_apps(&self) -> Option<Vec<String>> {
+        let tools = self.info.tools.as_deref()?;
+        serde_json::from_str::<Vec<String>>(tools).ok()
+    }
+
+    /// Generate one token and return the events it completes (often one text
+    /// piece, sometimes none while a character, tag or TOOL line is incomplete).
+    /// `Ok(None)` once the reply is over and everything held back was handed out.
+    pub fn step(&mut self) -> Result<Option<Vec<Event>>> {
         let Some(turn) = self.turn.as_mut() else { return Ok(None) };
         if turn.finished.is_some() {
-            return Ok(None);
+            if turn.flushed {
+                return Ok(None);
+            }
+            turn.flushed = true;
+            let tail = turn.stream.flush();
+            let mut events = turn.channels.push(&tail);
+            events.extend(turn.channels.finish());
+            return Ok(Some(events));
         }
         let token = turn.sampler.sample(&mut turn.logits, &turn.generated);
         if self.stop_ids.contains(&token) {
             turn.finished = Some(StopReason::EndOfTurn);
-            return Ok(Some(turn.stream.flush()));
+            return Ok(Some(Vec::new()));
         }
         turn.generated.push(token);
         let piece = turn.stream.push(&self.tokenizer, &turn.generated)?;
+        let events = turn.channels.push(&piece);
         if turn.generated.len() >= turn.max_new_tokens {
             turn.finished = Some(StopReason::MaxTokens);
-        } else if self.cached_tokens.len() + 1 >= self.info.context_length {
+        } else if self.cached_tokens.len() + 1 >= self.context_limit {
             turn.finished = Some(StopReason::ContextFull);
         } else {
             let pos = self.cached_tokens.len();
             turn.logits = self.model.forward(&[token], pos)?;
             self.cached_tokens.push(token);
         }
-        Ok(Some(piece))
+        Ok(Some(events))
     }
 
     /// End the current reply now (the Stop button). What was said so far is kept.
@@ -284,28 +362,54 @@ impl Chat {
     fn finish_turn(&mut self) {
         if let Some(turn) = self.turn.take() {
             let reply = self.tokenizer.decode(&turn.generated).unwrap_or_default();
+            self.transcript_text.push_str(&reply);
+            self.transcript_tokens.extend_from_slice(&turn.generated);
             self.history.push(Message::new("user", &turn.user));
             self.history.push(Message::new("assistant", &reply));
         }
     }
 
-    /// One whole reply, calling `on_text` with each piece; `on_text` returns
-    /// `false` to stop early. Returns the full reply text.
+    /// One whole reply, calling `on_event` for each event; `on_event` returns
+    /// `false` to stop early. Returns the text channel of the reply.
     pub fn generate(
         &mut self,
         user: &str,
         options: &GenerateOptions,
-        mut on_text: impl FnMut(&str) -> bool,
+        mut on_event: impl FnMut(&Event) -> bool,
     ) -> Result<String> {
         self.start(user, options)?;
         let mut reply = String::new();
-        while let Some(piece) = self.step()? {
-            reply.push_str(&piece);
-            if !piece.is_empty() && !on_text(&piece) {
-                self.stop();
+        while let Some(events) = self.step()? {
+            for event in &events {
+                if let Event::Text(text) = event {
+                    reply.push_str(text);
+                }
+                if !on_event(event) {
+                    self.stop();
+                }
             }
         }
         Ok(reply)
+    }
+
+    /// The raw text of the last reply, as the model produced it (tags and TOOL lines included).
+    pub fn last_reply_raw(&self) -> Option<String> {
+        let turn = self.turn.as_ref()?;
+        self.tokenizer.decode(&turn.generated).ok()
+    }
+
+    /// Next-token logits after feeding `tokens[..prefix]` at once and the rest one
+    /// token at a time through the KV cache, as generation does (for exactness tests).
+    pub fn logits_stepwise(&mut self, tokens: &[u32], prefix: usize) -> Result<Vec<f32>> {
+        if prefix == 0 || prefix > tokens.len() {
+            return Err(Error::Invalid(format!("prefix {prefix} must be in 1..={}", tokens.len())));
+        }
+        let mut logits = self.logits_for(&tokens[..prefix])?;
+        for (pos, token) in tokens.iter().enumerate().skip(prefix) {
+            logits = self.model.forward(&[*token], pos)?;
+        }
+        self.model.reset();
+        Ok(logits)
     }
 
     /// Next-token logits for a raw token sequence from position 0 (for exactness tests).

@@ -2,6 +2,7 @@
 //! No binding code lives here; `web/` and `py/` only translate.
 
 pub mod arch;
+pub mod channels;
 pub mod chat;
 pub mod error;
 pub mod gguf;
@@ -12,6 +13,7 @@ pub mod stream;
 pub mod template;
 pub mod tokenizer;
 
+pub use channels::Event;
 pub use chat::{Chat, GenerateOptions, ModelInfo, StopReason};
 pub use error::{Error, Result};
 pub use sampler::SamplingOptions;

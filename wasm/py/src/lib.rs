@@ -4,7 +4,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use tabtwin_core::{GenerateOptions, Message, SamplingOptions};
+use tabtwin_core::{Event, GenerateOptions, Message, SamplingOptions};
 
 fn to_py(err: tabtwin_core::Error) -> PyErr {
     match err {
@@ -62,9 +62,26 @@ impl Chat {
         self.inner.reset()
     }
 
-    /// Generate one reply; `on_text(piece) -> bool|None` is called per piece (False stops).
+    /// Cap the conversation's token window (prompt + answer) below the model's context.
+    fn set_context_limit(&mut self, tokens: usize) -> PyResult<()> {
+        self.inner.set_context_limit(tokens).map_err(to_py)
+    }
+
+    #[getter]
+    fn context_limit(&self) -> usize {
+        self.inner.context_limit()
+    }
+
+    /// Drop the KV cache, keep the conversation (the next turn recomputes everything).
+    fn forget_cache(&mut self) {
+        self.inner.forget_cache()
+    }
+
+    /// Generate one reply and return its text channel.
+    /// `on_text(piece)` is called for each text piece, `on_event(json)` for every event
+    /// (`{"kind": "text"|"thinking"|"tool", ...}`); either returning False stops.
     #[pyo3(signature = (prompt, max_tokens=256, temperature=0.0, top_k=0, top_p=1.0,
-                        repeat_penalty=1.0, repeat_last_n=64, seed=42, on_text=None))]
+                        repeat_penalty=1.0, repeat_last_n=64, seed=42, on_text=None, on_event=None))]
     #[allow(clippy::too_many_arguments)]
     fn generate(
         &mut self,
@@ -77,6 +94,7 @@ impl Chat {
         repeat_last_n: usize,
         seed: u64,
         on_text: Option<Bound<'_, PyAny>>,
+        on_event: Option<Bound<'_, PyAny>>,
     ) -> PyResult<String> {
         let options = GenerateOptions {
             max_new_tokens: max_tokens,
@@ -85,15 +103,22 @@ impl Chat {
         let mut callback_error: Option<PyErr> = None;
         let reply = self
             .inner
-            .generate(prompt, &options, |piece| match &on_text {
-                None => true,
-                Some(f) => match f.call1((piece,)) {
-                    Ok(ret) => !ret.is(&*pyo3::types::PyBool::new(ret.py(), false)),
+            .generate(prompt, &options, |event| {
+                let mut keep_going = true;
+                let mut call = |f: &Bound<'_, PyAny>, arg: String| match f.call1((arg,)) {
+                    Ok(ret) => keep_going &= !ret.is(&*pyo3::types::PyBool::new(ret.py(), false)),
                     Err(e) => {
-                        callback_error = Some(e);
-                        false
+                        callback_error.get_or_insert(e);
+                        keep_going = false;
                     }
-                },
+                };
+                if let (Some(f), Event::Text(text)) = (&on_text, event) {
+                    call(f, text.clone());
+                }
+                if let Some(f) = &on_event {
+                    call(f, event.to_json().to_string());
+                }
+                keep_going
             })
             .map_err(to_py)?;
         match callback_error {
@@ -105,6 +130,11 @@ impl Chat {
     /// Why the last reply ended: end_of_turn, max_tokens, context_full or stopped.
     fn stop_reason(&self) -> Option<&'static str> {
         self.inner.stop_reason().map(|r| r.as_str())
+    }
+
+    /// The last reply as the model wrote it (thinking tags and TOOL lines included).
+    fn last_reply_raw(&self) -> Option<String> {
+        self.inner.last_reply_raw()
     }
 
     fn last_prefill_tokens(&self) -> usize {
@@ -128,6 +158,11 @@ impl Chat {
 
     fn decode(&self, ids: Vec<u32>) -> PyResult<String> {
         self.inner.tokenizer().decode(&ids).map_err(to_py)
+    }
+
+    /// Logits after feeding `tokens[:prefix]` at once and the rest one by one via the KV cache.
+    fn logits_stepwise(&mut self, tokens: Vec<u32>, prefix: usize) -> PyResult<Vec<f32>> {
+        self.inner.logits_stepwise(&tokens, prefix).map_err(to_py)
     }
 
     /// Next-token logits after `tokens` fed from position 0 (resets the conversation's cache).

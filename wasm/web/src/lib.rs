@@ -56,9 +56,14 @@ impl Chat {
         self.inner.start(prompt, &options).map_err(to_js)
     }
 
-    /// The next piece of text (possibly empty), or undefined when the reply is over.
+    /// The events of the next token as a JSON array (often one `{"kind":"text"}`,
+    /// sometimes none), or undefined when the reply is over.
     pub fn step(&mut self) -> Result<Option<String>, JsError> {
-        self.inner.step().map_err(to_js)
+        let events = self.inner.step().map_err(to_js)?;
+        Ok(events.map(|events| {
+            let list: Vec<_> = events.iter().map(|e| e.to_json()).collect();
+            serde_json::Value::Array(list).to_string()
+        }))
     }
 
     /// End the current reply now; what was said stays in the conversation.
@@ -69,6 +74,11 @@ impl Chat {
     /// Why the last reply ended (end_of_turn, max_tokens, context_full, stopped).
     pub fn stop_reason(&self) -> Option<String> {
         self.inner.stop_reason().map(|r| r.as_str().to_string())
+    }
+
+    /// Cap the conversation's token window (prompt + answer).
+    pub fn set_context_limit(&mut self, tokens: usize) -> Result<(), JsError> {
+        self.inner.set_context_limit(tokens).map_err(to_js)
     }
 
     /// Forget the conversation.

@@ -1,0 +1,116 @@
+"""`tabtwin bench`: decode speed of the core, natively and in Chromium, beside a peer.
+
+Prints a table and writes JSON. Timings are measurements, not test assertions.
+  native  the core via tabtwin._core (candle CPU; threads as given)
+  peer    llama-cpp-python on the same GGUF, when installed (a native reference runtime)
+  browser the committed wasm in Debian Chromium, one thread, simd128, via the /chat page
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
+
+
+def native(path: Path, max_tokens: int) -> dict:
+    from ._core import Chat
+
+    started = time.perf_counter()
+    chat = Chat.from_path(path)
+    load_s = time.perf_counter() - started
+    stamps = []
+    chat.generate(PROMPT, max_tokens=max_tokens, on_text=lambda _: stamps.append(time.perf_counter()) or True)
+    return _rates(load_s, stamps, chat.last_prefill_tokens())
+
+
+def peer(path: Path, max_tokens: int, threads: int) -> dict | None:
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        return None
+    started = time.perf_counter()
+    llm = Llama(model_path=str(path), n_threads=threads, n_ctx=2048, verbose=False)
+    load_s = time.perf_counter() - started
+    stamps = []
+    for _ in llm.create_chat_completion([{"role": "user", "content": PROMPT}], max_tokens=max_tokens,
+                                        temperature=0.0, stream=True):
+        stamps.append(time.perf_counter())
+    return _rates(load_s, stamps, None)
+
+
+def _rates(load_s: float, stamps: list[float], prompt_tokens) -> dict:
+    decode = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 else None
+    return {"load_s": round(load_s, 3), "pieces": len(stamps), "prompt_tokens": prompt_tokens,
+            "decode_tok_s": round(decode, 2) if decode else None}
+
+
+def browser(paths: dict[str, Path], max_tokens: int) -> dict:
+    """Run the /chat page in Chromium for each model; read tok/s from the worker's DONE message."""
+    import tempfile
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from .serve import make_server
+    from .site import build
+
+    root = Path(__file__).resolve().parents[2]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = Path(tmp) / "models.toml"
+        registry.write_text("\n".join(
+            f'[[model]]\nid = "{i}"\nlabel = "{i}"\npath = "{p}"\n[model.sampling]\nmax_tokens = {max_tokens}\n'
+            for i, p in paths.items()))
+        build(root, Path(tmp) / "site", registry, log=lambda *_: None)
+        server = make_server(Path(tmp) / "site", "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/chat/"
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                  args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+            for model_id in paths:
+                page = b.new_page()
+                page.goto(url)
+                page.wait_for_selector(f"#model option[value='{model_id}']", state="attached")
+                page.select_option("#model", model_id)
+                started = time.perf_counter()
+                page.click("#load")
+                page.wait_for_selector("body[data-ready='true'], body[data-error]", timeout=600_000)
+                load_s = time.perf_counter() - started
+                page.fill("#prompt", PROMPT)
+                page.keyboard.press("Enter")
+                page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)
+                stats = page.evaluate("window.__tabtwinLastDone || null")
+                results[model_id] = {"load_s": round(load_s, 3), **(stats or {}),
+                                     "simd128": page.evaluate("document.body.dataset.simd128") == "true"}
+                page.close()
+            b.close()
+        server.shutdown()
+    return results
+
+
+def run(paths: dict[str, Path], max_tokens: int, out: Path, threads: int, with_browser: bool) -> dict:
+    os.environ.setdefault("RAYON_NUM_THREADS", str(threads))
+    report = {"machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(), "threads": threads},
+              "prompt": PROMPT, "max_tokens": max_tokens, "models": {}}
+    for model_id, path in paths.items():
+        report["models"][model_id] = {"file_mb": round(path.stat().st_size / 1e6, 1),
+                                      "native": native(path, max_tokens), "peer": peer(path, max_tokens, threads)}
+    if with_browser:
+        for model_id, result in browser(paths, max_tokens).items():
+            report["models"][model_id]["browser"] = result
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{'model':<30} {'runtime':<26} {'load s':>8} {'decode tok/s':>13}")
+    for model_id, r in report["models"].items():
+        for name, label in (("native", f"tabtwin native ({threads} thr)"), ("peer", f"llama.cpp ({threads} thr)"),
+                            ("browser", "tabtwin wasm (1 thr, simd)")):
+            if r.get(name):
+                print(f"{model_id:<30} {label:<26} {r[name].get('load_s', 0):>8} "
+                      f"{r[name].get('decode_tok_s') or '-':>13}")
+    print(f"wrote {out}")
+    return report

@@ -1,0 +1,259 @@
+//! Splitting the model's text into what the page shows and what it acts on.
+//!
+//! - `text`: the answer, shown as text.
+//! - `thinking`: between `<think>` and `</think>`, shown collapsed.
+//! - `tool`: a line `TOOL {"app": ..., "params": {...}}` becomes a structured event
+//!   and is not shown; a TOOL line that does not parse, or names an app the twin
+//!   may not open, is shown as ordinary text so nothing the model said is lost.
+//!
+//! Text arrives in arbitrary pieces, so a tag or a `TOOL ` prefix may be split
+//! across pieces: we hold back exactly the characters that could still become one.
+
+use serde_json::Value;
+
+const THINK_OPEN: &str = "<think>";
+const THINK_CLOSE: &str = "</think>";
+const TOOL_PREFIX: &str = "TOOL ";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Text(String),
+    Thinking(String),
+    Tool { app: String, params: Value },
+}
+
+impl Event {
+    /// `{"kind": "text", "text": ...}` / `{"kind": "tool", "app": ..., "params": ...}` for the bindings.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Event::Text(t) => serde_json::json!({ "kind": "text", "text": t }),
+            Event::Thinking(t) => serde_json::json!({ "kind": "thinking", "text": t }),
+            Event::Tool { app, params } => serde_json::json!({ "kind": "tool", "app": app, "params": params }),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ChannelParser {
+    /// Apps a TOOL line may open; `None` accepts any app name.
+    allowed_apps: Option<Vec<String>>,
+    pending: String,
+    in_thinking: bool,
+    at_line_start: bool,
+    in_tool_line: bool,
+    /// Just closed a thought: newlines before the answer are layout, not content.
+    after_thought: bool,
+}
+
+impl ChannelParser {
+    pub fn new(allowed_apps: Option<Vec<String>>) -> Self {
+        Self { allowed_apps, at_line_start: true, ..Default::default() }
+    }
+
+    /// Feed a piece of model text; returns the events that are now certain.
+    pub fn push(&mut self, piece: &str) -> Vec<Event> {
+        self.pending.push_str(piece);
+        let mut events = Vec::new();
+        loop {
+            let before = (self.pending.len(), self.in_tool_line, self.in_thinking);
+            self.advance(&mut events, false);
+            if (self.pending.len(), self.in_tool_line, self.in_thinking) == before {
+                break;
+            }
+        }
+        merge(events)
+    }
+
+    /// The reply is over: everything still held is decided now.
+    pub fn finish(&mut self) -> Vec<Event> {
+        let mut events = Vec::new();
+        while !self.pending.is_empty() {
+            self.advance(&mut events, true);
+        }
+        merge(events)
+    }
+
+    fn advance(&mut self, events: &mut Vec<Event>, at_end: bool) {
+        if self.in_tool_line {
+            return self.advance_tool_line(events, at_end);
+        }
+        if self.in_thinking {
+            match self.pending.find(THINK_CLOSE) {
+                Some(i) => {
+                    let thought: String = self.pending.drain(..i + THINK_CLOSE.len()).collect();
+                    events.push(Event::Thinking(thought[..i].to_string()));
+                    self.in_thinking = false;
+                    self.after_thought = true;
+                    self.at_line_start = true;
+                }
+                None => {
+                    let keep = if at_end { 0 } else { partial_suffix(&self.pending, THINK_CLOSE) };
+                    let thought: String = self.pending.drain(..self.pending.len() - keep).collect();
+                    if !thought.is_empty() {
+                        events.push(Event::Thinking(thought));
+                    }
+                }
+            }
+            return;
+        }
+        if self.after_thought {
+            let trimmed = self.pending.trim_start_matches('\n').len();
+            self.pending.drain(..self.pending.len() - trimmed);
+            if self.pending.is_empty() {
+                return;
+            }
+            self.after_thought = false;
+        }
+        if self.at_line_start && !self.pending.is_empty() {
+            if self.pending.starts_with(TOOL_PREFIX) {
+                self.in_tool_line = true;
+                return;
+            }
+            if TOOL_PREFIX.starts_with(self.pending.as_str()) && !at_end {
+                return; // could still become "TOOL "
+            }
+        }
+        // Plain text up to the next place something special could begin.
+        let think_at = self.pending.find(THINK_OPEN);
+        let newline_at = self.pending.find('\n');
+        let stop = match (think_at, newline_at) {
+            (Some(t), Some(n)) => t.min(n + 1),
+            (Some(t), None) => t,
+            (None, Some(n)) => n + 1,
+            (None, None) => {
+                let keep = if at_end { 0 } else { partial_suffix(&self.pending, THINK_OPEN) };
+                self.pending.len() - keep
+            }
+        };
+        let text: String = self.pending.drain(..stop).collect();
+        if !text.is_empty() {
+            self.at_line_start = text.ends_with('\n');
+            events.push(Event::Text(text));
+        }
+        if think_at == Some(stop) && self.pending.starts_with(THINK_OPEN) {
+            self.pending.drain(..THINK_OPEN.len());
+            self.in_thinking = true;
+        }
+    }
+
+    fn advance_tool_line(&mut self, events: &mut Vec<Event>, at_end: bool) {
+        let Some(end) = self.pending.find('\n').or(if at_end { Some(self.pending.len()) } else { None }) else {
+            return; // wait for the rest of the line
+        };
+        let line: String = self.pending.drain(..end).collect();
+        let newline: String = self.pending.drain(..self.pending.len().min(1)).collect();
+        self.in_tool_line = false;
+        self.at_line_start = true;
+        match self.parse_tool(&line) {
+            Some(event) => events.push(event),
+            None => events.push(Event::Text(line + &newline)),
+        }
+    }
+
+    fn parse_tool(&self, line: &str) -> Option<Event> {
+        let json: Value = serde_json::from_str(line[TOOL_PREFIX.len()..].trim()).ok()?;
+        let app = json.get("app")?.as_str()?.to_string();
+        let params = json.get("params").cloned().unwrap_or_else(|| serde_json::json!({}));
+        if !params.is_object() {
+            return None;
+        }
+        if let Some(allowed) = &self.allowed_apps {
+            if !allowed.iter().any(|a| a == &app) {
+                return None;
+            }
+        }
+        Some(Event::Tool { app, params })
+    }
+}
+
+/// Length of the longest suffix of `text` that is a proper prefix of `tag`.
+fn partial_suffix(text: &str, tag: &str) -> usize {
+    (1..tag.len()).rev().find(|&n| text.len() >= n && text.is_char_boundary(text.len() - n)
+        && tag.starts_with(&text[text.len() - n..])).unwrap_or(0)
+}
+
+/// Adjacent events of the same text channel become one.
+fn merge(events: Vec<Event>) -> Vec<Event> {
+    let mut out: Vec<Event> = Vec::with_capacity(events.len());
+    for event in events {
+        match (out.last_mut(), event) {
+            (Some(Event::Text(a)), Event::Text(b)) => a.push_str(&b),
+            (Some(Event::Thinking(a)), Event::Thinking(b)) => a.push_str(&b),
+            (_, event) => out.push(event),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(pieces: &[&str], allowed: Option<Vec<&str>>) -> Vec<Event> {
+        let mut p = ChannelParser::new(allowed.map(|a| a.into_iter().map(String::from).collect()));
+        let mut events = Vec::new();
+        for piece in pieces {
+            events.extend(p.push(piece));
+        }
+        events.extend(p.finish());
+        merge(events)
+    }
+
+    fn every_split(text: &str) -> Vec<Vec<String>> {
+        let chars: Vec<char> = text.chars().collect();
+        (1..chars.len()).map(|i| vec![chars[..i].iter().collect(), chars[i..].iter().collect()]).collect()
+    }
+
+    #[test]
+    fn plain_text_passes_through() {
+        assert_eq!(run(&["Hello ", "world"], None), vec![Event::Text("Hello world".into())]);
+    }
+
+    #[test]
+    fn tool_line_becomes_an_event() {
+        let text = "Here are my projects.\nTOOL {\"app\":\"projects\",\"params\":{\"tag\":\"rust\"}}";
+        let expected = vec![
+            Event::Text("Here are my projects.\n".into()),
+            Event::Tool { app: "projects".into(), params: serde_json::json!({"tag": "rust"}) },
+        ];
+        for split in every_split(text) {
+            let pieces: Vec<&str> = split.iter().map(String::as_str).collect();
+            assert_eq!(run(&pieces, Some(vec!["projects", "books"])), expected, "split {split:?}");
+        }
+    }
+
+    #[test]
+    fn thinking_is_its_own_channel() {
+        let text = "<think>they ask about books</think>\nI read a lot.";
+        let expected = vec![Event::Thinking("they ask about books".into()), Event::Text("I read a lot.".into())];
+        for split in every_split(text) {
+            let pieces: Vec<&str> = split.iter().map(String::as_str).collect();
+            assert_eq!(run(&pieces, None), expected, "split {split:?}");
+        }
+    }
+
+    #[test]
+    fn tool_line_in_one_piece_is_decided_without_waiting() {
+        let mut p = ChannelParser::new(None);
+        let events = p.push("TOOL {\"app\":\"books\"}\n");
+        assert_eq!(events, vec![Event::Tool { app: "books".into(), params: serde_json::json!({}) }]);
+    }
+
+    #[test]
+    fn bad_or_forbidden_tool_lines_stay_text() {
+        assert_eq!(run(&["TOOL {not json}"], None), vec![Event::Text("TOOL {not json}".into())]);
+        let line = "TOOL {\"app\":\"bank\",\"params\":{}}";
+        assert_eq!(run(&[line], Some(vec!["projects"])), vec![Event::Text(line.into())]);
+    }
+
+    #[test]
+    fn words_that_start_like_tool_are_text() {
+        assert_eq!(run(&["TO", "OLS are useful"], None), vec![Event::Text("TOOLS are useful".into())]);
+        assert_eq!(run(&["a <thin", "g>"], None), vec![Event::Text("a <thing>".into())]);
+    }
+
+    #[test]
+    fn multibyte_text_near_tags_is_safe() {
+        assert_eq!(run(&["café <", "3 ✨"], None), vec![Event::Text("café <3 ✨".into())]);
+    }
+}
