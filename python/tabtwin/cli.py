@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-browser", action="store_true")
     bench.add_argument("--out", type=Path, default=Path("bench-results/bench.json"))
     bench.set_defaults(func=cmd_bench)
+
+    # The twin-making verbs (data, train, export, eval) live in their own module.
+    from . import cli_finetune
+    cli_finetune.register(sub)
     return parser
 
 
