@@ -75,8 +75,8 @@ def browser(paths: dict[str, Path], max_tokens: int) -> dict:
             for model_id in paths:
                 page = b.new_page()
                 page.goto(url)
-                page.wait_for_selector(f"#model option[value='{model_id}']", state="attached")
-                page.select_option("#model", model_id)
+                page.wait_for_selector("body[data-initialized='true']")
+                page.check(f".model-card[data-id='{model_id}'] input")
                 started = time.perf_counter()
                 page.click("#load")
                 page.wait_for_selector("body[data-ready='true'], body[data-error]", timeout=600_000)

@@ -20,6 +20,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from . import models as default_models
 from .gguf_io import SUPPORTED_ARCHITECTURES, describe
 from .paths import cache_dir
+from .content import SiteContent, app_data
+from .content import load as load_content
 from .registry import ModelEntry, load
 from .shards import sha256_file, split
 
@@ -170,15 +172,56 @@ def build(root: Path, out_dir: Path, registry_path: Path | None = None, log=prin
 
     remote_hosts = [f"{urlparse(e.url).scheme}://{urlparse(e.url).netloc}" for e in entries
                     if e.url and e.serve == "remote"]
+    content = load_content(site_dir / "content")
+    apps_dir = out_dir / "data" / "apps"
+    apps_dir.mkdir(parents=True, exist_ok=True)
+    for name, items in app_data(content).items():
+        (apps_dir / f"{name}.json").write_text(json.dumps(items, indent=1, default=str) + "\n")
+    render_pages(site_dir, out_dir, content, wasm, content_security_policy(remote_hosts), summary)
+    write_service_worker(site_dir, out_dir, wasm)
+    return summary
+
+
+NAV = [("about/", "About"), ("projects/", "Projects"), ("musings/", "Musings"), ("books/", "Books"),
+       ("talks/", "Talks"), ("chat/", "Chat")]
+
+
+def render_pages(site_dir: Path, out_dir: Path, content: SiteContent, wasm: dict, csp: str,
+                 summary: BuildSummary) -> None:
     env = Environment(loader=FileSystemLoader(site_dir / "templates"), autoescape=True, undefined=StrictUndefined)
-    site = {"title": "tabtwin", "tagline": "A twin that runs in your browser tab."}
-    nav = [{"href": "chat/", "label": "Chat"}]
-    pages = {"index.html": ("index.html", ""), "chat/index.html": ("chat.html", "../")}
-    for out_name, (template, root_rel) in pages.items():
-        html = env.get_template(template).render(site=site, nav=nav, root=root_rel, csp=content_security_policy(
-            remote_hosts), wasm_js=root_rel + wasm["js"], wasm_bin=root_rel + wasm["wasm"])
+    has = {"about/": bool(content.about_html), "projects/": bool(content.projects),
+           "musings/": bool(content.musings), "books/": bool(content.books), "talks/": bool(content.talks),
+           "chat/": True}
+    nav = [{"href": href, "label": label} for href, label in NAV if has[href]]
+    # what the chat page's scripted mode may say, embedded as JSON data (not script)
+    site_public = {k: content.site.get(k) for k in ("title", "persona", "short_bio", "email", "demo")}
+    pages = [("index.html", "index.html", {}), ("404.html", "404.html", {}), ("chat/index.html", "chat.html", {})]
+    pages += [(f"{href}index.html", f"{href[:-1]}.html", {}) for href in has if has[href] and href != "chat/"]
+    pages += [(f"musings/{m['slug']}/index.html", "musing.html", {"musing": m}) for m in content.musings]
+    for out_name, template, extra in pages:
+        depth = out_name.count("/")
+        root_rel = "../" * depth
+        if out_name == "404.html":
+            root_rel = "/"  # served for any missing path, so links must not be relative
+        html = env.get_template(template).render(
+            site=content.site, content=content, nav=nav, root=root_rel, csp=csp, site_public=site_public,
+            wasm_js=root_rel + wasm["js"], wasm_bin=root_rel + wasm["wasm"], **extra)
         target = out_dir / out_name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(html)
         summary.pages.append(out_name)
-    return summary
+
+
+def write_service_worker(site_dir: Path, out_dir: Path, wasm: dict) -> None:
+    """sw.js with the app shell list and a version that changes whenever any shell file does."""
+    files = sorted(p for p in out_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
+                   and p.name != "sw.js" and p.relative_to(out_dir).parts[0] != "models")
+    digest = hashlib.sha256()
+    shell = []
+    for path in files:
+        rel = path.relative_to(out_dir).as_posix()
+        digest.update(rel.encode() + b"\0" + path.read_bytes())
+        # pages are requested by their folder URL ("chat/"), the home page as "./"
+        shell.append(rel.removesuffix("index.html") or "./")
+    env = Environment(loader=FileSystemLoader(site_dir / "templates"), autoescape=False)
+    (out_dir / "sw.js").write_text(env.get_template("sw.js").render(version=digest.hexdigest()[:16], shell=shell))

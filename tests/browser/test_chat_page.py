@@ -6,8 +6,8 @@ ANSWER_TIMEOUT_MS = 300_000
 
 def load_model(page, site_url, model_id="smollm2-135m-instruct"):
     page.goto(f"{site_url}chat/")
-    page.wait_for_selector(f"#model option[value='{model_id}']", state="attached")
-    page.select_option("#model", model_id)
+    page.wait_for_selector("body[data-initialized='true']")
+    page.check(f".model-card[data-id='{model_id}'] input")
     page.click("#load")
     page.wait_for_selector("body[data-ready='true'], body[data-error]", timeout=LOAD_TIMEOUT_MS)
     assert page.evaluate("document.body.dataset.error") is None, page.console_lines

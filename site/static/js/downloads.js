@@ -8,7 +8,12 @@ async function sha256Hex(bytes) {
 }
 
 async function fetchWithProgress(url, onChunk) {
-  const response = await fetch(url);
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new Error(`network error while downloading ${url.split("/").pop()} (${err.message}); check the connection and retry`);
+  }
   if (!response.ok) throw new Error(`download failed: ${url} answered HTTP ${response.status}`);
   const reader = response.body.getReader();
   const chunks = [];

@@ -6,6 +6,7 @@ import { loadModelBytes } from "./downloads.js";
 let core = null;  // the wasm-bindgen module, imported on first LOAD (its URL is content-hashed)
 let chat = null;
 let stopRequested = false;
+const CONTEXT_LIMIT = 2048;
 
 const post = (type, body = {}) => self.postMessage({ type, ...body });
 
@@ -25,6 +26,8 @@ async function load({ model, wasm }) {
   post(msg.PROGRESS, { phase: "starting", loaded: bytes.length, total: bytes.length });
   if (chat) chat.free();
   chat = new core.Chat(bytes);
+  // Ephemeral, capped conversations: the core drops the oldest turns past this window.
+  chat.set_context_limit(Math.min(CONTEXT_LIMIT, JSON.parse(chat.info()).context_length));
   post(msg.READY, { info: JSON.parse(chat.info()), simd128: core.with_simd128(), cached });
 }
 

@@ -1,0 +1,116 @@
+// Inline apps: projects, books, musings, talks, rendered under an answer from the
+// site's own content (data/apps/*.json, written by the build). Text nodes only.
+
+const cache = new Map();
+
+export async function appData(root, app) {
+  if (!cache.has(app)) {
+    cache.set(app, fetch(`${root}data/apps/${app}.json`).then((r) => {
+      if (!r.ok) throw new Error(`no data for the ${app} app (HTTP ${r.status})`);
+      return r.json();
+    }));
+  }
+  return cache.get(app);
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "className") node.className = value;
+    else if (key.startsWith("data-")) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const lower = (s) => String(s).toLowerCase();
+const has = (list, value) => (list || []).some((x) => lower(x) === lower(value));
+
+// A filter bar of chips; `onPick(value|null)` re-renders the list.
+function chips(values, active, onPick) {
+  const bar = el("div", { className: "chips filter" });
+  const all = el("button", { type: "button", className: active ? "chip" : "chip on" }, "all");
+  all.addEventListener("click", () => onPick(null));
+  bar.append(all);
+  for (const value of values) {
+    const b = el("button", { type: "button", className: lower(value) === lower(active || "") ? "chip on" : "chip" }, value);
+    b.addEventListener("click", () => onPick(value));
+    bar.append(b);
+  }
+  return bar;
+}
+
+const renderers = {
+  projects(items, params) {
+    let language = params.language || null;
+    const tag = params.tag || null;
+    const box = el("div");
+    const languages = [...new Set(items.flatMap((p) => p.languages || []))].sort();
+    const draw = () => {
+      const shown = items.filter((p) => (!language || has(p.languages, language)) && (!tag || has(p.tags, tag))
+        && (!params.status || lower(p.status) === lower(params.status)));
+      box.replaceChildren(
+        chips(languages, language, (v) => { language = v; draw(); }),
+        el("ul", { className: "app-list" }, shown.map((p) => el("li", { "data-id": p.id },
+          el("a", { href: p.url, target: "_blank", rel: "noopener" }, p.name), " ",
+          el("small", {}, [p.year, (p.languages || []).join(", ")].filter(Boolean).join(" · ")),
+          el("div", {}, p.description)))),
+        shown.length ? null : el("p", {}, "No project matches."));
+      box.dataset.count = String(shown.length);
+    };
+    draw();
+    return box;
+  },
+  books(items, params) {
+    const shown = items.filter((b) => (!params.tag || has(b.tags, params.tag))
+      && (!params.author || lower(b.author).includes(lower(params.author))));
+    const box = el("ul", { className: "app-list" }, shown.map((b) => el("li", {},
+      el("strong", {}, b.title), ` — ${b.author}`, b.line ? el("div", {}, b.line) : null)));
+    box.dataset.count = String(shown.length);
+    return box;
+  },
+  musings(items, params) {
+    const shown = items.filter((m) => (!params.tag || has(m.tags, params.tag)) && (!params.slug || m.slug === params.slug));
+    const box = el("ul", { className: "app-list" }, shown.map((m) => {
+      const body = el("div", { className: "musing-body", hidden: !params.slug }, m.paragraphs.map((p) => el("p", {}, p)));
+      const title = el("button", { type: "button", className: "link" }, m.title);
+      title.addEventListener("click", () => { body.hidden = !body.hidden; });
+      return el("li", { "data-slug": m.slug }, title, " ", el("small", {}, m.date), m.summary ? el("div", {}, m.summary) : null, body);
+    }));
+    box.dataset.count = String(shown.length);
+    return box;
+  },
+  talks(items, params) {
+    const shown = items.filter((t) => (!params.tag || has(t.tags, params.tag))
+      && (!params.year || String(t.date).startsWith(String(params.year))));
+    const box = el("ul", { className: "app-list" }, shown.map((t) => el("li", {},
+      t.url ? el("a", { href: t.url, target: "_blank", rel: "noopener" }, t.title) : t.title, " ",
+      el("small", {}, `${t.event} · ${t.date}`), t.summary ? el("div", {}, t.summary) : null)));
+    box.dataset.count = String(shown.length);
+    return box;
+  },
+};
+
+export const KNOWN_APPS = Object.keys(renderers);
+
+// A card for {app, params}; `source` says who opened it ("model", "router", "scripted").
+export async function renderApp(root, { app, params = {} }, source) {
+  const card = el("section", { className: "app-card", "data-app": app, "data-source": source });
+  card.dataset.params = JSON.stringify(params);
+  const filters = Object.entries(params).map(([k, v]) => `${k}: ${v}`).join(", ");
+  card.append(el("header", {}, el("strong", {}, app), filters ? ` (${filters})` : "",
+    el("small", { className: "source" }, source === "model" ? " opened by the twin" : ` opened by the ${source}`)));
+  if (!renderers[app]) {
+    card.append(el("p", {}, `This site has no "${app}" app.`));
+    return card;
+  }
+  try {
+    card.append(renderers[app](await appData(root, app), params));
+  } catch (err) {
+    card.append(el("p", { className: "error" }, String(err.message || err)));
+  }
+  return card;
+}

@@ -1,0 +1,43 @@
+// The model picker: one card per registry entry, with size, architecture, whether
+// this device already has it, and whether it can open apps.
+import { isCached } from "./downloads.js";
+
+const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
+
+export async function renderPicker(container, models, selectedId) {
+  container.replaceChildren();
+  for (const model of models) {
+    const label = document.createElement("label");
+    label.className = "model-card";
+    label.dataset.id = model.id;
+    const radio = document.createElement("input");
+    radio.type = "radio";
+    radio.name = "model";
+    radio.value = model.id;
+    radio.checked = model.id === selectedId;
+    const title = document.createElement("strong");
+    title.textContent = model.label;
+    const facts = document.createElement("small");
+    const params = model.parameters ? `${(model.parameters / 1e6).toFixed(0)}M params` : "";
+    facts.textContent = [mb(model.bytes), model.architecture, params, model.quantization].filter(Boolean).join(" · ");
+    const description = document.createElement("span");
+    description.textContent = model.description || "";
+    const badges = document.createElement("span");
+    badges.className = "badges";
+    if (model.apps) badges.append(badge("opens apps", "apps"));
+    if (await isCached(model)) badges.append(badge("on this device", "cached"));
+    label.append(radio, title, facts, description, badges);
+    container.append(label);
+  }
+}
+
+function badge(text, kind) {
+  const span = document.createElement("span");
+  span.className = `badge ${kind}`;
+  span.textContent = text;
+  return span;
+}
+
+export function selectedModelId(container) {
+  return container.querySelector("input[name=model]:checked")?.value;
+}
