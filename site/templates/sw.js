@@ -21,10 +21,12 @@ self.addEventListener("fetch", (event) => {
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.includes("/models/")) return;
   const isPage = event.request.mode === "navigate";
+  // Pages and JSON (the registry, app data) change between builds: network first.
+  const networkFirst = isPage || url.pathname.endsWith(".json");
   event.respondWith((async () => {
     const cache = await caches.open(SHELL_CACHE);
     const cached = await cache.match(event.request, { ignoreSearch: isPage });
-    if (cached && !isPage) return cached;  // hashed or versioned assets: the cache is right
+    if (cached && !networkFirst) return cached;  // hashed or versioned assets: the cache is right
     try {
       const response = await fetch(event.request);
       if (response.ok) cache.put(event.request, response.clone());

@@ -108,8 +108,10 @@ def test_new_chat_clears_the_conversation(tab, site_url):
     assert tab.locator("#conversation > *").count() == 0
 
 
-def test_integrity_mismatch_is_refused_and_not_cached(shared_context, site_url):
-    page = shared_context.new_page()
+def test_integrity_mismatch_is_refused_and_not_cached(browser, site_url):
+    # A context of its own without the service worker, so the tampered registry reaches the page.
+    context = browser.new_context(service_workers="block")
+    page = context.new_page()
     page.console_lines = []
 
     def corrupt_registry(route):
@@ -133,7 +135,7 @@ def test_integrity_mismatch_is_refused_and_not_cached(shared_context, site_url):
         return Boolean(await cache.match(new URL('/__tabtwin_models__/corrupted.gguf', location.origin).href));
     }""")
     assert cached is False
-    page.close()
+    context.close()
 
 
 def test_remove_from_device(tab, site_url):
@@ -142,3 +144,20 @@ def test_remove_from_device(tab, site_url):
     tab.click("#remove")
     tab.wait_for_selector("#status:has-text('removed')")
     assert "on this device" not in tab.inner_text(f".model-card[data-id='{MODEL}']")
+
+
+def test_site_opens_offline_after_a_visit(browser, site_url):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{site_url}chat/")
+    page.wait_for_selector("body[data-initialized='true']")
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()  # now controlled by the service worker
+    page.wait_for_selector("body[data-initialized='true']")
+    context.set_offline(True)
+    page.goto(f"{site_url}about/")
+    assert "About" in page.inner_text("main")
+    page.goto(f"{site_url}chat/")
+    page.wait_for_selector("body[data-initialized='true']")
+    assert page.locator(".model-card").count() >= 1
+    context.close()
