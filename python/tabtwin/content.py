@@ -18,6 +18,8 @@ from pathlib import Path
 
 import markdown as md
 
+from .registry import toml_error_line
+
 
 class ContentError(ValueError):
     pass
@@ -45,7 +47,7 @@ def _toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ContentError(f"{path}:{getattr(exc, 'lineno', '?')}: not valid TOML: {exc}") from exc
+        raise ContentError(f"{path}:{toml_error_line(exc)}: not valid TOML: {exc}") from exc
 
 
 def _items(path: Path, kind: str) -> list[dict]:
@@ -86,7 +88,7 @@ def _musing(path: Path) -> dict:
     try:
         meta = tomllib.loads(match.group(1))
     except tomllib.TOMLDecodeError as exc:
-        raise ContentError(f"{path}:{getattr(exc, 'lineno', 0) + 1}: front matter: {exc}") from exc
+        raise ContentError(f"{path}:{int(toml_error_line(exc)) + 1 if str(toml_error_line(exc)).isdigit() else '?'}: front matter: {exc}") from exc
     if not meta.get("title"):
         raise ContentError(f"{path}:1: front matter needs a title")
     slug = re.sub(r"^\d{4}-\d{2}-\d{2}-", "", path.stem)

@@ -54,6 +54,15 @@ class ModelEntry:
         return f"pypi:{self.pypi}" if self.pypi else f"path:{self.path}" if self.path else f"url:{self.url}"
 
 
+def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | str:
+    """The line of a TOML syntax error (Python < 3.14 only puts it in the message)."""
+    line = getattr(exc, "lineno", None)
+    if line is None:
+        match = re.search(r"at line (\d+)", str(exc))
+        line = match.group(1) if match else "?"
+    return line
+
+
 def _key_lines(text: str) -> dict[tuple[int, str], int]:
     """Map (model index, dotted key) -> 1-based line, from the raw TOML text.
 
@@ -89,7 +98,7 @@ def load(path: Path | str) -> list[ModelEntry]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RegistryError([f"{path}:{getattr(exc, 'lineno', '?')}: not valid TOML: {exc}"]) from exc
+        raise RegistryError([f"{path}:{toml_error_line(exc)}: not valid TOML: {exc}"]) from exc
     lines = _key_lines(text)
     problems: list[str] = []
 

@@ -1,0 +1,170 @@
+"""`python build.py`: registry validation, models.json from GGUF headers, shards, pages, incremental, publish."""
+import functools
+import html
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tabtwin.gguf_io import describe
+from tabtwin.registry import RegistryError, load
+from tabtwin.site import BuildError, build
+
+
+def registry(tmp_path, text):
+    path = tmp_path / "models.toml"
+    path.write_text(text)
+    return path
+
+
+GOOD = '[[model]]\nid = "a"\nlabel = "A"\npypi = "smollm2-135m-instruct"\n'
+
+
+@pytest.mark.parametrize("text, line, words", [
+    (GOOD + 'colour = "red"\n', 5, ["unknown key", "colour"]),
+    ('[[model]]\nid = "Bad Id"\nlabel = "A"\npypi = "smollm2-135m-instruct"\n', 2, ["id", "lowercase"]),
+    ('[[model]]\nid = "a"\nlabel = "A"\n', 1, ["exactly one source"]),
+    ('[[model]]\nid = "a"\nlabel = "A"\npath = "x.gguf"\nurl = "https://h/x.gguf"\n', 5, ["exactly one source"]),
+    (GOOD + '[model.sampling]\ntemperature = "hot"\n', 6, ["sampling.temperature", "number"]),
+    (GOOD + '[model.sampling]\ntop_p = 3.0\n', 6, ["sampling.top_p", "from 0.0 to 1.0"]),
+    (GOOD + 'shard_mb = 200\n', 5, ["shard_mb", "100 MB"]),
+    (GOOD + 'serve = "remote"\n', 5, ["serve", "url"]),
+    ('[[model]]\nid = "a"\nlabel = "A"\npypi = "nope"\n', 4, ["pypi", "unknown default model"]),
+    (GOOD + GOOD, 5, ["'a'", "unique"]),
+    (GOOD.replace('"\n', '"\ndefault = true\n', 1) + GOOD.replace('id = "a"', 'id = "b"').replace(
+        '"\n', '"\ndefault = true\n', 1), 6, ["default = true", "choose one"]),
+    ('[[model]\nid = "a"\n', 1, ["not valid TOML"]),
+])
+def test_registry_errors_name_file_line_and_key(tmp_path, text, line, words):
+    path = registry(tmp_path, text)
+    with pytest.raises(RegistryError) as err:
+        load(path)
+    message = str(err.value)
+    assert f"{path}:{line}:" in message, message
+    for word in words:
+        assert word in message, message
+
+
+def test_registry_accepts_a_good_file(root):
+    entries = load(root / "models.toml")
+    assert [e.id for e in entries if e.default] == ["smollm2-135m-instruct"]
+
+
+@pytest.fixture(scope="module")
+def demo_site(root, smollm_path, tmp_path_factory):
+    work = tmp_path_factory.mktemp("build")
+    reg = work / "models.toml"
+    reg.write_text(f'[[model]]\nid = "small"\nlabel = "Small"\npath = "{smollm_path}"\nshard_mb = 50\n'
+                   '[model.sampling]\nmax_tokens = 99\n')
+    summary = build(root, work / "_site", reg, log=lambda *_: None)
+    return work, reg, summary
+
+
+def test_registry_json_is_read_from_the_gguf_header(demo_site, smollm_path):
+    work, _, _ = demo_site
+    entry = json.loads((work / "_site/models.json").read_text())["models"][0]
+    header = describe(smollm_path)
+    assert entry["architecture"] == header["architecture"] == "llama"
+    assert entry["parameters"] == header["parameters"]
+    assert entry["context_length"] == header["context_length"]
+    assert entry["vocab_size"] == header["vocab_size"]
+    assert entry["bytes"] == smollm_path.stat().st_size
+    assert entry["sampling"] == {"max_tokens": 99}
+
+
+def test_shards_are_small_and_reassemble_to_the_original(demo_site, smollm_path):
+    work, _, _ = demo_site
+    entry = json.loads((work / "_site/models.json").read_text())["models"][0]
+    assert len(entry["shards"]) == -(-smollm_path.stat().st_size // 50_000_000)
+    whole = hashlib.sha256()
+    for shard in entry["shards"]:
+        data = (work / "_site" / shard["url"]).read_bytes()
+        assert len(data) == shard["bytes"] <= 50_000_000
+        assert hashlib.sha256(data).hexdigest() == shard["sha256"]
+        whole.update(data)
+    assert whole.hexdigest() == entry["sha256"] == hashlib.sha256(smollm_path.read_bytes()).hexdigest()
+
+
+def test_pages_apps_and_service_worker(demo_site, root):
+    work, _, summary = demo_site
+    site = work / "_site"
+    for page in ("index.html", "about/index.html", "projects/index.html", "books/index.html", "talks/index.html",
+                 "musings/index.html", "chat/index.html", "404.html", "sw.js"):
+        assert (site / page).is_file(), page
+    projects = json.loads((site / "data/apps/projects.json").read_text())
+    assert len(projects) > 0 and all("name" in p for p in projects)
+    chat = html.unescape((site / "chat/index.html").read_text())
+    assert "Content-Security-Policy" in chat and "connect-src 'self';" in chat
+    wasm = [p.name for p in (site / "static/wasm").iterdir()]
+    assert any(n.startswith("tabtwin_web_bg.") and n.endswith(".wasm") and len(n.split(".")) == 3 for n in wasm)
+    assert "sw.js" not in json.loads((site / "sw.js").read_text().split("const SHELL = ")[1].split(";\n")[0])
+    assert "pages written" in summary.table() and "small" in summary.table()
+
+
+def test_second_build_does_no_model_work(demo_site, root):
+    work, reg, first = demo_site
+    assert first.model_work == ["small"]
+    again = build(root, work / "_site", reg, log=lambda *_: None)
+    assert again.model_work == []
+
+
+def test_unsupported_architecture_fails_the_build(root, tmp_path, smollm_path):
+    from test_bad_input import write_gpt2_file
+
+    model = tmp_path / "gpt2.gguf"
+    write_gpt2_file(model, smollm_path)
+    reg = registry(tmp_path, f'[[model]]\nid = "g"\nlabel = "G"\npath = "{model}"\n')
+    with pytest.raises(BuildError, match="architecture 'gpt2' is not supported"):
+        build(root, tmp_path / "_site", reg, log=lambda *_: None)
+
+
+def test_remote_url_model_is_left_remote_and_allowed_by_csp(root, tmp_path, smollm_path):
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(smollm_path.parent))
+    handler.log_message = lambda *a: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        reg = registry(tmp_path, f'[[model]]\nid = "r"\nlabel = "R"\nurl = "{host}/{smollm_path.name}"\n'
+                                 'serve = "remote"\n')
+        build(root, tmp_path / "_site", reg, log=lambda *_: None)
+    finally:
+        server.shutdown()
+    entry = json.loads((tmp_path / "_site/models.json").read_text())["models"][0]
+    assert entry["shards"][0]["url"] == f"{host}/{smollm_path.name}"
+    assert not (tmp_path / "_site/models/r").exists()
+    assert f"connect-src 'self' {host}" in html.unescape((tmp_path / "_site/chat/index.html").read_text())
+
+
+def test_publish_pushes_to_a_gh_pages_branch(demo_site, tmp_path, root):
+    work, _, _ = demo_site
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    from tabtwin.publish import publish
+
+    assert publish(work / "_site", root, str(bare), "gh-pages") == 0
+    files = subprocess.run(["git", "--git-dir", str(bare), "ls-tree", "-r", "--name-only", "gh-pages"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert {"index.html", "models.json", ".nojekyll", "chat/index.html"} <= set(files)
+
+
+def test_publish_without_remote_says_what_to_do(tmp_path, demo_site, capsys):
+    work, _, _ = demo_site
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    from tabtwin.publish import publish
+
+    assert publish(work / "_site", repo, None) == 0
+    assert "no git remote 'origin'" in capsys.readouterr().out
+
+
+def test_build_py_reports_registry_errors_and_exits_1(root, tmp_path):
+    reg = registry(tmp_path, GOOD + 'colour = "red"\n')
+    result = subprocess.run([sys.executable, str(root / "build.py"), "--registry", str(reg), "--out",
+                             str(tmp_path / "_site")], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{reg}:5:" in result.stderr and "Traceback" not in result.stderr
