@@ -1,0 +1,357 @@
+"""`tabtwin export CONFIG` and `tabtwin merge BASE.gguf ADAPTER OUT.gguf`: one self-describing twin GGUF.
+
+The merge is numpy + gguf-py only (no torch): each LoRA pair adds
+    W' = W + (alpha / r) * B @ A
+to the base GGUF's dequantized matrix. llama.cpp stores llama's q/k rows in its
+interleaved RoPE order, so the delta of attn_q/attn_k gets the same row permutation
+the converter applies to the weights (convert.permute_for_llama; qwen2 needs none).
+Everything else in the base file (tokenizer, chat template, hyperparameters) is
+copied, and the tabtwin.* keys are added: system prompt, persona, allowed apps,
+provenance. The site build can run this merge from a cached base and a committed
+adapter, so a repository never has to hold a full model.
+
+Storage (`[export] quantization`): "auto" is "q8_0-ffn" for llama (SmolLM2 loses its
+answers when the attention inputs go through candle's 8-bit activations, see
+gguf_io.POLICIES) and "q8_0" for qwen2; "f32", "f16", "q8_0" and "q4_0" on request.
+
+`tabtwin export` then verifies the file: the native core (the browser's code)
+loads it, uses the trained system prompt, and its next-token logits on a few
+prompts are compared with the merged model in transformers (numbers reported).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from gguf import GGMLQuantizationType, GGUFReader, GGUFWriter, LlamaFileType
+from gguf.quants import dequantize, quantize
+
+from . import keys
+from .convert import gguf_name, permute_for_llama
+from .gguf_io import POLICIES, copy_metadata, field, open_gguf
+
+FORMAT_VERSION = "1"
+TWIN_JSON = "tabtwin.json"  # beside a portable adapter: the metadata a merge writes into the twin
+FILE_TYPES = {"f32": LlamaFileType.ALL_F32, "f16": LlamaFileType.MOSTLY_F16, "q8_0": LlamaFileType.MOSTLY_Q8_0,
+              "q8_0-ffn": LlamaFileType.MOSTLY_Q8_0, "q4_0": LlamaFileType.MOSTLY_Q4_0}
+
+
+# --- the numpy merge -----------------------------------------------------------------------------
+
+def resolve_quantization(quantization: str, arch: str) -> str:
+    if quantization == "auto":
+        return "q8_0-ffn" if arch == "llama" else "q8_0"
+    if quantization not in FILE_TYPES:
+        raise ValueError(f"unknown quantization {quantization!r}; use auto, {', '.join(FILE_TYPES)}")
+    return quantization
+
+
+def store(name: str, weights: np.ndarray, quantization: str):
+    """(data, raw_dtype) for one tensor: vectors stay F32, matrices as `quantization` says."""
+    if weights.ndim < 2 or quantization == "f32":
+        return np.ascontiguousarray(weights, dtype=np.float32), None
+    if quantization == "f16" or (quantization == "q8_0-ffn" and POLICIES["q8_0-ffn"](name)):
+        return weights.astype(np.float16), None
+    if weights.shape[-1] % 32 != 0:  # Q8_0/Q4_0 blocks are 32 wide
+        return np.ascontiguousarray(weights, dtype=np.float32), None
+    qtype = GGMLQuantizationType.Q4_0 if quantization == "q4_0" else GGMLQuantizationType.Q8_0
+    return quantize(weights, qtype), qtype
+
+
+def lora_deltas(adapter_dir: Path, reader: GGUFReader) -> dict[str, np.ndarray]:
+    """GGUF tensor name -> float32 delta (scale * B @ A, rows permuted for llama q/k)."""
+    from safetensors.numpy import load_file
+
+    adapter_dir = Path(adapter_dir)
+    config = json.loads((adapter_dir / "adapter_config.json").read_text())
+    if config.get("peft_type", "LORA") != "LORA" or config.get("fan_in_fan_out") or config.get("use_dora"):
+        raise ValueError(f"{adapter_dir}: only plain LoRA adapters can be merged (not DoRA / fan-in-fan-out)")
+    r, alpha = config["r"], config["lora_alpha"]
+    scale = alpha / (r ** 0.5) if config.get("use_rslora") else alpha / r
+    weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    arch = field(reader, "general.architecture")
+    heads = {"attn_q": field(reader, f"{arch}.attention.head_count"),
+             "attn_k": field(reader, f"{arch}.attention.head_count_kv")}
+    deltas = {}
+    for key, a in weights.items():
+        if ".lora_A." not in key:
+            continue
+        b = weights[key.replace(".lora_A.", ".lora_B.")]
+        hf = key.removeprefix("base_model.model.").replace(".lora_A.weight", ".weight")
+        name = gguf_name(hf)
+        if name is None:
+            raise ValueError(f"{adapter_dir}: no GGUF tensor for adapted weight {hf!r}")
+        delta = scale * (b.astype(np.float32) @ a.astype(np.float32))
+        kind = name.split(".")[2]
+        if arch == "llama" and kind in heads:
+            delta = permute_for_llama(delta, int(heads[kind]))
+        deltas[name] = delta
+    if not deltas:
+        raise ValueError(f"{adapter_dir}: the adapter holds no LoRA weights")
+    return deltas
+
+
+def write_twin(reader: GGUFReader, deltas: dict[str, np.ndarray], out: Path, quantization: str,
+               metadata: dict[str, str], name: str | None, log: Callable[[str], None] = print) -> Path:
+    """`reader`'s model plus `deltas`, stored as `quantization`, with `metadata` strings; atomic."""
+    out = Path(out)
+    arch = field(reader, "general.architecture")
+    quantization = resolve_quantization(quantization, arch)
+    tensors = {t.name: t for t in reader.tensors}
+    missing = set(deltas) - set(tensors)
+    if missing:
+        raise ValueError(f"the adapter changes tensors the base does not have: {sorted(missing)[:4]}; "
+                         "is it an adapter of this base?")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    writer = GGUFWriter(tmp, arch)
+    skip = {"general.file_type", "general.quantization_version", *metadata}
+    if name:
+        skip.add("general.name")
+    copy_metadata(reader, writer, skip=skip)
+    if name:
+        writer.add_name(name)
+    writer.add_file_type(FILE_TYPES[quantization])
+    writer.add_quantization_version(2)
+    for key, value in metadata.items():
+        writer.add_string(key, value)
+    for t in reader.tensors:
+        weights = dequantize(t.data, t.tensor_type).astype(np.float32, copy=False)
+        if t.name in deltas:
+            if deltas[t.name].shape != weights.shape:
+                raise ValueError(f"{t.name}: adapter delta {deltas[t.name].shape} does not fit the base's "
+                                 f"{weights.shape}")
+            weights = weights + deltas[t.name]
+        data, raw = store(t.name, weights, quantization)
+        writer.add_tensor(t.name, data, raw_dtype=raw)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    os.replace(tmp, out)
+    log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {quantization}, {len(deltas)} matrices merged)")
+    return out
+
+
+def merge(base_gguf: Path, adapter_dir: Path, out: Path, quantization: str = "auto",
+          metadata: dict[str, str] | None = None, name: str | None = None, check_base: bool = True,
+          log: Callable[[str], None] = print) -> Path:
+    """`tabtwin merge`: a twin GGUF from a base GGUF and a LoRA adapter, numpy only.
+
+    A portable adapter (from `tabtwin export`) carries tabtwin.json: its metadata
+    (system prompt, persona, tools, provenance) and the sha256 of the base it was
+    trained on, which must match `base_gguf` unless check_base is False.
+    """
+    adapter_dir = Path(adapter_dir)
+    reader = open_gguf(base_gguf)
+    twin = json.loads((adapter_dir / TWIN_JSON).read_text()) if (adapter_dir / TWIN_JSON).is_file() else {}
+    if check_base and twin.get("base_sha256"):
+        from .train import sha256_file
+        if sha256_file(Path(base_gguf)) != twin["base_sha256"]:
+            raise ValueError(f"{base_gguf} is not the base {adapter_dir} was trained on "
+                             f"({twin.get('base_file')}, sha256 {twin['base_sha256'][:12]}...); "
+                             "pass --no-check-base to merge anyway")
+    meta = dict(twin.get("metadata", {}))
+    meta.update(metadata or {})
+    name = name or meta.get(keys.PERSONA)
+    return write_twin(reader, lora_deltas(adapter_dir, reader), out, quantization, meta, name, log)
+
+
+# --- tabtwin export ------------------------------------------------------------------------------
+
+def twin_metadata(cfg, base, adapter_sha: str, train_report: dict, quantization: str) -> dict[str, str]:
+    provenance = {
+        "base": base.spec, "base_file": base.name, "base_sha256": base.sha256,
+        "adapter_sha256": adapter_sha, "dataset_sha256": train_report.get("dataset_sha256"),
+        "hyperparameters": train_report.get("hyperparameters"),
+        "steps": train_report.get("steps"), "best_epoch": train_report.get("best_epoch"),
+        "best_holdout_loss": train_report.get("best_holdout_loss"), "quantization": quantization,
+    }
+    return {
+        keys.SYSTEM_PROMPT: cfg.system_prompt,
+        keys.PERSONA: cfg.export.persona,
+        keys.TOOLS: json.dumps(list(cfg.data.apps)),
+        keys.PROVENANCE: json.dumps(provenance, separators=(",", ":"), sort_keys=True),
+        keys.FORMAT_VERSION: FORMAT_VERSION,
+    }
+
+
+def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict:
+    from .train import ADAPTER, REPORT, hf_dir, resolve_base, sha256_file
+
+    adapter = cfg.adapter_dir
+    if not (adapter / "adapter_model.safetensors").is_file():
+        raise ValueError(f"{adapter}: no trained adapter; run `tabtwin train {cfg.path}` first")
+    report_path = cfg.train.output / REPORT
+    train_report = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    base = resolve_base(cfg.train.base)
+    if train_report.get("base_sha256") not in (None, base.sha256):
+        raise ValueError(f"{adapter} was trained on another base than {cfg.train.base} (sha256 differs)")
+    out = cfg.export_path
+    adapter_sha = sha256_file(adapter / "adapter_model.safetensors")
+
+    if base.gguf is not None:
+        reader = open_gguf(base.gguf)
+        arch = field(reader, "general.architecture")
+        quantization = resolve_quantization(cfg.export.quantization, arch)
+        meta = twin_metadata(cfg, base, adapter_sha, train_report, quantization)
+        log(f"merging {adapter} into {base.gguf.name} (numpy)")
+        write_twin(reader, lora_deltas(adapter, reader), out, quantization, meta, cfg.export.persona, log)
+    else:
+        quantization = export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log)
+
+    portable = write_portable_adapter(cfg, base, adapter, out, quantization, adapter_sha, train_report)
+    log(f"portable adapter: {portable}")
+    result = {"gguf": str(out), "bytes": out.stat().st_size, "quantization": quantization,
+              "adapter": str(portable), "base": base.spec, "base_sha256": base.sha256}
+    if cfg.export.ollama:
+        result["modelfile"] = str(write_modelfile(out, cfg.system_prompt))
+        log(f"ollama Modelfile: {result['modelfile']}")
+    if verify:
+        result["verification"] = verify_export(cfg, out, hf_dir(base, log), adapter, log)
+    report_file = out.with_name(out.stem + ".export.json")
+    report_file.write_text(json.dumps(result, indent=1) + "\n")
+    log(f"export report: {report_file}")
+    return result
+
+
+def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> str:
+    """A Hugging Face base: merge in torch, write F32 with the tokenizer of `[export] tokenizer_gguf`, store."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from .convert import DecoderConfig, write_gguf
+
+    tokenizer_gguf = cfg.export.tokenizer_gguf
+    if tokenizer_gguf is None:
+        raise ValueError("[export] tokenizer_gguf is required when the base is a Hugging Face directory: a GGUF "
+                         "of the same base model, whose tokenizer and chat template the twin carries")
+    model = AutoModelForCausalLM.from_pretrained(base.hf_dir, dtype=torch.float32)
+    merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    arch = merged.config.model_type
+    state = {k: v.detach().cpu().numpy() for k, v in merged.state_dict().items()}
+    if merged.config.tie_word_embeddings:
+        state.pop("lm_head.weight", None)
+    quantization = resolve_quantization(cfg.export.quantization, arch)
+    meta = twin_metadata(cfg, base, adapter_sha, train_report, quantization)
+    f32 = out.with_name(out.name + ".f32.part")
+    write_gguf(state, DecoderConfig.from_hf(merged.config, arch), tokenizer_gguf, f32, qtype="F32")
+    try:
+        write_twin(open_gguf(f32), {}, out, quantization, meta, cfg.export.persona, log)
+    finally:
+        f32.unlink(missing_ok=True)
+    return quantization
+
+
+def write_portable_adapter(cfg, base, adapter: Path, out: Path, quantization: str, adapter_sha: str,
+                           train_report: dict) -> Path:
+    """<twin>.adapter/: the LoRA weights plus what `tabtwin merge` needs to rebuild the same twin."""
+    target = out.with_name(out.stem + ".adapter")
+    tmp = target.with_name(target.name + ".part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        shutil.copy2(adapter / name, tmp / name)
+    twin = {"base_file": base.name, "base_sha256": base.sha256, "quantization": quantization,
+            "metadata": twin_metadata(cfg, base, adapter_sha, train_report, quantization)}
+    (tmp / TWIN_JSON).write_text(json.dumps(twin, indent=1, ensure_ascii=False) + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    return target
+
+
+def write_modelfile(gguf: Path, system_prompt: str) -> Path:
+    """An Ollama Modelfile beside the GGUF (ChatML bases only: SmolLM2, Qwen2.5)."""
+    template = field(open_gguf(gguf), "tokenizer.chat_template") or ""
+    if "<|im_start|>" not in template:
+        raise ValueError(f"{gguf}: the Modelfile writer knows the ChatML format only")
+    text = (f"FROM ./{gguf.name}\n"
+            'TEMPLATE """{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}'
+            '{{ if .Prompt }}<|im_start|>user\n{{ .Prompt }}<|im_end|>\n{{ end }}'
+            '<|im_start|>assistant\n{{ .Response }}<|im_end|>\n"""\n'
+            f'SYSTEM """{system_prompt}"""\n'
+            'PARAMETER stop "<|im_end|>"\nPARAMETER stop "<|im_start|>"\nPARAMETER temperature 0\n')
+    path = gguf.with_name(gguf.stem + ".Modelfile")
+    path.write_text(text)
+    return path
+
+
+# --- verification --------------------------------------------------------------------------------
+
+def verification_prompts(cfg, limit: int = 4) -> list[list[dict]]:
+    """A few real conversations (holdout first) up to and including their first answer."""
+    from .data.build import HOLDOUT_FILE, TRAIN_FILE, read_examples
+
+    examples = []
+    for name in (HOLDOUT_FILE, TRAIN_FILE):
+        path = cfg.data_dir / name
+        if path.is_file():
+            examples += read_examples(path)
+    chosen = []
+    for ex in examples[:limit]:
+        first_answer = next(i for i, m in enumerate(ex.messages) if m["role"] == "assistant")
+        chosen.append(ex.messages[:first_answer + 1])
+    return chosen
+
+
+def verify_export(cfg, gguf: Path, hf_base: Path, adapter: Path, log: Callable[[str], None] = print) -> dict:
+    """The core loads the twin, uses its system prompt, and agrees with transformers' merged model."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ._core import Chat
+    from .train import quiet_transformers
+
+    quiet_transformers()
+    chat = Chat.from_path(gguf)
+    info = chat.info()
+    problems = []
+    if chat.system_prompt != cfg.system_prompt:
+        problems.append("the core does not use the trained system prompt")
+    if json.loads(info["tools"] or "null") != list(cfg.data.apps):
+        problems.append(f"the core reads tools {info['tools']!r}, expected {list(cfg.data.apps)}")
+    tokenizer = AutoTokenizer.from_pretrained(hf_base)
+    model = AutoModelForCausalLM.from_pretrained(hf_base, dtype=torch.float32)
+    merged = PeftModel.from_pretrained(model, adapter).merge_and_unload().eval()
+
+    max_rel, agree, points, cosines = 0.0, 0, 0, []
+    for messages in verification_prompts(cfg):
+        ids = tokenizer.apply_chat_template(messages, tokenize=False)
+        ids = tokenizer(ids, add_special_tokens=False)["input_ids"]
+        prompt_len = len(tokenizer(tokenizer.apply_chat_template(messages[:-1], tokenize=False,
+                                                                 add_generation_prompt=True),
+                                   add_special_tokens=False)["input_ids"])
+        with torch.no_grad():
+            expected_all = merged(torch.tensor([ids])).logits[0].numpy()
+        # positions inside the answer: where the twin's knowledge shows
+        cuts = sorted({prompt_len, prompt_len + (len(ids) - prompt_len) // 2, len(ids) - 1})
+        for cut in cuts:
+            expected = expected_all[cut - 1]
+            actual = np.array(chat.logits(ids[:cut]), dtype=np.float32)
+            scale = max(1.0, float(np.abs(expected).max()))
+            max_rel = max(max_rel, float(np.abs(actual - expected).max()) / scale)
+            agree += int(actual.argmax() == expected.argmax())
+            cosines.append(float(actual @ expected / (np.linalg.norm(actual) * np.linalg.norm(expected))))
+            points += 1
+    result = {
+        "loads_in_core": True, "architecture": info["architecture"], "system_prompt_used": not problems,
+        "tools": info["tools"], "positions_compared": points,
+        "top1_agreement": agree / max(points, 1), "max_abs_diff_over_max_logit": max_rel,
+        "min_cosine": min(cosines, default=None), "problems": problems,
+    }
+    log(f"verified: the core loads {gguf.name} ({info['architecture']}), system prompt "
+        f"{'used' if chat.system_prompt == cfg.system_prompt else 'MISSING'}; logits vs transformers' merged "
+        f"model at {points} positions: top-1 agreement {result['top1_agreement']:.0%}, "
+        f"max |diff| {max_rel:.2e} of the largest logit, min cosine {result['min_cosine']:.5f}")
+    if problems:
+        raise RuntimeError(f"{gguf}: verification failed: " + "; ".join(problems))
+    if points and result["top1_agreement"] < 0.5:
+        raise RuntimeError(f"{gguf}: the core's logits disagree with the merged model (top-1 agreement "
+                           f"{result['top1_agreement']:.0%}); the export is broken")
+    return result

@@ -1,0 +1,41 @@
+"""Fixtures for the fine-tune pipeline: a tiny random llama as a GGUF base (SmolLM2's
+tokenizer and chat template, random weights: seconds to train on a CPU), a small
+persona in every source format (finetune_helpers.py), and a run config tying them together."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from finetune_helpers import write_config, write_persona
+
+
+@pytest.fixture(scope="session")
+def tiny_base(smollm_path, tmp_path_factory) -> Path:
+    """A 2-layer, 64-wide llama with random weights, as a GGUF carrying SmolLM2's tokenizer and template."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from tabtwin.convert import DecoderConfig, write_gguf
+    from tabtwin.gguf_io import open_gguf
+
+    vocab = len(open_gguf(smollm_path).fields["tokenizer.ggml.tokens"].data)
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True, initializer_range=0.05)
+    model = LlamaForCausalLM(config).float().eval()
+    state = {k: v.detach().numpy() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    out = tmp_path_factory.mktemp("base") / "tiny-llama.gguf"
+    write_gguf(state, DecoderConfig.from_hf(config, "llama"), smollm_path, out, qtype="F32")
+    return out
+
+
+@pytest.fixture
+def persona(tmp_path) -> Path:
+    return write_persona(tmp_path / "persona")
+
+
+@pytest.fixture
+def config(tmp_path, tiny_base, persona) -> Path:
+    return write_config(tmp_path, tiny_base, persona)
