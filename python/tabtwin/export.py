@@ -147,7 +147,8 @@ def merge(base_gguf: Path, adapter_dir: Path, out: Path, quantization: str = "au
     trained on, which must match `base_gguf` unless check_base is False.
     """
     adapter_dir = Path(adapter_dir)
-    reader = open_gguf(base_gguf)
+    if not (adapter_dir / "adapter_model.safetensors").is_file():
+        raise ValueError(f"{adapter_dir}: no adapter_model.safetensors (a LoRA adapter folder is expected)")
     twin = json.loads((adapter_dir / TWIN_JSON).read_text()) if (adapter_dir / TWIN_JSON).is_file() else {}
     if check_base and twin.get("base_sha256"):
         from .train import sha256_file
@@ -158,6 +159,7 @@ def merge(base_gguf: Path, adapter_dir: Path, out: Path, quantization: str = "au
     meta = dict(twin.get("metadata", {}))
     meta.update(metadata or {})
     name = name or meta.get(keys.PERSONA)
+    reader = open_gguf(base_gguf)
     return write_twin(reader, lora_deltas(adapter_dir, reader), out, quantization, meta, name, log)
 
 
@@ -195,21 +197,22 @@ def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict
     adapter_sha = sha256_file(adapter / "adapter_model.safetensors")
 
     if base.gguf is not None:
-        reader = open_gguf(base.gguf)
+        reader = open_gguf(base.gguf)  # parsing a 50k-token vocabulary takes seconds: once per export
+        template = field(reader, "tokenizer.chat_template")
         arch = field(reader, "general.architecture")
         quantization = resolve_quantization(cfg.export.quantization, arch)
         meta = twin_metadata(cfg, base, adapter_sha, train_report, quantization)
         log(f"merging {adapter} into {base.gguf.name} (numpy)")
         write_twin(reader, lora_deltas(adapter, reader), out, quantization, meta, cfg.export.persona, log)
     else:
-        quantization = export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log)
+        quantization, template = export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log)
 
     portable = write_portable_adapter(cfg, base, adapter, out, quantization, adapter_sha, train_report)
     log(f"portable adapter: {portable}")
     result = {"gguf": str(out), "bytes": out.stat().st_size, "quantization": quantization,
               "adapter": str(portable), "base": base.spec, "base_sha256": base.sha256}
     if cfg.export.ollama:
-        result["modelfile"] = str(write_modelfile(out, cfg.system_prompt))
+        result["modelfile"] = str(write_modelfile(out, template, cfg.system_prompt))
         log(f"ollama Modelfile: {result['modelfile']}")
     if verify:
         result["verification"] = verify_export(cfg, out, hf_dir(base, log), adapter, log)
@@ -219,7 +222,7 @@ def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict
     return result
 
 
-def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> str:
+def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> tuple[str, str | None]:
     """A Hugging Face base: merge in torch, write F32 with the tokenizer of `[export] tokenizer_gguf`, store."""
     import torch
     from peft import PeftModel
@@ -242,10 +245,12 @@ def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> s
     f32 = out.with_name(out.name + ".f32.part")
     write_gguf(state, DecoderConfig.from_hf(merged.config, arch), tokenizer_gguf, f32, qtype="F32")
     try:
-        write_twin(open_gguf(f32), {}, out, quantization, meta, cfg.export.persona, log)
+        reader = open_gguf(f32)
+        template = field(reader, "tokenizer.chat_template")
+        write_twin(reader, {}, out, quantization, meta, cfg.export.persona, log)
     finally:
         f32.unlink(missing_ok=True)
-    return quantization
+    return quantization, template
 
 
 def write_portable_adapter(cfg, base, adapter: Path, out: Path, quantization: str, adapter_sha: str,
@@ -265,10 +270,9 @@ def write_portable_adapter(cfg, base, adapter: Path, out: Path, quantization: st
     return target
 
 
-def write_modelfile(gguf: Path, system_prompt: str) -> Path:
+def write_modelfile(gguf: Path, chat_template: str | None, system_prompt: str) -> Path:
     """An Ollama Modelfile beside the GGUF (ChatML bases only: SmolLM2, Qwen2.5)."""
-    template = field(open_gguf(gguf), "tokenizer.chat_template") or ""
-    if "<|im_start|>" not in template:
+    if "<|im_start|>" not in (chat_template or ""):
         raise ValueError(f"{gguf}: the Modelfile writer knows the ChatML format only")
     text = (f"FROM ./{gguf.name}\n"
             'TEMPLATE """{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}'

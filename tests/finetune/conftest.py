@@ -16,10 +16,10 @@ def tiny_base(smollm_path, tmp_path_factory) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    from tabtwin._core import Chat
     from tabtwin.convert import DecoderConfig, write_gguf
-    from tabtwin.gguf_io import open_gguf
 
-    vocab = len(open_gguf(smollm_path).fields["tokenizer.ggml.tokens"].data)
+    vocab = Chat.from_path(smollm_path).info()["vocab_size"]  # gguf-py takes seconds to parse the vocabulary
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
@@ -39,3 +39,18 @@ def persona(tmp_path) -> Path:
 @pytest.fixture
 def config(tmp_path, tiny_base, persona) -> Path:
     return write_config(tmp_path, tiny_base, persona)
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_base, tmp_path_factory):
+    """One built and trained run, shared by the export and eval tests (they only read it)."""
+    from tabtwin.data import build, load
+    from tabtwin.train import context_length, load_tokenizer, resolve_base, train
+
+    folder = tmp_path_factory.mktemp("trained")
+    persona = write_persona(folder / "persona")
+    cfg = load(write_config(folder, tiny_base, persona, **{"train.epochs": "3", "train.lr": "1e-2"}))
+    base = resolve_base(cfg.train.base)
+    build(cfg, load_tokenizer(base, log=lambda *_: None), context_length(base))
+    train(cfg, log=lambda *_: None, progress=False)
+    return cfg

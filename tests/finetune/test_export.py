@@ -1,0 +1,208 @@
+"""Export: the merged twin is one self-describing GGUF that the native core loads, with the
+trained system prompt, and whose greedy output equals transformers' on the merged model;
+the numpy merge equals peft's torch merge; `tabtwin merge` rebuilds the same file."""
+from __future__ import annotations
+
+import filecmp
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from finetune_helpers import SYSTEM_PROMPT, write_config, write_persona
+from tabtwin import cli, keys
+from tabtwin._core import Chat
+from tabtwin.data import build, load
+from tabtwin.export import export, resolve_quantization
+from tabtwin.gguf_io import describe, field, open_gguf
+from tabtwin.train import context_length, hf_dir, load_tokenizer, resolve_base, sha256_file, train
+
+QUESTIONS = ["Where do you live?", "Show me your Rust projects"]
+
+
+def quiet(*_):
+    pass
+
+
+def fresh(cfg, tmp_path, name: str, quantization: str = "f32"):
+    """The shared trained run's config, exporting to a file of this test's own."""
+    cfg = load(cfg.path)
+    cfg.export.output = tmp_path / f"{name}.gguf"
+    cfg.export.quantization = quantization
+    return cfg
+
+
+def merged_model(cfg):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(hf_dir(resolve_base(cfg.train.base)), dtype=torch.float32)
+    return PeftModel.from_pretrained(model, cfg.adapter_dir).merge_and_unload().eval()
+
+
+def transformers_greedy(model, tokenizer, question: str, max_tokens: int) -> str:
+    text = tokenizer.apply_chat_template([{"role": "system", "content": SYSTEM_PROMPT},
+                                          {"role": "user", "content": question}],
+                                         tokenize=False, add_generation_prompt=True)
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    out = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                         max_new_tokens=max_tokens, do_sample=False, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.eos_token_id, repetition_penalty=1.0)
+    new = out[0, len(ids):].tolist()
+    if new and new[-1] == tokenizer.eos_token_id:
+        new = new[:-1]
+    return tokenizer.decode(new, skip_special_tokens=False)
+
+
+def core_greedy(path, question: str, max_tokens: int) -> str:
+    chat = Chat.from_path(path)
+    chat.generate(question, max_tokens=max_tokens)
+    return chat.last_reply_raw()
+
+
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
+    """The shared run exported once as F32 (+ Modelfile), verified; reading a GGUF header with a
+    50k-token vocabulary costs gguf-py seconds, so the tests below share this one."""
+    cfg = fresh(trained, tmp_path_factory.mktemp("exported"), "twin")
+    cfg.export.ollama = True
+    return cfg, export(cfg, log=quiet)
+
+
+def test_export_round_trip_in_the_core(exported):
+    cfg, result = exported
+    out = cfg.export_path
+    assert result["gguf"] == str(out)
+    v = result["verification"]
+    assert v["top1_agreement"] == 1.0 and v["max_abs_diff_over_max_logit"] < 1e-4 and v["positions_compared"] >= 6
+
+    info = describe(out)
+    assert info["quantization"] == {"F32": info["tensors"]}
+    assert set(info["tabtwin"]) == set(keys.ALL.values())
+    assert info["tabtwin"][keys.SYSTEM_PROMPT] == SYSTEM_PROMPT
+    assert info["name"] == info["tabtwin"][keys.PERSONA] == "Ada Example"
+    assert json.loads(info["tabtwin"][keys.TOOLS]) == ["projects", "books", "musings", "talks"]
+    provenance = json.loads(info["tabtwin"][keys.PROVENANCE])
+    assert provenance["adapter_sha256"] == sha256_file(cfg.adapter_dir / "adapter_model.safetensors")
+    assert provenance["base_sha256"] == sha256_file(resolve_base(cfg.train.base).gguf)
+    assert provenance["dataset_sha256"] == json.loads((cfg.data_dir / "manifest.json").read_text())["dataset_sha256"]
+    assert provenance["hyperparameters"]["r"] == 8
+    chat = Chat.from_path(out)
+    base_chat = Chat.from_path(resolve_base(cfg.train.base).gguf)  # same tokenizer and chat template
+    base_chat.set_system_prompt(SYSTEM_PROMPT)
+    assert chat.render([("user", "hi")]) == base_chat.render([("user", "hi")])
+    assert chat.encode("Lisbon, Rust <|im_end|>") == base_chat.encode("Lisbon, Rust <|im_end|>")
+    assert chat.system_prompt == SYSTEM_PROMPT
+    assert chat.info()["persona"] == "Ada Example"
+    assert chat.render([("user", "hi")]).startswith(f"<|im_start|>system\n{SYSTEM_PROMPT}<|im_end|>")
+
+    model = merged_model(cfg)
+    tokenizer = load_tokenizer(resolve_base(cfg.train.base), quiet)
+    for question in QUESTIONS:
+        assert core_greedy(out, question, 20) == transformers_greedy(model, tokenizer, question, 20), question
+
+    portable = out.with_name("twin.adapter")
+    assert json.loads((portable / "tabtwin.json").read_text())["metadata"][keys.SYSTEM_PROMPT] == SYSTEM_PROMPT
+
+
+def test_numpy_merge_equals_the_torch_merge(exported):
+    """The exported tensors (numpy merge on the GGUF) equal peft's merge in torch, converted the way
+    convert.write_gguf converts (llama.cpp names, q/k row permutation)."""
+    from tabtwin.convert import gguf_name, permute_for_llama
+
+    cfg, _ = exported
+    merged = merged_model(cfg)
+    heads = {"attn_q": merged.config.num_attention_heads, "attn_k": merged.config.num_key_value_heads}
+
+    def as_gguf(model) -> dict[str, np.ndarray]:
+        out = {}
+        for hf, tensor in model.state_dict().items():
+            if hf == "lm_head.weight":  # tied to token_embd
+                continue
+            name, w = gguf_name(hf), tensor.detach().numpy()
+            kind = name.split(".")[2] if name.startswith("blk.") else ""
+            out[name] = permute_for_llama(w, heads[kind]) if kind in heads else w
+        return out
+
+    from transformers import AutoModelForCausalLM
+    base = as_gguf(AutoModelForCausalLM.from_pretrained(hf_dir(resolve_base(cfg.train.base)), dtype=torch.float32))
+    theirs = as_gguf(merged)
+    ours = {t.name: np.array(t.data) for t in open_gguf(cfg.export_path).tensors}
+    assert ours.keys() == theirs.keys() == base.keys()
+    for name in ours:
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=1e-6, err_msg=name)
+    changed = [name for name in ours if not np.array_equal(ours[name], base[name])]
+    assert len(changed) == 14  # 2 layers x 7 projections carry a LoRA delta; the rest is the base, untouched
+
+
+def test_tabtwin_merge_rebuilds_the_twin_from_base_and_portable_adapter(exported, tmp_path, smollm_path, capsys):
+    cfg, result = exported
+    base = resolve_base(cfg.train.base).gguf
+    portable = cfg.export_path.with_name("twin.adapter")
+    assert result["adapter"] == str(portable)
+    rebuilt = tmp_path / "rebuilt.gguf"
+    assert cli.main(["merge", str(base), str(portable), str(rebuilt), "--quantization", "f32"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert filecmp.cmp(cfg.export_path, rebuilt, shallow=False), "merge must rebuild the exported twin exactly"
+    assert cli.main(["merge", str(smollm_path), str(portable), str(tmp_path / "wrong.gguf")]) == 2
+    assert "is not the base" in capsys.readouterr().err
+    assert not (tmp_path / "wrong.gguf").exists()
+
+
+def test_auto_quantization_of_a_llama_twin_keeps_attention_f16(trained, tmp_path):
+    cfg = fresh(trained, tmp_path, "auto", quantization="auto")
+    result = export(cfg, log=quiet)
+    assert result["quantization"] == "q8_0-ffn"
+    types = {t.name: t.tensor_type.name for t in open_gguf(cfg.export_path).tensors}
+    assert types["blk.0.attn_q.weight"] == "F16" and types["token_embd.weight"] == "F16"
+    assert types["blk.0.ffn_down.weight"] == "Q8_0" and types["blk.1.ffn_up.weight"] == "Q8_0"
+    assert types["blk.0.attn_norm.weight"] == "F32"
+    assert result["verification"]["top1_agreement"] >= 0.5  # reported; 8-bit weights may flip near-ties
+    assert Chat.from_path(cfg.export_path).system_prompt == SYSTEM_PROMPT
+
+
+def test_ollama_modelfile(exported):
+    cfg, result = exported
+    modelfile = cfg.export_path.with_name("twin.Modelfile")
+    text = modelfile.read_text()
+    assert result["modelfile"] == str(modelfile)
+    assert text.startswith("FROM ./twin.gguf\n") and f'SYSTEM """{SYSTEM_PROMPT}"""' in text
+    assert 'PARAMETER stop "<|im_end|>"' in text
+
+
+def test_qwen2_twin_from_a_hugging_face_directory(tmp_path, tiny_base, smollm_path):
+    """The other architecture and the other kind of base: a tiny qwen2 (biases, untied head, no q/k
+    permutation) saved as a Hugging Face directory; its tokenizer and template come from a GGUF."""
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(hf_dir(resolve_base(str(tiny_base))))
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=False,
+                         initializer_range=0.05)
+    model = Qwen2ForCausalLM(config).float()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                p.normal_(0, 0.1)
+    base_dir = tmp_path / "tiny-qwen2"
+    model.save_pretrained(base_dir)
+    tokenizer.save_pretrained(base_dir)
+
+    persona = write_persona(tmp_path / "persona")
+    cfg = load(write_config(tmp_path, base_dir, persona, **{
+        "train.epochs": "1", "export.tokenizer_gguf": json.dumps(str(smollm_path)), "export.quantization": '"f32"'}))
+    base = resolve_base(cfg.train.base)
+    assert base.hf_dir == base_dir and base.gguf is None
+    build(cfg, load_tokenizer(base, quiet), context_length(base))
+    train(cfg, log=quiet, progress=False)
+    result = export(cfg, log=quiet)
+    assert result["verification"]["top1_agreement"] == 1.0
+    assert result["verification"]["max_abs_diff_over_max_logit"] < 1e-4
+    assert Chat.from_path(cfg.export_path).info()["architecture"] == "qwen2"
+    merged = merged_model(cfg)
+    for question in QUESTIONS:
+        assert core_greedy(cfg.export_path, question, 20) == transformers_greedy(merged, tokenizer, question, 20)
+    assert resolve_quantization("auto", "qwen2") == "q8_0"  # qwen2 keeps its answers in all-Q8_0

@@ -1,0 +1,126 @@
+"""Training: a few LoRA steps lower the loss, resume after an interruption equals the
+uninterrupted run bit for bit, and the guard rails say what to do."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from finetune_helpers import write_config, write_persona
+from tabtwin import cli
+from tabtwin.data import build, load
+from tabtwin.train import (ADAPTER, CHECKPOINT, CURVE, REPORT, context_length, hf_dir, holdout_loss, load_data,
+                           load_tokenizer, resolve_base, train)
+
+
+def quiet(*_):
+    pass
+
+
+def built_config(tmp_path, tiny_base, **overrides):
+    persona = write_persona(tmp_path / "persona")
+    cfg = load(write_config(tmp_path, tiny_base, persona, **overrides))
+    base = resolve_base(cfg.train.base)
+    build(cfg, load_tokenizer(base, quiet), context_length(base))
+    return cfg
+
+
+def test_a_few_steps_reduce_the_loss_on_the_answers(trained):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    cfg = trained
+    base = resolve_base(cfg.train.base)
+    tokenizer = load_tokenizer(base, quiet)
+    train_set, _, _ = load_data(cfg, tokenizer)
+    model = AutoModelForCausalLM.from_pretrained(hf_dir(base), dtype=torch.float32)
+    tuned = PeftModel.from_pretrained(model, cfg.adapter_dir)
+    after = holdout_loss(tuned, train_set, 8, tokenizer.eos_token_id, "cpu")
+    with tuned.disable_adapter():
+        before = holdout_loss(tuned, train_set, 8, tokenizer.eos_token_id, "cpu")
+    assert after < before - 0.3, (before, after)
+
+    report = json.loads((cfg.train.output / REPORT).read_text())
+    assert report["done"] and report["steps"] == 3 * report["steps_per_epoch"]
+    assert len(report["holdout_losses"]) == 3
+    assert report["best_holdout_loss"] == pytest.approx(min(loss for _, _, loss in report["holdout_losses"]),
+                                                        abs=1e-5)
+    assert report["dataset_sha256"] == json.loads((cfg.data_dir / "manifest.json").read_text())["dataset_sha256"]
+    assert (cfg.adapter_dir / "adapter_model.safetensors").is_file()
+    png = cfg.train.output / CURVE
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_resume_after_interruption_equals_the_uninterrupted_run(tmp_path, tiny_base):
+    whole = built_config(tmp_path / "whole", tiny_base, **{"train.epochs": "2", "train.dropout": "0.1"})
+    train(whole, log=quiet, progress=False)
+
+    cut = built_config(tmp_path / "cut", tiny_base, **{"train.epochs": "2", "train.dropout": "0.1"})
+
+    def crash(state):
+        if state.step == 7:  # a checkpoint was written at step 6 (every 2); step 7 is lost
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cut, log=quiet, progress=False, on_step=crash)
+    assert json.loads((cut.train.output / CHECKPOINT / "state.json").read_text())["state"]["step"] == 6
+    with pytest.raises(ValueError, match="pass --resume to continue it or --restart"):
+        train(cut, log=quiet, progress=False)
+    train(cut, resume=True, log=quiet, progress=False)
+
+    a = load_file(whole.adapter_dir / "adapter_model.safetensors")
+    b = load_file(cut.adapter_dir / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    ra = json.loads((whole.train.output / REPORT).read_text())
+    rb = json.loads((cut.train.output / REPORT).read_text())
+    assert ra["train_losses"] == rb["train_losses"] and ra["holdout_losses"] == rb["holdout_losses"]
+
+
+def test_stop_after_then_resume_via_the_cli(tmp_path, tiny_base, capsys):
+    cfg = built_config(tmp_path, tiny_base, **{"train.epochs": "1"})
+    assert cli.main(["train", str(cfg.path), "--stop-after", "2", "--no-progress"]) == 0
+    assert "stopped after step 2" in capsys.readouterr().out
+    assert not (cfg.train.output / ADAPTER).exists()  # the adapter appears at the end of an epoch
+    assert cli.main(["train", str(cfg.path), "--resume", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming from" in out and "at step 2" in out and f"adapter: {cfg.adapter_dir}" in out
+
+
+def test_checkpoint_from_other_data_is_refused(tmp_path, tiny_base):
+    cfg = built_config(tmp_path, tiny_base, **{"train.epochs": "1"})
+    train(cfg, stop_after=2, log=quiet, progress=False)
+    with open(cfg.data.persona / "seeds.jsonl", "a") as f:
+        f.write(json.dumps({"q": ["New?", "Newer?"], "a": ["Yes."], "kind": "fact"}) + "\n")
+    base = resolve_base(cfg.train.base)
+    build(cfg, load_tokenizer(base, quiet), context_length(base))
+    with pytest.raises(ValueError, match="different dataset_sha256"):
+        train(cfg, resume=True, log=quiet, progress=False)
+
+
+def test_qlora_says_what_is_missing(tmp_path, tiny_base):
+    import importlib.util
+
+    cfg = built_config(tmp_path, tiny_base, **{"train.qlora": "true", "train.epochs": "1"})
+    missing = []
+    if not torch.cuda.is_available():
+        missing.append("a CUDA GPU")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        missing.append("bitsandbytes")
+    if not missing:  # everything is there: 4-bit training must simply work
+        assert train(cfg, log=quiet, progress=False)["done"]
+        return
+    with pytest.raises(RuntimeError, match="Set qlora = false") as err:
+        train(cfg, log=quiet, progress=False)
+    assert all(m in str(err.value) for m in missing)
+
+
+def test_training_refuses_data_built_for_another_system_prompt(tmp_path, tiny_base):
+    cfg = built_config(tmp_path, tiny_base)
+    cfg.system_prompt = "You are someone else."
+    with pytest.raises(ValueError, match="another system prompt"):
+        train(cfg, log=quiet, progress=False)
