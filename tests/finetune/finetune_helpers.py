@@ -36,6 +36,8 @@ ESSAY_MD = textwrap.dedent("""\
     ---
     title: On Slow Software
     ---
+    <!-- exported from a blog engine,
+         with its comments -->
     # On Slow Software
 
     Software gets slow one reasonable decision at a time. Every dependency is small,
@@ -48,6 +50,8 @@ ESSAY_MD = textwrap.dedent("""\
 
     Subscribe to my newsletter for more!
 
+    *If you liked this, forward it to a friend.*
+
     [^1]: A footnote that should not be learned.
     """)
 
@@ -55,8 +59,11 @@ ESSAY_HTML = textwrap.dedent("""\
     <html><head><title>Archive Notes</title></head><body>
     <nav>Home | About</nav>
     <h1>Archive Notes</h1>
+    <p class="meta">2 May 2024 · Tagged: archives · 3 min read</p>
     <p>Archives are letters to strangers. We write them for people we will never meet<sup>2</sup>,
     and the kindest thing we can do is to <em>label</em> things plainly.</p>
+    <div class="share-buttons"><a href="#">Mastodon</a></div>
+    <section class="comments"><h2>Comments (2)</h2><p>Great post, thanks a lot for writing it!</p></section>
     <footer>Copyright 2024 Ada Example. All rights reserved.</footer>
     </body></html>
     """)

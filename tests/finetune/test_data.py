@@ -60,19 +60,21 @@ def test_writing_is_cleaned_and_cut_into_titled_paragraphs(tmp_path, tiny_base, 
     cfg = load(write_config(tmp_path, tiny_base, persona, **{"data.holdout": "0.0"}))
     writing = [e for e in split(cfg).train if e.source == "writing"]
     by_where = {e.where: (e.messages[1]["content"], e.messages[2]["content"]) for e in writing}
-    assert by_where["writing/slow-software.md:6"] == (
+    assert by_where["writing/slow-software.md:8"] == (
         'Write your piece "On Slow Software".',
         "Software gets slow one reasonable decision at a time. Every dependency is small, every abstraction "
         "is kind, and together they weigh a ton.")
-    prompt, text = by_where["writing/slow-software.md:11"]
+    prompt, text = by_where["writing/slow-software.md:13"]
     assert prompt == 'Write your piece "On Slow Software", the section "Why it matters".'
     assert text.endswith("they stop noticing when it is wrong. See my notes.")  # [1], **, link syntax gone
-    prompt, text = by_where["writing/archive-notes.html:4"]
+    prompt, text = by_where["writing/archive-notes.html:5"]
     assert prompt == 'Write your piece "Archive Notes".'
     assert text == ("Archives are letters to strangers. We write them for people we will never meet, and the "
                     "kindest thing we can do is to label things plainly.")
     everything = json.dumps(by_where)
-    for artefact in ("Subscribe", "newsletter", "footnote", "Copyright", "Home | About", "<", "[^", "**"):
+    assert len(by_where) == 3
+    for artefact in ("Subscribe", "newsletter", "footnote", "Copyright", "Home | About", "<", "[^", "**", "liked this",
+                     "exported", "min read", "Mastodon", "Comments", "Great post"):
         assert artefact not in everything
 
 

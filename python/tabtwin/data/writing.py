@@ -28,10 +28,16 @@ SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 BOILERPLATE = re.compile(
     r"subscribe|newsletter|sign up|share (this|on)|follow (me|us)|all rights reserved|copyright|©|\(c\) \d{4}"
     r"|^posted (on|in|by)\b|^tags?:|^categor(y|ies):|^filed under|leave a comment|^\d+ comments?$|^comments$"
-    r"|thanks for reading|^read more\b|^originally published|^(previous|next) post|powered by",
+    r"|thanks for reading|^read more\b|^originally published|^(previous|next) post|powered by"
+    r"|\bmin(ute)?s? read\b|\btagged:|comments are closed|^if you (liked|enjoyed) (this|it)|forward (it|this) to"
+    r"|view (it )?in (your )?browser|\bcookies?\b|^share:",
     re.IGNORECASE)
 BOILERPLATE_MAX_CHARS = 200
-DROPPED_SECTIONS = re.compile(r"^(foot ?notes|notes|references|endnotes)$", re.IGNORECASE)
+DROPPED_SECTIONS = re.compile(r"^(foot ?notes|notes|references|endnotes|comments?( \(\d+\))?|related( posts)?)$",
+                              re.IGNORECASE)
+# HTML elements that hold site furniture rather than the piece, by class or id.
+FURNITURE = re.compile(r"comment|share|footer|byline|newsletter|subscribe|related|cookie|sidebar|\bnav|\bmeta\b",
+                       re.IGNORECASE)
 
 FOOTNOTE_MARKERS = [
     re.compile(r"\[\^[^\]\s]+\]"),            # [^1], [^note]
@@ -66,7 +72,11 @@ def read_writing(folder: Path, min_chars: int, max_chars: int) -> tuple[list[Con
 
 def piece_to_pairs(text: str, suffix: str, where: str, stem: str, min_chars: int,
                    max_chars: int) -> list[Conversation]:
-    lines = html_to_lines(text) if suffix in (".html", ".htm") else list(enumerate(text.splitlines(), 1))
+    if suffix in (".html", ".htm"):
+        lines = html_to_lines(text)
+    else:  # HTML comments may span lines: blank them out, keeping the line numbers
+        text = re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.DOTALL)
+        lines = list(enumerate(text.splitlines(), 1))
     title, blocks = paragraphs(lines, markdown=suffix != ".txt")
     title = title or stem.replace("-", " ").replace("_", " ").strip().capitalize()
     sections: dict[str | None, list[tuple[int, str]]] = {}
@@ -199,20 +209,30 @@ def resize(paras: list[tuple[int, str]], min_chars: int, max_chars: int) -> list
 
 
 class _HtmlText(HTMLParser):
-    """HTML -> markdown-ish lines with their source line numbers (headings as '#', blocks split)."""
+    """HTML -> markdown-ish lines with their source line numbers (headings as '#', blocks split).
 
-    SKIP = {"script", "style", "nav", "footer", "header", "aside", "form", "noscript", "sup", "button", "svg"}
-    BLOCK = {"p", "div", "li", "blockquote", "section", "article", "br", "tr", "pre", "ul", "ol", "figure"}
+    Site furniture is skipped: navigation, header/footer, scripts, <sup> footnote
+    markers, and any element whose class or id says comments/share/newsletter/....
+    """
+
+    SKIP = {"script", "style", "nav", "footer", "header", "aside", "form", "noscript", "sup", "button", "svg",
+            "template"}
+    BLOCK = {"p", "div", "li", "blockquote", "section", "article", "br", "tr", "pre", "ul", "ol", "figure", "main"}
+    VOID = {"br", "img", "meta", "link", "input", "hr", "wbr", "source", "area", "base", "col", "embed", "track"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.lines: list[tuple[int, str]] = []
         self.buffer: list[str] = []
         self.line = 1
-        self.skip = 0
+        self.open: list[tuple[str, bool]] = []  # (tag, skipped) of the elements we are inside
         self.heading = 0
         self.title = None
         self.in_title = False
+
+    @property
+    def skipping(self) -> bool:
+        return any(skipped for _, skipped in self.open)
 
     def _flush(self):
         text = re.sub(r"\s+", " ", "".join(self.buffer)).strip()
@@ -223,28 +243,31 @@ class _HtmlText(HTMLParser):
         self.buffer = []
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.SKIP:
-            self.skip += 1
-        elif tag == "title":
-            self.in_title = True
-        elif re.fullmatch(r"h[1-6]", tag) or tag in self.BLOCK:
+        is_heading = re.fullmatch(r"h[1-6]", tag) is not None
+        if is_heading or tag in self.BLOCK:
             self._flush()
             self.line = self.getpos()[0]
-            self.heading = int(tag[1]) if re.fullmatch(r"h[1-6]", tag) else 0
+            self.heading = int(tag[1]) if is_heading else 0
+        if tag == "title":
+            self.in_title = True
+        if tag not in self.VOID:
+            marks = " ".join(v or "" for k, v in attrs if k in ("class", "id"))
+            self.open.append((tag, tag in self.SKIP or bool(marks and FURNITURE.search(marks))))
 
     def handle_endtag(self, tag):
-        if tag in self.SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag == "title":
+        if tag == "title":
             self.in_title = False
-        elif re.fullmatch(r"h[1-6]", tag) or tag in self.BLOCK:
+        if re.fullmatch(r"h[1-6]", tag) or tag in self.BLOCK:
             self._flush()
             self.heading = 0
+        if any(t == tag for t, _ in self.open):  # close it and anything left unclosed inside it
+            while self.open and self.open.pop()[0] != tag:
+                pass
 
     def handle_data(self, data):
         if self.in_title:
             self.title = (self.title or "") + data.strip()
-        elif not self.skip:
+        elif not self.skipping:
             if not self.buffer:
                 self.line = self.getpos()[0]
             self.buffer.append(data)
