@@ -445,7 +445,7 @@ def train(cfg: RunConfig, resume: bool = False, restart: bool = False, stop_afte
         log(f"no checkpoint in {out}: starting from scratch")
     else:
         torch.manual_seed(t.seed)  # dropout's RNG, from a known state
-    log(f"base {base.name} ({total_params / 1e6:.1f} M parameters), LoRA r {t.r} alpha {t.alpha} on "
+    log(f"base {base.name} ({(total_params - trainable) / 1e6:.1f} M parameters), LoRA r {t.r} alpha {t.alpha} on "
         f"{', '.join(t.target_modules)}: {trainable / 1e6:.2f} M trainable, on {device}")
     log(f"data {len(train_set)} train / {len(holdout_set)} holdout examples from {cfg.data_dir}; "
         f"{steps_per_epoch} steps per epoch x {t.epochs} epochs, batch {t.batch_size} x {t.grad_accum}")
