@@ -13,13 +13,18 @@ export PATH="$CACHE/tools/bin:$PATH"
 export CARGO_TARGET_DIR="$CACHE/target-wasm"
 mkdir -p "$OUT"
 
-# Debian's rustc (with std sources) builds std for wasm32 with simd128 on; the
-# path remaps make the bytes independent of where the clone lives.
+# The sources are built from one fixed place, so neither the bytes nor cargo's
+# fingerprints depend on where the clone lives (a clean clone in CI reuses the
+# cached build instead of recompiling candle); the path remaps keep local paths
+# out of the binary. Debian's rustc (with std sources) builds std for wasm32.
+SRC="$CACHE/wasm-src"
+mkdir -p "$SRC"
+rsync -a --delete --exclude /target "$ROOT/wasm/" "$SRC/"
 export RUSTC_BOOTSTRAP=1
 export RUSTC=/usr/bin/rustc
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128 --remap-path-prefix=$ROOT=/tabtwin --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128 --remap-path-prefix=$SRC=/tabtwin/wasm --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
 START=$(date +%s)
-( cd "$ROOT/wasm" && /usr/bin/cargo build -q --locked --release -p tabtwin-web \
+( cd "$SRC" && /usr/bin/cargo build -q --locked --release -p tabtwin-web \
     --target wasm32-unknown-unknown -Z build-std=std,panic_abort )
 wasm-bindgen --target web --no-typescript --out-dir "$OUT" \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tabtwin_web.wasm"

@@ -16,6 +16,7 @@ command -v rust-lld >/dev/null || need_apt+=(lld-22)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v sox >/dev/null || need_apt+=(sox)
+command -v rsync >/dev/null || need_apt+=(rsync)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-toolchain: apt-get install ${need_apt[*]}"
   apt-get update -qq

@@ -79,6 +79,29 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_transcribe(args) -> int:
+    from ._core import Transcriber
+    from .audio import read_wav
+    from .whisper_convert import ensure_default
+
+    model = args.model or ensure_default(log=lambda m: print(m, file=sys.stderr))
+    result = Transcriber.from_path(model).transcribe(read_wav(args.file).tolist())
+    if args.json:
+        print(json.dumps(result))
+    elif result["nothing_heard"]:
+        print("(nothing heard)")
+    else:
+        print(result["text"])
+    return 0
+
+
+def cmd_whisper_convert(args) -> int:
+    from .whisper_convert import convert
+
+    print(convert(args.src, args.out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tabtwin", description="Make, check and publish in-browser twins.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-browser", action="store_true")
     bench.add_argument("--out", type=Path, default=Path("bench-results/bench.json"))
     bench.set_defaults(func=cmd_bench)
+
+    transcribe = sub.add_parser("transcribe", help="speech to text with Whisper tiny.en, run by the native core")
+    transcribe.add_argument("file", type=Path, help="a WAV file (any rate; mono or stereo)")
+    transcribe.add_argument("--model", type=Path, help="a tabtwin Whisper GGUF (default: fetched and converted once)")
+    transcribe.add_argument("--json", action="store_true")
+    transcribe.set_defaults(func=cmd_transcribe)
+
+    whisper = sub.add_parser("whisper", help="Whisper model files")
+    whisper_sub = whisper.add_subparsers(dest="whisper_command", required=True)
+    wconvert = whisper_sub.add_parser("convert", help="CTranslate2 bundle or Hugging Face checkpoint -> one GGUF")
+    wconvert.add_argument("src", type=Path)
+    wconvert.add_argument("out", type=Path)
+    wconvert.set_defaults(func=cmd_whisper_convert)
 
     # The twin-making verbs (data, train, export, eval) live in their own module.
     from . import cli_finetune

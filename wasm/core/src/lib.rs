@@ -12,6 +12,7 @@ pub mod sampler;
 pub mod stream;
 pub mod template;
 pub mod tokenizer;
+pub mod whisper;
 
 pub use channels::Event;
 pub use chat::{Chat, GenerateOptions, ModelInfo, StopReason};

@@ -171,6 +171,41 @@ impl Chat {
     }
 }
 
+/// Whisper speech-to-text from a tabtwin Whisper GGUF (`tabtwin whisper convert`).
+#[pyclass(unsendable)]
+struct Transcriber {
+    inner: tabtwin_core::whisper::Transcriber,
+}
+
+#[pymethods]
+impl Transcriber {
+    #[staticmethod]
+    fn from_path(path: std::path::PathBuf) -> PyResult<Self> {
+        let data = std::fs::read(&path)
+            .map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        let inner = tabtwin_core::whisper::Transcriber::from_bytes(data)
+            .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
+        Ok(Self { inner })
+    }
+
+    /// Transcribe 16 kHz mono samples; returns a dict (text, tokens, audio_seconds, no_speech_prob, nothing_heard).
+    fn transcribe<'py>(&mut self, py: Python<'py>, samples: Vec<f32>) -> PyResult<Bound<'py, PyDict>> {
+        let t = self.inner.transcribe(&samples).map_err(to_py)?;
+        let d = PyDict::new(py);
+        d.set_item("text", t.text)?;
+        d.set_item("tokens", t.tokens)?;
+        d.set_item("audio_seconds", t.audio_seconds)?;
+        d.set_item("no_speech_prob", t.no_speech_prob)?;
+        d.set_item("nothing_heard", t.nothing_heard)?;
+        Ok(d)
+    }
+
+    /// The log-mel features ([n_mels * 3000], row-major) the encoder sees.
+    fn log_mel(&self, samples: Vec<f32>) -> Vec<f32> {
+        self.inner.log_mel(&samples)
+    }
+}
+
 #[pyfunction]
 fn with_simd128() -> bool {
     tabtwin_core::with_simd128()
@@ -179,6 +214,7 @@ fn with_simd128() -> bool {
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Chat>()?;
+    m.add_class::<Transcriber>()?;
     m.add_function(wrap_pyfunction!(with_simd128, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

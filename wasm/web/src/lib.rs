@@ -87,6 +87,33 @@ impl Chat {
     }
 }
 
+/// Whisper speech-to-text, in the same module as the chat models.
+#[wasm_bindgen]
+pub struct Transcriber {
+    inner: tabtwin_core::whisper::Transcriber,
+}
+
+#[wasm_bindgen]
+impl Transcriber {
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: Vec<u8>) -> Result<Transcriber, JsError> {
+        Ok(Transcriber { inner: tabtwin_core::whisper::Transcriber::from_bytes(bytes).map_err(to_js)? })
+    }
+
+    /// 16 kHz mono samples -> JSON {text, tokens, audio_seconds, no_speech_prob, nothing_heard}.
+    pub fn transcribe(&mut self, samples: Vec<f32>) -> Result<String, JsError> {
+        let t = self.inner.transcribe(&samples).map_err(to_js)?;
+        Ok(serde_json::json!({
+            "text": t.text,
+            "tokens": t.tokens,
+            "audio_seconds": t.audio_seconds,
+            "no_speech_prob": t.no_speech_prob,
+            "nothing_heard": t.nothing_heard,
+        })
+        .to_string())
+    }
+}
+
 /// True when the simd128 kernels were compiled in.
 #[wasm_bindgen]
 pub fn with_simd128() -> bool {
