@@ -107,9 +107,9 @@ def load(path: Path | str) -> list[ModelEntry]:
         where = f"key '{key}'" if key else "entry"
         problems.append(f"{path}:{line}: model #{index + 1} {where}: {message}")
 
-    unknown_top = set(data) - {"model"}
+    unknown_top = set(data) - {"model", "voice"}
     for key in sorted(unknown_top):
-        problems.append(f"{path}:1: unknown top-level key '{key}' (models.toml holds [[model]] tables only)")
+        problems.append(f"{path}:1: unknown top-level key '{key}' (models.toml holds [[model]] tables and [voice])")
     tables = data.get("model", [])
     if not isinstance(tables, list) or not tables:
         raise RegistryError(problems + [f"{path}:1: no [[model]] entries; add at least one"])
@@ -202,3 +202,25 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
         pypi=table.get("pypi"), url=table.get("url"), shard_mb=shard_mb,
         path=(base / path).resolve() if path else None, sampling=dict(sampling),
     )
+
+
+def load_voice(path: Path | str) -> Path | str | None:
+    """The `[voice]` table: `model = "default"` (Whisper tiny.en, converted once) or a GGUF path;
+    `enabled = false` or no table turns hold-to-talk off. Returns "default", a Path, or None."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    voice = tomllib.loads(text).get("voice")
+    if voice is None:
+        return None
+    line = next((n for n, raw in enumerate(text.splitlines(), 1) if raw.strip() == "[voice]"), 1)
+    if not isinstance(voice, dict):
+        raise RegistryError([f"{path}:{line}: [voice] must be a table"])
+    unknown = set(voice) - {"model", "enabled"}
+    if unknown:
+        raise RegistryError([f"{path}:{line}: [voice] unknown key(s) {', '.join(sorted(unknown))}; valid: model, enabled"])
+    if voice.get("enabled", True) is False:
+        return None
+    model = voice.get("model", "default")
+    if not isinstance(model, str) or not model:
+        raise RegistryError([f"{path}:{line}: [voice] model must be \"default\" or a path to a Whisper GGUF"])
+    return "default" if model == "default" else (path.parent / model).resolve()

@@ -22,7 +22,7 @@ from .gguf_io import SUPPORTED_ARCHITECTURES, describe
 from .paths import cache_dir
 from .content import SiteContent, app_data
 from .content import load as load_content
-from .registry import ModelEntry, load
+from .registry import ModelEntry, load, load_voice
 from .shards import sha256_file, split
 
 RECORD_NAME = ".tabtwin-build.json"
@@ -73,13 +73,14 @@ def model_file(entry: ModelEntry, log=print) -> Path:
     return cached
 
 
-def stage_model(entry: ModelEntry, src: Path, out_dir: Path, record: dict, summary: BuildSummary) -> dict:
+def stage_model(entry: ModelEntry, src: Path, out_dir: Path, record: dict, summary: BuildSummary,
+                check_chat: bool = True) -> dict:
     """Header facts + shards for one model, reusing last build's work when the source is unchanged."""
     info = describe(src)
-    if not info["supported"]:
+    if check_chat and not info["supported"]:
         raise BuildError(f"model '{entry.id}' ({src}): architecture '{info['architecture']}' is not supported by "
                          f"the core (supported: {', '.join(SUPPORTED_ARCHITECTURES)})")
-    if not info["chat_template"]:
+    if check_chat and not info["chat_template"]:
         raise BuildError(f"model '{entry.id}' ({src}): no tokenizer.chat_template in the file")
     stat = src.stat()
     key = f"{entry.id}|{src}|{entry.serve}|{entry.shard_mb}"
@@ -123,6 +124,28 @@ def stage_model(entry: ModelEntry, src: Path, out_dir: Path, record: dict, summa
     }
 
 
+VOICE_ID = "whisper-tiny.en"
+
+
+def stage_voice(source, out_dir: Path, record: dict, summary: BuildSummary, log=print) -> dict | None:
+    """Shards and facts for the Whisper GGUF of hold-to-talk, or None when voice is off."""
+    if source is None:
+        shutil.rmtree(out_dir / "models" / VOICE_ID, ignore_errors=True)
+        return None
+    from .whisper_convert import ensure_default
+
+    src = ensure_default(log) if source == "default" else Path(source)
+    if not src.is_file():
+        raise BuildError(f"[voice] model {src} does not exist")
+    info = describe(src)
+    if info["architecture"] != "whisper":
+        raise BuildError(f"[voice] model {src} is a '{info['architecture']}' file, not a whisper GGUF "
+                         "(make one with `tabtwin whisper convert`)")
+    entry = ModelEntry(id=VOICE_ID, label="Whisper tiny.en", path=src)
+    staged = stage_model(entry, src, out_dir, record, summary, check_chat=False)
+    return {k: staged[k] for k in ("id", "label", "architecture", "bytes", "sha256", "cache_key", "shards")}
+
+
 def stage_wasm(site_dir: Path, out_dir: Path) -> dict:
     """Copy the committed wasm package with content hashes in the names (cache busting)."""
     src = site_dir / "static" / "wasm"
@@ -163,11 +186,15 @@ def build(root: Path, out_dir: Path, registry_path: Path | None = None, log=prin
     for entry in entries:
         src = model_file(entry, log)
         summary.models.append(stage_model(entry, src, out_dir, record, summary))
-    stale = {e.id for e in entries}
+    stale = {e.id for e in entries} | {VOICE_ID}
     for old in (out_dir / "models").glob("*") if (out_dir / "models").exists() else []:
         if old.is_dir() and old.name not in stale:
             shutil.rmtree(old)
-    (out_dir / "models.json").write_text(json.dumps({"models": summary.models}, indent=2) + "\n")
+    registry_json = {"models": summary.models}
+    voice = stage_voice(load_voice(registry_path), out_dir, record, summary, log)
+    if voice:
+        registry_json["voice"] = voice
+    (out_dir / "models.json").write_text(json.dumps(registry_json, indent=2) + "\n")
     record_path.write_text(json.dumps(record, indent=2))
 
     remote_hosts = [f"{urlparse(e.url).scheme}://{urlparse(e.url).netloc}" for e in entries

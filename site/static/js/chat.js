@@ -6,6 +6,7 @@ import { route } from "./router.js";
 import { scriptedAnswer } from "./scripted.js";
 import { renderPicker, selectedModelId } from "./picker.js";
 import { removeCached } from "./downloads.js";
+import { setupVoice } from "./voice.js";
 
 const $ = (id) => document.getElementById(id);
 const root = document.body.dataset.root;
@@ -110,6 +111,7 @@ const onMessage = {
     await finishTurn(done.reason);
   },
   [msg.ERROR]: ({ message, during }) => {
+    if (during === msg.LOAD_VOICE || during === msg.TRANSCRIBE) return;  // voice.js reports those
     document.body.dataset.error = message;
     status(`Error: ${message}`, "error");
     if (during === msg.LOAD) {
@@ -122,6 +124,13 @@ const onMessage = {
 };
 worker.onmessage = ({ data }) => onMessage[data.type]?.(data);
 
+function wasmUrls() {
+  return {
+    js: new URL(document.body.dataset.wasm, location.href).href,
+    bin: new URL(document.body.dataset.wasmBin, location.href).href,
+  };
+}
+
 function startLoad() {
   const model = models.find((m) => m.id === selectedModelId($("models")));
   if (!model) return;
@@ -130,11 +139,7 @@ function startLoad() {
   download = { modelId: model.id, startedAt: performance.now() };
   status(`Preparing ${model.label}…`);
   setBusy(true);
-  const wasm = {
-    js: new URL(document.body.dataset.wasm, location.href).href,
-    bin: new URL(document.body.dataset.wasmBin, location.href).href,
-  };
-  worker.postMessage({ type: msg.LOAD, model, wasm });
+  worker.postMessage({ type: msg.LOAD, model, wasm: wasmUrls() });
 }
 
 async function ask(question) {
@@ -168,6 +173,24 @@ async function init() {
   const wanted = new URLSearchParams(location.search).get("model");
   const initial = models.find((m) => m.id === wanted) || models.find((m) => m.default) || models[0];
   await renderPicker($("models"), models, initial?.id);
+  setupVoice({
+    worker,
+    voice: registry.voice && {
+      ...registry.voice,
+      cache_key: new URL(registry.voice.cache_key, location.origin).href,
+      shards: registry.voice.shards.map((s) => ({ ...s, url: new URL(s.url, registryUrl).href })),
+    },
+    wasm: wasmUrls(),
+    button: $("talk"),
+    meter: $("level"),
+    input: $("prompt"),
+    status: $("voice-status"),
+    onTranscript: (text) => {
+      $("prompt").value = text;
+      if ($("send-transcript").checked) $("ask").requestSubmit();
+      else $("prompt").focus();
+    },
+  });
   await Promise.all(KNOWN_APPS.map(async (app) => {
     appsData[app] = await appData(root, app).catch(() => []);
   }));

@@ -6,6 +6,8 @@ export const LOAD = "load";          // {model: ModelEntry}  fetch (or read cach
 export const GENERATE = "generate";  // {prompt, options}    stream a reply
 export const STOP = "stop";          // {}                   end the reply now
 export const RESET = "reset";        // {}                   forget the conversation
+export const LOAD_VOICE = "load_voice";  // {voice: ModelEntry, wasm}  fetch/verify/cache Whisper
+export const TRANSCRIBE = "transcribe";  // {samples: Float32Array}    16 kHz mono speech
 
 // worker -> page
 export const PROGRESS = "progress";  // {loaded, total, phase}
@@ -14,4 +16,7 @@ export const TOKEN = "token";        // {text}              answer text, to show
 export const THINKING = "thinking";  // {text}              inner monologue, shown collapsed
 export const TOOL = "tool";          // {app, params}       open an inline app
 export const DONE = "done";          // {reason, tokens, seconds}
+export const VOICE_PROGRESS = "voice_progress";  // {loaded, total, phase}
+export const VOICE_READY = "voice_ready";        // {}
+export const TRANSCRIPT = "transcript";          // {text, nothing_heard, audio_seconds, seconds}
 export const ERROR = "error";        // {message, during}

@@ -5,6 +5,7 @@ import { loadModelBytes } from "./downloads.js";
 
 let core = null;  // the wasm-bindgen module, imported on first LOAD (its URL is content-hashed)
 let chat = null;
+let transcriber = null;
 let stopRequested = false;
 const CONTEXT_LIMIT = 2048;
 
@@ -17,11 +18,30 @@ const yieldToEvents = () => new Promise((resolve) => {
   channel.port2.postMessage(null);
 });
 
-async function load({ model, wasm }) {
+async function ensureCore(wasm) {
   if (!core) {
     core = await import(wasm.js);
     await core.default({ module_or_path: wasm.bin });
   }
+}
+
+async function loadVoice({ voice, wasm }) {
+  await ensureCore(wasm);
+  if (!transcriber) {
+    const { bytes } = await loadModelBytes(voice, (p) => post(msg.VOICE_PROGRESS, p));
+    transcriber = new core.Transcriber(bytes);
+  }
+  post(msg.VOICE_READY);
+}
+
+async function transcribe({ samples }) {
+  const started = performance.now();
+  const result = JSON.parse(transcriber.transcribe(samples));
+  post(msg.TRANSCRIPT, { ...result, seconds: (performance.now() - started) / 1000 });
+}
+
+async function load({ model, wasm }) {
+  await ensureCore(wasm);
   const { bytes, cached } = await loadModelBytes(model, (p) => post(msg.PROGRESS, p));
   post(msg.PROGRESS, { phase: "starting", loaded: bytes.length, total: bytes.length });
   if (chat) chat.free();
@@ -69,6 +89,8 @@ const handlers = {
   [msg.GENERATE]: generate,
   [msg.STOP]: () => { stopRequested = true; },
   [msg.RESET]: () => chat && chat.reset(),
+  [msg.LOAD_VOICE]: loadVoice,
+  [msg.TRANSCRIBE]: transcribe,
 };
 
 self.onmessage = async ({ data }) => {
