@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from browser_helpers import CHROMIUM, CHROMIUM_FLAGS
 
 
 def write_registry(path: Path, ids: list[str]) -> Path:
@@ -23,6 +21,7 @@ def built_site(tmp_path_factory, root, smollm_path):
 
     work = tmp_path_factory.mktemp("site")
     registry = write_registry(work / "models.toml", ["smollm2-135m-instruct"])
+    registry.write_text(registry.read_text() + '\n[voice]\nmodel = "default"\n')
     build(root, work / "_site", registry, log=lambda *_: None)
     return work / "_site"
 
@@ -40,13 +39,18 @@ def site_url(built_site):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield instance
-        instance.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    yield instance
+    instance.close()
 
 
 @pytest.fixture

@@ -50,8 +50,21 @@ def test_a_few_steps_reduce_the_loss_on_the_answers(trained):
                                                         abs=1e-5)
     assert report["dataset_sha256"] == json.loads((cfg.data_dir / "manifest.json").read_text())["dataset_sha256"]
     assert (cfg.adapter_dir / "adapter_model.safetensors").is_file()
+
+
+def test_loss_curve_png_or_a_note_saying_why_not(tmp_path, tiny_base):
+    import importlib.util
+
+    cfg = built_config(tmp_path, tiny_base, **{"train.epochs": "1"})
+    lines = []
+    train(cfg, log=lines.append, progress=False)
     png = cfg.train.output / CURVE
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"loss curve: {png}" in lines
+    else:
+        assert not png.exists()
+        assert any("matplotlib is not installed" in line for line in lines)
 
 
 def test_resume_after_interruption_equals_the_uninterrupted_run(tmp_path, tiny_base):

@@ -85,7 +85,11 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
     delete document.body.dataset.recording;
     const r = recording;
     recording = null;
-    if (!r || r.pending || !r.recorder) return;
+    if (!r) return;
+    if (r.pending) {  // released before the microphone even opened
+      if (transcribe) say("Too short: hold the button while you speak.", "warning");
+      return;
+    }
     cancelAnimationFrame(r.raf);
     meter.value = 0;
     const stopped = new Promise((resolve) => { r.recorder.onstop = resolve; });
