@@ -255,13 +255,19 @@ def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> t
 
 def write_portable_adapter(cfg, base, adapter: Path, out: Path, quantization: str, adapter_sha: str,
                            train_report: dict) -> Path:
-    """<twin>.adapter/: the LoRA weights plus what `tabtwin merge` needs to rebuild the same twin."""
+    """<twin>.adapter/: the LoRA weights, what `tabtwin merge` needs to rebuild the same twin, and the
+    training record (report with the losses, loss curve, config)."""
     target = out.with_name(out.stem + ".adapter")
     tmp = target.with_name(target.name + ".part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for name in ("adapter_config.json", "adapter_model.safetensors"):
         shutil.copy2(adapter / name, tmp / name)
+    # the training record travels with the weights (a repository commits this folder)
+    for source, name in ((cfg.train.output / "train_report.json", "train_report.json"),
+                         (cfg.train.output / "loss_curve.png", "loss_curve.png"), (cfg.path, "train_config.toml")):
+        if source.is_file():
+            shutil.copy2(source, tmp / name)
     twin = {"base_file": base.name, "base_sha256": base.sha256, "quantization": quantization,
             "metadata": twin_metadata(cfg, base, adapter_sha, train_report, quantization)}
     (tmp / TWIN_JSON).write_text(json.dumps(twin, indent=1, ensure_ascii=False) + "\n")

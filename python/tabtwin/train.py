@@ -378,11 +378,12 @@ def plot_losses(state: TrainState, out: Path) -> str:
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     if state.train_losses:
         steps, losses = zip(*state.train_losses)
-        ax.plot(steps, losses, lw=0.8, alpha=0.5, label="train (per step)")
-        window = max(1, len(losses) // 20)
-        smooth = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
-                  for i in range(len(losses))]
-        ax.plot(steps, smooth, lw=1.5, label=f"train (mean of {window})")
+        ax.plot(steps, losses, lw=0.8, alpha=0.4, label="train (per step)")
+        window = max(1, len(losses) // 10)
+        if window > 1:
+            smooth = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
+                      for i in range(len(losses))]
+            ax.plot(steps, smooth, lw=1.5, label=f"train (mean of last {window} steps)")
     if state.holdout_losses:
         steps, _, losses = zip(*state.holdout_losses)
         ax.plot(steps, losses, "o-", lw=1.5, label="holdout (per epoch)")
@@ -413,9 +414,12 @@ def train(cfg: RunConfig, resume: bool = False, restart: bool = False, stop_afte
     out = t.output
     ckpt = out / CHECKPOINT
     if ckpt.exists() and not (resume or restart):
-        step = json.loads((ckpt / "state.json").read_text())["state"]["step"]
-        raise ValueError(f"{ckpt} holds a run at step {step}: pass --resume to continue it or --restart to "
-                         "start over")
+        saved = json.loads((ckpt / "state.json").read_text())["state"]
+        if saved["done"]:
+            raise ValueError(f"{out} holds a finished run ({saved['step']} steps, adapter in {out / ADAPTER}): "
+                             "pass --restart to train again")
+        raise ValueError(f"{ckpt} holds a run at step {saved['step']}: pass --resume to continue it or "
+                         "--restart to start over")
     if restart:
         shutil.rmtree(ckpt, ignore_errors=True)
     if t.threads:
