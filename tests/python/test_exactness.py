@@ -103,3 +103,24 @@ def test_kv_reuse_between_turns_equals_a_fresh_run(request, tmp_path, arch, fixt
     assert second[0] == second[1]
     # the fresh run recomputed the whole conversation, the reused one only the new turn
     assert reused.last_prefill_tokens() < fresh.last_prefill_tokens() / 2
+
+
+def test_streamed_pieces_never_split_a_character(tmp_path, qwen_path):
+    """A random model emits arbitrary byte-level tokens, multi-byte characters split across
+    them included; the stream must hold such bytes back and lose or repeat nothing."""
+    path = tmp_path / "tiny-qwen2.gguf"  # Qwen's vocabulary is rich in CJK and byte tokens
+    build("qwen2", qwen_path, path)
+    chat = Chat.from_path(path)
+    chat.set_system_prompt("sys")
+    multibyte_seen = False
+    for seed in range(4):
+        chat.reset()
+        pieces = []
+        reply = chat.generate("emoji 👋🏽 and 日本語", max_tokens=48, temperature=1.0, seed=seed, on_text=pieces.append)
+        raw = chat.last_reply_raw()
+        assert "".join(pieces) == reply
+        for piece in pieces[:-1]:
+            assert not piece.endswith("\ufffd"), pieces
+        multibyte_seen |= any(ord(c) > 0x7F and c != "\ufffd" for c in reply)
+        assert raw is not None
+    assert multibyte_seen, "the random model produced no multi-byte character to test with"
