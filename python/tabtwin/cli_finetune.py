@@ -100,12 +100,12 @@ def register(sub) -> None:
     build.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
     build.set_defaults(func=cmd_data_build)
     stats = data_sub.add_parser("stats", help="examples per kind and tokens per example against the context")
-    stats.add_argument("config", type=Path)
+    stats.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.set_defaults(func=cmd_data_stats)
 
     train = sub.add_parser("train", help="LoRA fine-tune of the base on the built data (CPU or one CUDA GPU)")
-    train.add_argument("config", type=Path)
+    train.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
     mode = train.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     mode.add_argument("--restart", action="store_true", help="discard the checkpoint and start over")
@@ -115,7 +115,7 @@ def register(sub) -> None:
     train.set_defaults(func=cmd_train)
 
     export = sub.add_parser("export", help="merge the adapter into the base: one self-describing, verified GGUF")
-    export.add_argument("config", type=Path)
+    export.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
     export.add_argument("--quantization", choices=QUANTIZATIONS, help="override [export] quantization")
     export.add_argument("--ollama", action="store_true", help="also write an Ollama Modelfile beside the GGUF")
     export.add_argument("--no-verify", action="store_true", help="skip loading the result in the core")
@@ -130,7 +130,7 @@ def register(sub) -> None:
     merge.set_defaults(func=cmd_merge)
 
     evaluate = sub.add_parser("eval", help="the exported twin on the holdout, run by the native core")
-    evaluate.add_argument("config", type=Path)
+    evaluate.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
     evaluate.add_argument("--gguf", type=Path, help="the twin to evaluate (default: [export] output)")
     evaluate.add_argument("--limit", type=int, help="score at most this many holdout questions")
     evaluate.add_argument("--base", help="also run this GGUF or default model id, side by side")

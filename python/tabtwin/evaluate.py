@@ -12,6 +12,10 @@ for a held-out seed question, against every answer variant of that seed:
 Only first turns are scored: the binding cannot seed a conversation's history, and
 generating earlier turns would score the model on its own earlier answers.
 
+`[eval] canaries` adds questions of your own (seeds.jsonl format: every question
+variant is asked, any answer variant counts), e.g. identity and "I don't know"
+checks, scored by kind like the holdout.
+
 Writes <twin>.eval.json and <twin>.eval.md beside the GGUF. With `[eval]
 compare_base` (a GGUF or a default model id) the base model answers the same
 questions with the same system prompt, side by side.
@@ -123,6 +127,27 @@ def summarize(rows: list[dict]) -> dict:
     return {"all": agg(rows), "by_kind": {k: agg(v) for k, v in sorted(by_kind.items())}}
 
 
+def canary_examples(cfg) -> list[Example]:
+    """[eval] canaries: a seeds.jsonl-format file; each question variant is asked, any answer variant counts."""
+    from .data.build import conversation
+    from .data.sources import DataError, assistant_text, read_seeds
+
+    path = Path(cfg.eval.canaries)
+    if not path.is_file():
+        raise ValueError(f"[eval] canaries: {path}: no such file")
+    problems: list[str] = []
+    seeds = read_seeds(path, cfg.data.apps, problems)
+    if problems:
+        raise DataError(problems)
+    out = []
+    for seed in seeds:
+        answers = [assistant_text(seed, a) for a in seed.answers]
+        for question in seed.questions:
+            out.append(Example(conversation(cfg.system_prompt, question, answers[0]), seed.kind, "canaries",
+                               seed.where, answers))
+    return out
+
+
 def open_model(spec: str | Path):
     from . import models
     from ._core import Chat
@@ -145,8 +170,11 @@ def evaluate(cfg, gguf: Path | None = None, limit: int | None = None, compare_ba
     limit = cfg.eval.limit if limit is None else limit
     if limit:
         examples = examples[:limit]
+    if cfg.eval.canaries:
+        examples += canary_examples(cfg)
     if not examples:
-        raise ValueError(f"{cfg.data_dir / HOLDOUT_FILE} is empty: set [data] holdout above 0 to evaluate")
+        raise ValueError(f"{cfg.data_dir / HOLDOUT_FILE} is empty and there are no canaries: set [data] holdout "
+                         "above 0 or [eval] canaries to evaluate")
     runs = {"twin": gguf}
     compare_base = compare_base or cfg.eval.compare_base
     if compare_base:

@@ -147,6 +147,8 @@ def merge(base_gguf: Path, adapter_dir: Path, out: Path, quantization: str = "au
     trained on, which must match `base_gguf` unless check_base is False.
     """
     adapter_dir = Path(adapter_dir)
+    if not Path(base_gguf).is_file():
+        raise ValueError(f"{base_gguf}: no such base GGUF")
     if not (adapter_dir / "adapter_model.safetensors").is_file():
         raise ValueError(f"{adapter_dir}: no adapter_model.safetensors (a LoRA adapter folder is expected)")
     twin = json.loads((adapter_dir / TWIN_JSON).read_text()) if (adapter_dir / TWIN_JSON).is_file() else {}
@@ -231,9 +233,10 @@ def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> t
     from .convert import DecoderConfig, write_gguf
 
     tokenizer_gguf = cfg.export.tokenizer_gguf
-    if tokenizer_gguf is None:
-        raise ValueError("[export] tokenizer_gguf is required when the base is a Hugging Face directory: a GGUF "
-                         "of the same base model, whose tokenizer and chat template the twin carries")
+    if tokenizer_gguf is None or not tokenizer_gguf.is_file():
+        raise ValueError(f"[export] tokenizer_gguf ({tokenizer_gguf or 'not set'}) must be a GGUF of the same base "
+                         "model when the base is a Hugging Face directory: the twin carries its tokenizer and "
+                         "chat template")
     model = AutoModelForCausalLM.from_pretrained(base.hf_dir, dtype=torch.float32)
     merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     arch = merged.config.model_type

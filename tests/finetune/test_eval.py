@@ -41,14 +41,21 @@ def test_eval_writes_the_report_with_the_cores_own_answers(trained, tmp_path, ca
     cfg = load(trained.path)
     cfg.export.output = tmp_path / "twin.gguf"
     export(cfg, verify=False, log=quiet)
-    assert cli.main(["eval", str(cfg.path), "--gguf", str(cfg.export.output)]) == 0
+    canaries = tmp_path / "canaries.jsonl"
+    canaries.write_text(json.dumps({"q": ["What is your name?", "Who are you?"], "a": ["Ada Example."],
+                                    "kind": "fact"}) + "\n")
+    config = tmp_path / "eval.toml"
+    config.write_text(cfg.path.read_text().replace("[eval]\n", f"[eval]\ncanaries = {json.dumps(str(canaries))}\n"))
+    assert cli.main(["eval", str(config), "--gguf", str(cfg.export.output)]) == 0
     assert "twin: exact" in capsys.readouterr().out
 
     report = json.loads((tmp_path / "twin.eval.json").read_text())
     holdout = (cfg.data_dir / "holdout.jsonl").read_text().splitlines()
-    assert report["examples"] == len(report["rows"]) == len(holdout)
+    assert report["examples"] == len(report["rows"]) == len(holdout) + 2
+    assert [r["question"] for r in report["rows"] if r["kind"] == "canaries/fact"] == ["What is your name?",
+                                                                                      "Who are you?"]
     summary = report["summary"]["twin"]["all"]
-    assert summary["n"] == len(holdout)
+    assert summary["n"] == len(holdout) + 2
     for key in ("exact", "contains", "f1", "clean_stop"):
         assert 0.0 <= summary[key] <= 1.0
     assert summary["tool_accuracy"] is not None  # the holdout holds a tool question

@@ -74,6 +74,7 @@ class EvalConfig:
     max_tokens: int = 200
     compare_base: str | None = None    # a GGUF (or default model id) to run side by side
     limit: int = 0                     # score at most this many holdout examples (0 = all)
+    canaries: Path | None = None       # extra questions in seeds.jsonl format, every q variant scored
 
 
 @dataclass
