@@ -6,7 +6,7 @@ config works from any working directory. Unknown keys are errors (a typo such as
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 try:
@@ -156,6 +156,8 @@ def _section(cls, raw: dict, name: str, path: Path, base_dir: Path):
             raise ConfigError(f"{path}: [{name}] {fname} must be a number, got {value!r}")
         elif kind == "int" and not isinstance(value, int):
             raise ConfigError(f"{path}: [{name}] {fname} must be an integer, got {value!r}")
+        elif kind.startswith("str") and not isinstance(value, str):
+            raise ConfigError(f"{path}: [{name}] {fname} must be a string, got {value!r}")
         elif kind == "bool" and not isinstance(value, bool):
             raise ConfigError(f"{path}: [{name}] {fname} must be true or false, got {value!r}")
         values[fname] = value
@@ -170,7 +172,6 @@ def _section(cls, raw: dict, name: str, path: Path, base_dir: Path):
 
 
 def _is_required(f) -> bool:
-    from dataclasses import MISSING
     return f.default is MISSING and f.default_factory is MISSING
 
 
