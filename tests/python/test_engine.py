@@ -98,3 +98,12 @@ def test_seeded_sampling_is_repeatable_and_differs_from_greedy(smollm_path):
         replies.add(chat.generate("Invent a name for a cat.", seed=seed, **kwargs))
     assert a == b
     assert len(replies | {a}) > 1
+
+
+def test_a_fact_from_turn_one_is_used_in_turn_three(qwen_path):
+    chat = Chat.from_path(qwen_path)
+    chat.generate("My dog is called Biscuit. Please remember that.", max_tokens=40)
+    chat.generate("What is 2 + 2?", max_tokens=20)
+    reply = chat.generate("What is my dog called?", max_tokens=30)
+    assert "Biscuit" in reply
+    assert [role for role, _ in chat.history()] == ["user", "assistant"] * 3
