@@ -48,7 +48,7 @@ def _rates(load_s: float, stamps: list[float], prompt_tokens) -> dict:
             "decode_tok_s": round(decode, 2) if decode else None}
 
 
-def browser(paths: dict[str, Path], max_tokens: int) -> dict:
+def browser(paths: dict[str, Path], max_tokens: int, clips) -> dict:
     """Run the /chat page in Chromium for each model; read tok/s from the worker's DONE message."""
     import tempfile
     import threading
@@ -64,7 +64,7 @@ def browser(paths: dict[str, Path], max_tokens: int) -> dict:
         registry = Path(tmp) / "models.toml"
         registry.write_text("\n".join(
             f'[[model]]\nid = "{i}"\nlabel = "{i}"\npath = "{p}"\n[model.sampling]\nmax_tokens = {max_tokens}\n'
-            for i, p in paths.items()))
+            for i, p in paths.items()) + '\n[voice]\nmodel = "default"\n')
         build(root, Path(tmp) / "site", registry, log=lambda *_: None)
         server = make_server(Path(tmp) / "site", "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -88,8 +88,72 @@ def browser(paths: dict[str, Path], max_tokens: int) -> dict:
                 results[model_id] = {"load_s": round(load_s, 3), **(stats or {}),
                                      "simd128": page.evaluate("document.body.dataset.simd128") == "true"}
                 page.close()
+            page = b.new_page()
+            page.goto(url)
+            page.wait_for_selector("body[data-initialized='true']")
+            results["__voice__"] = voice_browser(page, clips)
+            page.close()
             b.close()
         server.shutdown()
+    return results
+
+
+VOICE_TEXT = {2: "thank you very much", 10: "what is the weather like today and will it rain tomorrow "
+               "in the city please tell me what books you like to read and what talks you gave last year"}
+
+
+def speech_clips(work: Path) -> dict[int, "np.ndarray"]:
+    """About 2 s and 10 s of espeak-ng speech at 16 kHz."""
+    import subprocess
+
+    from .audio import read_wav
+
+    clips = {}
+    for seconds, text in VOICE_TEXT.items():
+        raw, wav = work / f"{seconds}.raw.wav", work / f"{seconds}.wav"
+        subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), text], check=True)
+        subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True)
+        clips[seconds] = read_wav(wav)
+    return clips
+
+
+def voice_native(clips) -> dict:
+    from ._core import Transcriber
+    from .whisper_convert import ensure_default
+
+    transcriber = Transcriber.from_path(ensure_default(log=lambda *_: None))
+    results = {}
+    for seconds, audio in clips.items():
+        started = time.perf_counter()
+        transcriber.transcribe(audio.tolist())
+        compute = time.perf_counter() - started
+        results[f"{seconds}s"] = {"audio_s": round(len(audio) / 16000, 2), "compute_s": round(compute, 2),
+                                  "rtf": round(compute / (len(audio) / 16000), 3)}
+    return results
+
+
+def voice_browser(page, clips) -> dict:
+    page.evaluate("""() => new Promise((resolve, reject) => {
+        const w = window.__tabtwinWorker;
+        w.addEventListener('message', ({data}) => {
+            if (data.type === 'voice_ready') resolve(true);
+            if (data.type === 'error') reject(new Error(data.message));
+        });
+        w.postMessage({type: 'load_voice', voice: window.__tabtwinVoice, wasm: window.__tabtwinWasm});
+    })""")
+    results = {}
+    for seconds, audio in clips.items():
+        compute = page.evaluate("""(samples) => new Promise((resolve, reject) => {
+            const w = window.__tabtwinWorker;
+            const listener = ({data}) => {
+                if (data.type === 'transcript') { w.removeEventListener('message', listener); resolve(data.seconds); }
+                if (data.type === 'error') reject(new Error(data.message));
+            };
+            w.addEventListener('message', listener);
+            w.postMessage({type: 'transcribe', samples: new Float32Array(samples)});
+        })""", audio.tolist())
+        results[f"{seconds}s"] = {"audio_s": round(len(audio) / 16000, 2), "compute_s": round(compute, 2),
+                                  "rtf": round(compute / (len(audio) / 16000), 3)}
     return results
 
 
@@ -100,8 +164,15 @@ def run(paths: dict[str, Path], max_tokens: int, out: Path, threads: int, with_b
     for model_id, path in paths.items():
         report["models"][model_id] = {"file_mb": round(path.stat().st_size / 1e6, 1),
                                       "native": native(path, max_tokens), "peer": peer(path, max_tokens, threads)}
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = speech_clips(Path(tmp))
+    report["voice"] = {"native": voice_native(clips)}
     if with_browser:
-        for model_id, result in browser(paths, max_tokens).items():
+        browser_results = browser(paths, max_tokens, clips)
+        report["voice"]["browser"] = browser_results.pop("__voice__")
+        for model_id, result in browser_results.items():
             report["models"][model_id]["browser"] = result
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
@@ -112,5 +183,8 @@ def run(paths: dict[str, Path], max_tokens: int, out: Path, threads: int, with_b
             if r.get(name):
                 print(f"{model_id:<30} {label:<26} {r[name].get('load_s', 0):>8} "
                       f"{r[name].get('decode_tok_s') or '-':>13}")
+    for where, clips_result in report["voice"].items():
+        for clip, r in clips_result.items():
+            print(f"{'whisper tiny.en ' + clip:<30} {where:<26} {'':>8} RTF {r['rtf']} ({r['compute_s']} s)")
     print(f"wrote {out}")
     return report

@@ -12,6 +12,7 @@ const $ = (id) => document.getElementById(id);
 const root = document.body.dataset.root;
 const site = JSON.parse($("site-data").textContent);
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+window.__tabtwinWorker = worker;  // for `tabtwin bench` (voice timing); the page never relies on it
 
 let models = [];
 let loaded = null;        // the model entry running in the worker
@@ -173,6 +174,12 @@ async function init() {
   const wanted = new URLSearchParams(location.search).get("model");
   const initial = models.find((m) => m.id === wanted) || models.find((m) => m.default) || models[0];
   await renderPicker($("models"), models, initial?.id);
+  window.__tabtwinVoice = registry.voice && {
+    ...registry.voice,
+    cache_key: new URL(registry.voice.cache_key, location.origin).href,
+    shards: registry.voice.shards.map((s) => ({ ...s, url: new URL(s.url, registryUrl).href })),
+  };
+  window.__tabtwinWasm = wasmUrls();
   setupVoice({
     worker,
     voice: registry.voice && {
