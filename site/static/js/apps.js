@@ -52,13 +52,14 @@ const renderers = {
     const draw = () => {
       const shown = items.filter((p) => (!language || has(p.languages, language)) && (!tag || has(p.tags, tag))
         && (!params.status || lower(p.status) === lower(params.status)));
-      box.replaceChildren(
+      box.replaceChildren(...[
         chips(languages, language, (v) => { language = v; draw(); }),
         el("ul", { className: "app-list" }, shown.map((p) => el("li", { "data-id": p.id },
           el("a", { href: p.url, target: "_blank", rel: "noopener" }, p.name), " ",
           el("small", {}, [p.year, (p.languages || []).join(", ")].filter(Boolean).join(" · ")),
           el("div", {}, p.description)))),
-        shown.length ? null : el("p", {}, "No project matches."));
+        shown.length ? null : el("p", {}, "No project matches."),
+      ].filter(Boolean));
       box.dataset.count = String(shown.length);
     };
     draw();
@@ -102,7 +103,8 @@ export async function renderApp(root, { app, params = {} }, source) {
   card.dataset.params = JSON.stringify(params);
   const filters = Object.entries(params).map(([k, v]) => `${k}: ${v}`).join(", ");
   card.append(el("header", {}, el("strong", {}, app), filters ? ` (${filters})` : "",
-    el("small", { className: "source" }, source === "model" ? " opened by the twin" : ` opened by the ${source}`)));
+    el("small", { className: "source" }, { model: " opened by the twin", router: " opened by the keyword router",
+      scripted: " opened in scripted mode" }[source] || "")));
   if (!renderers[app]) {
     card.append(el("p", {}, `This site has no "${app}" app.`));
     return card;
