@@ -53,9 +53,10 @@ async function load({ model, wasm }) {
 
 async function generate({ prompt, options = {} }) {
   stopRequested = false;
-  const o = { maxTokens: 256, temperature: 0, topK: 0, topP: 1, repeatPenalty: 1.0, seed: 42, ...options };
+  // Sampling options arrive as models.toml writes them ([model.sampling], snake_case).
+  const o = { max_tokens: 256, temperature: 0, top_k: 0, top_p: 1, repeat_penalty: 1.0, seed: 42, ...options };
   const started = performance.now();
-  chat.start(prompt, o.maxTokens, o.temperature, o.topK, o.topP, o.repeatPenalty, BigInt(o.seed));
+  chat.start(prompt, o.max_tokens, o.temperature, o.top_k, o.top_p, o.repeat_penalty, BigInt(o.seed));
   let tokens = 0;
   let firstTokenAt = 0;
   let lastTokenAt = 0;
