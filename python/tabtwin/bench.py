@@ -85,7 +85,8 @@ def browser(paths: dict[str, Path], max_tokens: int, clips) -> dict:
                 page.keyboard.press("Enter")
                 page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)
                 stats = page.evaluate("window.__tabtwinLastDone || null")
-                results[model_id] = {"load_s": round(load_s, 3), **(stats or {}),
+                stats = {k: round(v, 2) if isinstance(v, float) else v for k, v in (stats or {}).items()}
+                results[model_id] = {"load_s": round(load_s, 3), **stats,
                                      "simd128": page.evaluate("document.body.dataset.simd128") == "true"}
                 page.close()
             page = b.new_page()
