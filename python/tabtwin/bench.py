@@ -103,7 +103,7 @@ VOICE_TEXT = {2: "thank you very much", 10: "what is the weather like today and 
                "in the city please tell me what books you like to read and what talks you gave last year"}
 
 
-def speech_clips(work: Path) -> dict[int, "np.ndarray"]:
+def speech_clips(work: Path) -> dict:
     """About 2 s and 10 s of espeak-ng speech at 16 kHz."""
     import subprocess
 

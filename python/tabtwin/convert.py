@@ -8,7 +8,6 @@ the same base model, so the result is self-describing.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 from gguf import GGMLQuantizationType, GGUFReader, GGUFWriter, LlamaFileType
 from gguf.quants import quantize
 
-from .gguf_io import copy_metadata
+from .gguf_io import copy_metadata, write_and_replace
 
 
 @dataclass
@@ -124,9 +123,4 @@ def write_gguf(state: dict[str, np.ndarray], config: DecoderConfig, tokenizer_fr
         else:
             writer.add_tensor(name, quantize(weights, GGMLQuantizationType.Q8_0),
                               raw_dtype=GGMLQuantizationType.Q8_0)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    os.replace(tmp, out)
-    return out
+    return write_and_replace(writer, tmp, out)

@@ -32,7 +32,7 @@ from gguf.quants import dequantize, quantize
 
 from . import keys
 from .convert import gguf_name, permute_for_llama
-from .gguf_io import POLICIES, copy_metadata, field, open_gguf
+from .gguf_io import POLICIES, copy_metadata, field, open_gguf, write_and_replace
 
 FORMAT_VERSION = "1"
 TWIN_JSON = "tabtwin.json"  # beside a portable adapter: the metadata a merge writes into the twin
@@ -128,11 +128,7 @@ def write_twin(reader: GGUFReader, deltas: dict[str, np.ndarray], out: Path, qua
             weights = weights + deltas[t.name]
         data, raw = store(t.name, weights, quantization)
         writer.add_tensor(t.name, data, raw_dtype=raw)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    os.replace(tmp, out)
+    write_and_replace(writer, tmp, out)
     log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {quantization}, {len(deltas)} matrices merged)")
     return out
 
@@ -153,7 +149,7 @@ def merge(base_gguf: Path, adapter_dir: Path, out: Path, quantization: str = "au
         raise ValueError(f"{adapter_dir}: no adapter_model.safetensors (a LoRA adapter folder is expected)")
     twin = json.loads((adapter_dir / TWIN_JSON).read_text()) if (adapter_dir / TWIN_JSON).is_file() else {}
     if check_base and twin.get("base_sha256"):
-        from .train import sha256_file
+        from .shards import sha256_file
         if sha256_file(Path(base_gguf)) != twin["base_sha256"]:
             raise ValueError(f"{base_gguf} is not the base {adapter_dir} was trained on "
                              f"({twin.get('base_file')}, sha256 {twin['base_sha256'][:12]}...); "
@@ -185,7 +181,7 @@ def twin_metadata(cfg, base, adapter_sha: str, train_report: dict, quantization:
 
 
 def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict:
-    from .train import ADAPTER, REPORT, hf_dir, resolve_base, sha256_file
+    from .train import REPORT, hf_dir, resolve_base, sha256_file
 
     adapter = cfg.adapter_dir
     if not (adapter / "adapter_model.safetensors").is_file():

@@ -82,6 +82,17 @@ def _file_type_name(value) -> str | None:
         return str(value)
 
 
+def write_and_replace(writer: GGUFWriter, tmp: Path, dst: Path) -> Path:
+    """Write the header, metadata and tensors queued in `writer` to `tmp`, then rename it to `dst`,
+    so a crash never leaves a half-written model under the real name."""
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    os.replace(tmp, dst)
+    return dst
+
+
 def copy_metadata(reader: GGUFReader, writer: GGUFWriter, skip: set[str] = frozenset()) -> None:
     """Copy every key except the ones GGUFWriter writes itself (and `skip`)."""
     for name, f in reader.fields.items():
@@ -132,12 +143,7 @@ def requantize(src: Path | str, dst: Path | str, progress: Callable[[str], None]
             writer.add_tensor(t.name, np.ascontiguousarray(weights))
         if (i + 1) % 50 == 0 or i + 1 == len(reader.tensors):
             progress(f"  quantized {i + 1}/{len(reader.tensors)} tensors")
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    os.replace(tmp, dst)
-    return dst
+    return write_and_replace(writer, tmp, dst)
 
 
 def with_metadata(src: Path | str, dst: Path | str, strings: dict[str, str]) -> Path:
@@ -151,9 +157,4 @@ def with_metadata(src: Path | str, dst: Path | str, strings: dict[str, str]) -> 
         writer.add_string(key, value)
     for t in reader.tensors:
         writer.add_tensor(t.name, t.data, raw_dtype=t.tensor_type)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    os.replace(tmp, dst)
-    return dst
+    return write_and_replace(writer, tmp, dst)

@@ -6,7 +6,6 @@ Every step skips work already done, so running it twice costs nothing.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -135,10 +134,3 @@ def find(model_id: str) -> DefaultModel:
             return m
     raise KeyError(f"unknown default model '{model_id}' (known: {', '.join(m.id for m in DEFAULT_MODELS)})")
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -76,20 +76,22 @@ def model_file(entry: ModelEntry, log=print) -> Path:
 def stage_model(entry: ModelEntry, src: Path, out_dir: Path, record: dict, summary: BuildSummary,
                 check_chat: bool = True) -> dict:
     """Header facts + shards for one model, reusing last build's work when the source is unchanged."""
-    info = describe(src)
+    stat = src.stat()
+    key = f"{entry.id}|{src}|{entry.serve}|{entry.shard_mb}"
+    previous = record.get(key)
+    model_dir = out_dir / "models" / entry.id
+    unchanged = bool(previous and previous["size"] == stat.st_size and previous["mtime_ns"] == stat.st_mtime_ns
+                     and "info" in previous
+                     and (entry.serve == "remote" or all((model_dir / s["name"]).is_file()
+                                                         and (model_dir / s["name"]).stat().st_size == s["bytes"]
+                                                         for s in previous["shards"])))
+    # Parsing a header means reading the whole vocabulary (seconds for 50k tokens): reuse it too.
+    info = previous["info"] if unchanged else describe(src)
     if check_chat and not info["supported"]:
         raise BuildError(f"model '{entry.id}' ({src}): architecture '{info['architecture']}' is not supported by "
                          f"the core (supported: {', '.join(SUPPORTED_ARCHITECTURES)})")
     if check_chat and not info["chat_template"]:
         raise BuildError(f"model '{entry.id}' ({src}): no tokenizer.chat_template in the file")
-    stat = src.stat()
-    key = f"{entry.id}|{src}|{entry.serve}|{entry.shard_mb}"
-    previous = record.get(key)
-    model_dir = out_dir / "models" / entry.id
-    unchanged = (previous and previous["size"] == stat.st_size and previous["mtime_ns"] == stat.st_mtime_ns
-                 and (entry.serve == "remote" or all((model_dir / s["name"]).is_file()
-                                                     and (model_dir / s["name"]).stat().st_size == s["bytes"]
-                                                     for s in previous["shards"])))
     if unchanged:
         shards, whole = previous["shards"], previous["sha256"]
     else:
@@ -99,7 +101,8 @@ def stage_model(entry: ModelEntry, src: Path, out_dir: Path, record: dict, summa
             shards = [{"name": entry.url, "bytes": stat.st_size, "sha256": whole}]
         else:
             shards = split(src, model_dir, entry.id, entry.shard_mb * 1_000_000)
-        record[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": whole, "shards": shards}
+        record[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": whole, "shards": shards,
+                       "info": info}
     remote = entry.serve == "remote"
     return {
         "id": entry.id,

@@ -37,6 +37,7 @@ from .data.build import MANIFEST_FILE, HOLDOUT_FILE, TRAIN_FILE, read_examples
 from .data.config import RunConfig
 from .data.sources import DataError
 from .paths import cache_dir
+from .shards import sha256_file
 
 CHECKPOINT, ADAPTER = "checkpoint", "adapter"
 REPORT, CURVE = "train_report.json", "loss_curve.png"
@@ -76,14 +77,6 @@ def resolve_base(spec: str) -> Base:
                 digest.update(sha256_file(f).encode())
         return Base(spec, None, path, digest.hexdigest())
     raise ValueError(f"base {spec!r}: no such GGUF file or Hugging Face model directory (with config.json)")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def hf_dir(base: Base, log: Callable[[str], None] = print) -> Path:

