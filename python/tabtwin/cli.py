@@ -50,20 +50,33 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_chat(args) -> int:
+    from . import history
     from ._core import Chat
 
     chat = Chat.from_path(args.file)
     if args.system is not None:
         chat.set_system_prompt(args.system, force=args.force_system)
+    turns = history.load(args.history) if args.history else []
+    prompt = args.prompt
+    if turns and turns[-1][0] == "user" and prompt is None:
+        prompt = turns.pop()[1]          # a saved chat that ends with an unanswered question
+    elif len(turns) % 2:
+        raise ValueError(f"{args.history}: ends with an unanswered user message and --prompt adds another")
+    if prompt is None:
+        raise ValueError("nothing to answer: give --prompt (or a --history that ends with a user message)")
+    chat.set_history(turns)
 
     def show(piece: str) -> bool:
         sys.stdout.write(piece)
         sys.stdout.flush()
         return True
 
-    chat.generate(args.prompt, max_tokens=args.max_tokens, temperature=args.temperature,
+    chat.generate(prompt, max_tokens=args.max_tokens, temperature=args.temperature,
                   repeat_penalty=args.repeat_penalty, seed=args.seed, on_text=show)
     sys.stdout.write("\n")
+    if args.history:
+        # The window may have dropped old turns from the model's view; the file keeps them all.
+        history.save(args.history, turns + chat.history()[-2:])
     return 0
 
 
@@ -122,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="one reply from a GGUF model, run by the native core")
     chat.add_argument("file", type=Path)
-    chat.add_argument("--prompt", required=True)
+    chat.add_argument("--prompt", help="the user message (default: the last, unanswered one in --history)")
+    chat.add_argument("--history", type=Path, metavar="FILE.json",
+                      help="a saved conversation: read before answering, the new turn appended after")
     chat.add_argument("--system", help="system prompt (refused for a twin that carries its own)")
     chat.add_argument("--force-system", action="store_true", help="replace a twin's trained system prompt anyway")
     chat.add_argument("--max-tokens", type=int, default=256)

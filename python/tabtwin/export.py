@@ -200,12 +200,14 @@ def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict
         arch = field(reader, "general.architecture")
         quantization = resolve_quantization(cfg.export.quantization, arch)
         meta = twin_metadata(cfg, base, adapter_sha, train_report, quantization)
-        log(f"merging {adapter} into {base.gguf.name} (numpy)")
-        write_twin(reader, lora_deltas(adapter, reader), out, quantization, meta, cfg.export.persona, log)
+        portable = write_portable_adapter(cfg, base, adapter, out, quantization, adapter_sha, train_report)
+        # Merge from the portable (float16) adapter, exactly as `tabtwin merge` and the site build do,
+        # so the twin evaluated here is byte for byte the twin a site composes from base + adapter.
+        log(f"merging {portable} into {base.gguf.name} (numpy)")
+        write_twin(reader, lora_deltas(portable, reader), out, quantization, meta, cfg.export.persona, log)
     else:
         quantization, template = export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log)
-
-    portable = write_portable_adapter(cfg, base, adapter, out, quantization, adapter_sha, train_report)
+        portable = write_portable_adapter(cfg, base, adapter, out, quantization, adapter_sha, train_report)
     log(f"portable adapter: {portable}")
     result = {"gguf": str(out), "bytes": out.stat().st_size, "quantization": quantization,
               "adapter": str(portable), "base": base.spec, "base_sha256": base.sha256}
@@ -260,8 +262,11 @@ def write_portable_adapter(cfg, base, adapter: Path, out: Path, quantization: st
     tmp = target.with_name(target.name + ".part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name in ("adapter_config.json", "adapter_model.safetensors"):
-        shutil.copy2(adapter / name, tmp / name)
+    shutil.copy2(adapter / "adapter_config.json", tmp / "adapter_config.json")
+    # float16 halves what a repository carries; the rounding is far below the twin's Q8_0 storage error
+    from safetensors.numpy import load_file, save_file
+    weights = load_file(str(adapter / "adapter_model.safetensors"))
+    save_file({k: v.astype(np.float16) for k, v in weights.items()}, str(tmp / "adapter_model.safetensors"))
     # the training record travels with the weights (a repository commits this folder)
     for source, name in ((cfg.train.output / "train_report.json", "train_report.json"),
                          (cfg.train.output / "loss_curve.png", "loss_curve.png"), (cfg.path, "train_config.toml")):

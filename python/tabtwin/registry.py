@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .data.config import QUANTIZATIONS
+
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-SOURCE_KEYS = ("pypi", "path", "url")
-MODEL_KEYS = {"id", "label", "description", "default", "apps", "serve", "sampling", "shard_mb", *SOURCE_KEYS}
+SOURCE_KEYS = ("pypi", "path", "url", "base")   # base goes with adapter: a twin composed at build time
+MODEL_KEYS = {"id", "label", "description", "default", "apps", "serve", "sampling", "shard_mb", "adapter",
+              "quantization", *SOURCE_KEYS}
 SAMPLING_KEYS = {
     "temperature": (float, 0.0, 5.0),
     "top_k": (int, 0, 1000),
@@ -45,12 +48,18 @@ class ModelEntry:
     pypi: str | None = None
     path: Path | None = None
     url: str | None = None
+    base: str | None = None          # with adapter: composed by `tabtwin merge` at build time
+    adapter: Path | None = None
+    quantization: str = "auto"
+    models_dir: Path = Path(".")     # where models.toml is: relative paths start here
     shard_mb: int = 95
     sampling: dict = field(default_factory=dict)
     line: int = 0
 
     @property
     def source(self) -> str:
+        if self.base:
+            return f"base:{self.base}+adapter:{self.adapter}"
         return f"pypi:{self.pypi}" if self.pypi else f"path:{self.path}" if self.path else f"url:{self.url}"
 
 
@@ -161,7 +170,24 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
     sources = [k for k in SOURCE_KEYS if k in table]
     if len(sources) != 1:
         bad(sources[1] if len(sources) > 1 else "", "exactly one source is needed: pypi = \"<default model id>\", "
-            "path = \"file.gguf\" or url = \"https://…/file.gguf\"" + (f" (found {', '.join(sources)})" if sources else ""))
+            "path = \"file.gguf\", url = \"https://…/file.gguf\" or base = \"<default model id or .gguf>\" with "
+            "adapter = \"<folder from tabtwin export>\"" + (f" (found {', '.join(sources)})" if sources else ""))
+    if ("base" in table) != ("adapter" in table):
+        bad("adapter" if "base" in table else "base", "base and adapter go together: the twin is the base GGUF "
+            "with the LoRA adapter merged in at build time")
+    adapter = table.get("adapter")
+    if isinstance(adapter, str) and adapter and "base" in table:
+        folder = base / adapter
+        if not (folder / "adapter_model.safetensors").is_file():
+            bad("adapter", f"{folder} is not an adapter folder (no adapter_model.safetensors); "
+                "`tabtwin export` writes one beside the twin (<name>.adapter/)")
+    elif "adapter" in table:
+        bad("adapter", "must be a non-empty string: a folder relative to this file")
+    quantization = table.get("quantization", "auto")
+    if "quantization" in table and "base" not in table:
+        bad("quantization", "only a base + adapter twin is quantized at build time; other sources are served as they are")
+    elif quantization not in QUANTIZATIONS:
+        bad("quantization", f"must be one of {', '.join(QUANTIZATIONS)} (got {quantization!r})")
     for key in sources:
         if not isinstance(table[key], str) or not table[key]:
             bad(key, "must be a non-empty string")
@@ -200,6 +226,8 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
         id=model_id, label=label.strip(), description=table.get("description", ""),
         default=table.get("default", False), apps=table.get("apps", False), serve=serve,
         pypi=table.get("pypi"), url=table.get("url"), shard_mb=shard_mb,
+        base=table.get("base"), adapter=(base / adapter).resolve() if "base" in table else None,
+        quantization=quantization, models_dir=base,
         path=(base / path).resolve() if path else None, sampling=dict(sampling),
     )
 

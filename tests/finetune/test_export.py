@@ -206,3 +206,38 @@ def test_qwen2_twin_from_a_hugging_face_directory(tmp_path, tiny_base, smollm_pa
     for question in QUESTIONS:
         assert core_greedy(cfg.export_path, question, 20) == transformers_greedy(merged, tokenizer, question, 20)
     assert resolve_quantization("auto", "qwen2") == "q8_0"  # qwen2 keeps its answers in all-Q8_0
+
+
+def test_site_build_composes_a_twin_from_base_and_adapter(exported, tmp_path, monkeypatch):
+    """models.toml `base` + `adapter`: the build merges once (into the cache) and serves exactly
+    the exported twin; the next build finds it and does no model work."""
+    from pathlib import Path
+
+    from tabtwin.registry import RegistryError
+    from tabtwin.registry import load as load_registry
+    from tabtwin.site import build as build_site
+
+    monkeypatch.setenv("TABTWIN_CACHE", str(tmp_path / "cache"))
+    cfg, result = exported
+    root = Path(__file__).resolve().parents[2]
+    base = resolve_base(cfg.train.base).gguf
+    reg = tmp_path / "models.toml"
+    entry = (f'[[model]]\nid = "twin"\nlabel = "Twin"\nbase = "{base}"\nadapter = "{result["adapter"]}"\n'
+             'quantization = "f32"\napps = true\n')
+    reg.write_text(entry)
+    first = build_site(root, tmp_path / "_site", reg, log=quiet)
+    model = json.loads((tmp_path / "_site" / "models.json").read_text())["models"][0]
+    assert model["sha256"] == sha256_file(cfg.export_path), "the composed twin must be the exported one"
+    assert keys.SYSTEM_PROMPT in model["tabtwin"] and model["architecture"] == "llama"
+    assert first.model_work == ["twin"]
+    assert build_site(root, tmp_path / "_site", reg, log=quiet).model_work == []
+
+    for text, line, words in [
+        (entry.replace(f'adapter = "{result["adapter"]}"\n', ""), 4, ["base and adapter go together"]),
+        (entry.replace(result["adapter"], str(tmp_path)), 5, ["not an adapter folder"]),
+        (entry.replace('"f32"', '"q3_k"'), 6, ["quantization", "q8_0"]),
+    ]:
+        reg.write_text(text)
+        with pytest.raises(RegistryError) as err:
+            load_registry(reg)
+        assert f"{reg}:{line}:" in str(err.value) and all(w in str(err.value) for w in words), str(err.value)

@@ -107,3 +107,66 @@ def test_a_fact_from_turn_one_is_used_in_turn_three(qwen_path):
     reply = chat.generate("What is my dog called?", max_tokens=30)
     assert "Biscuit" in reply
     assert [role for role, _ in chat.history()] == ["user", "assistant"] * 3
+
+
+def test_seeded_history_equals_the_live_conversation(smollm_path):
+    """set_history puts the model where a live chat with the same turns would be: same prompt, same reply."""
+    live = Chat.from_path(smollm_path)
+    live.generate("My name is Ingrid. Say hi.", max_tokens=30)
+    live.generate("What is 3 + 4?", max_tokens=20)
+    seeded = Chat.from_path(smollm_path)
+    seeded.set_history(live.history())
+    assert seeded.history() == live.history()
+    question = "What is my name?"
+    expected = live.generate(question, max_tokens=20)
+    assert seeded.generate(question, max_tokens=20) == expected
+    assert seeded.history() == live.history()
+
+
+@pytest.mark.parametrize("messages, words", [
+    ([("system", "x"), ("user", "a"), ("assistant", "b")], ["message 1", "system prompt comes from the model"]),
+    ([("user", "a"), ("user", "b")], ["message 2", "should be assistant"]),
+    ([("user", "a")], ["ends with a user message"]),
+])
+def test_bad_history_is_refused_with_the_message_named(smollm_path, messages, words):
+    chat = Chat.from_path(smollm_path)
+    chat.generate("Hi.", max_tokens=5)
+    before = chat.history()
+    with pytest.raises(ValueError) as err:
+        chat.set_history(messages)
+    assert all(w in str(err.value) for w in words), str(err.value)
+    assert chat.history() == before, "a refused history must leave the conversation as it was"
+
+
+def test_chat_cli_history_file_carries_a_conversation(qwen_path, tmp_path):
+    """`tabtwin chat --history F.json`: turn 1's fact is used in turn 3, across three processes."""
+    from tabtwin import cli
+
+    path = tmp_path / "chat.json"
+    for prompt in ("My dog is called Biscuit. Please remember that.", "What is 2 + 2?"):
+        assert cli.main(["chat", str(qwen_path), "--history", str(path), "--prompt", prompt,
+                         "--max-tokens", "40"]) == 0
+    saved = json.loads(path.read_text())
+    assert [m["role"] for m in saved] == ["user", "assistant"] * 2
+    # a saved chat may end with the question to answer
+    path.write_text(json.dumps(saved + [{"role": "user", "content": "What is my dog called?"}]))
+    assert cli.main(["chat", str(qwen_path), "--history", str(path), "--max-tokens", "30"]) == 0
+    saved = json.loads(path.read_text())
+    assert len(saved) == 6 and "Biscuit" in saved[-1]["content"]
+
+
+@pytest.mark.parametrize("body, words", [
+    ('[{"role": "user", "content": "a"},\n {"role": "assistant"', ["line 2", "not a JSON history"]),
+    ('[{"role": "system", "content": "be nice"}]', ["message 1", "system message"]),
+    ('[{"role": "assistant", "content": "hi"}]', ["message 1", "should be 'user'"]),
+    ('{"turns": []}', ["JSON list"]),
+])
+def test_chat_cli_names_what_is_wrong_in_a_history_file(smollm_path, tmp_path, capsys, body, words):
+    from tabtwin import cli
+
+    path = tmp_path / "chat.json"
+    path.write_text(body)
+    assert cli.main(["chat", str(smollm_path), "--history", str(path), "--prompt", "Hi"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and all(w in err for w in words), err
+    assert path.read_text() == body, "a bad history file must be left as it was"

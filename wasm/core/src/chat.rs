@@ -185,6 +185,33 @@ impl Chat {
         messages
     }
 
+    /// Seed the conversation with earlier turns (a saved chat, a multi-turn eval):
+    /// user and assistant messages alternating, starting with the user and ending
+    /// with the assistant. The system prompt is the model's, never part of a history.
+    /// The next `start` drops the oldest turns if they do not fit, as in a live chat.
+    pub fn set_history(&mut self, messages: Vec<Message>) -> Result<()> {
+        for (i, message) in messages.iter().enumerate() {
+            let expected = if i % 2 == 0 { "user" } else { "assistant" };
+            if message.role != expected {
+                let why = if message.role == "system" {
+                    "the system prompt comes from the model (or set_system_prompt), not the history".to_string()
+                } else {
+                    format!("turns alternate user, assistant; this one should be {expected}")
+                };
+                return Err(Error::Invalid(format!("history message {} has role {:?}: {why}", i + 1, message.role)));
+            }
+        }
+        if messages.len() % 2 == 1 {
+            return Err(Error::Invalid(format!(
+                "the history ends with a user message (message {}); the next user message is what start() answers",
+                messages.len()
+            )));
+        }
+        self.reset();
+        self.history = messages;
+        Ok(())
+    }
+
     /// Forget the conversation (the system prompt stays).
     pub fn reset(&mut self) {
         self.history.clear();

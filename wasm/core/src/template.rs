@@ -4,11 +4,11 @@
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{context, Environment, Error as JinjaError, ErrorKind, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Message {
     pub role: String,
     pub content: String,

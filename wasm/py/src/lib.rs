@@ -146,6 +146,12 @@ impl Chat {
         self.inner.history().iter().map(|m| (m.role.clone(), m.content.clone())).collect()
     }
 
+    /// Seed the conversation with earlier (role, content) turns: user, assistant, ... ending with assistant.
+    fn set_history(&mut self, messages: Vec<(String, String)>) -> PyResult<()> {
+        let messages: Vec<Message> = messages.iter().map(|(r, c)| Message::new(r, c)).collect();
+        self.inner.set_history(messages).map_err(to_py)
+    }
+
     /// The prompt the model's template renders for [(role, content), ...] (system prompt prepended).
     fn render(&self, messages: Vec<(String, String)>) -> PyResult<String> {
         let messages: Vec<Message> = messages.iter().map(|(r, c)| Message::new(r, c)).collect();

@@ -81,6 +81,18 @@ impl Chat {
         self.inner.set_context_limit(tokens).map_err(to_js)
     }
 
+    /// The conversation so far as JSON [{role, content}, ...].
+    pub fn history(&self) -> String {
+        serde_json::to_string(&self.inner.history()).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Seed the conversation from JSON [{role, content}, ...] (user first, assistant last).
+    pub fn set_history(&mut self, messages: &str) -> Result<(), JsError> {
+        let messages: Vec<tabtwin_core::Message> = serde_json::from_str(messages)
+            .map_err(|e| JsError::new(&format!("history is not a JSON list of {{role, content}}: {e}")))?;
+        self.inner.set_history(messages).map_err(to_js)
+    }
+
     /// Forget the conversation.
     pub fn reset(&mut self) {
         self.inner.reset()
