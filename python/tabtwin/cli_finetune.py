@@ -90,6 +90,16 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_publish_model(args) -> int:
+    from .publish_model import publish
+
+    from .data.config import load
+
+    gguf = args.target if args.target.suffix == ".gguf" else load(args.target).export_path
+    publish(gguf, args.hf, revision=args.revision, private=args.private, token=args.token)
+    return 0
+
+
 def register(sub) -> None:
     """Add the fine-tune subcommands to the `tabtwin` parser."""
     from .data.config import QUANTIZATIONS
@@ -128,6 +138,14 @@ def register(sub) -> None:
     merge.add_argument("--quantization", choices=QUANTIZATIONS, default="auto")
     merge.add_argument("--no-check-base", action="store_true", help="skip the base sha256 check")
     merge.set_defaults(func=cmd_merge)
+
+    publish = sub.add_parser("publish-model", help="upload the twin, its adapter and a model card to Hugging Face")
+    publish.add_argument("target", type=Path, help="run config TOML (its [export] output) or the twin's .gguf")
+    publish.add_argument("--hf", required=True, metavar="OWNER/NAME", help="model repository (created if missing)")
+    publish.add_argument("--revision", help="branch to commit to (created if missing; default main)")
+    publish.add_argument("--private", action="store_true", help="create the repository private")
+    publish.add_argument("--token", help="Hugging Face token (default: HF_TOKEN or the saved login)")
+    publish.set_defaults(func=cmd_publish_model)
 
     evaluate = sub.add_parser("eval", help="the exported twin on the holdout, run by the native core")
     evaluate.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")

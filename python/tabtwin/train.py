@@ -18,7 +18,10 @@
    as a run that was never interrupted (the epoch order is a pure function of the
    seed and the epoch, and dropout's RNG state is restored).
 
-Multi-GPU (`accelerate launch`) is not implemented: one process, CPU or one CUDA GPU.
+6. Several processes: under `accelerate launch` (several GPUs, or several CPU
+   processes) the micro-batches of each optimizer step are shared out among the
+   processes and their gradients summed with accelerate's collective `reduce`, so
+   N processes compute the same steps as one, faster; rank 0 writes every file.
 """
 from __future__ import annotations
 
@@ -130,6 +133,51 @@ def context_length(base: Base, log: Callable[[str], None] = print) -> int | None
     return config.get("max_position_embeddings")
 
 
+@dataclass
+class Processes:
+    """This process's place under `accelerate launch` (rank 0 of 1 in a plain run)."""
+    rank: int = 0
+    world: int = 1
+    device: str = "cpu"
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def sum(self, tensor):
+        """`tensor` summed over the processes (accelerate's all-reduce)."""
+        if self.world == 1:
+            return tensor
+        from accelerate.utils import reduce
+        return reduce(tensor, reduction="sum")
+
+
+def processes(wanted_device: str) -> Processes:
+    device = pick_device(wanted_device)
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return Processes(device=device)
+    from accelerate import PartialState  # set up by `accelerate launch` (gloo on CPU, nccl on GPUs)
+
+    state = PartialState(cpu=device == "cpu")
+    return Processes(state.process_index, state.num_processes, str(state.device))
+
+
+def sum_gradients(model, procs: Processes, step_loss: float) -> float:
+    """Add up the processes' gradients (each computed its share of the step's micro-batches;
+    a process with none contributes zeros) and their losses, in one all-reduce."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]
+                     + [torch.tensor([step_loss], dtype=params[0].dtype, device=params[0].device)])
+    flat = procs.sum(flat)
+    offset = 0
+    for p in params:
+        p.grad = flat[offset:offset + p.numel()].view_as(p).clone()
+        offset += p.numel()
+    return float(flat[-1])
+
+
 def pick_device(wanted: str) -> str:
     import torch
 
@@ -169,7 +217,7 @@ def load_model(cfg: RunConfig, base: Base, device: str, log: Callable[[str], Non
 
         kwargs = {"quantization_config": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                                             bnb_4bit_compute_dtype=torch.bfloat16),
-                  "device_map": {"": 0}}
+                  "device_map": {"": device}}
     model = AutoModelForCausalLM.from_pretrained(hf_dir(base, log), **kwargs)
     model.config.use_cache = False
     if t.qlora:
@@ -219,6 +267,11 @@ def collate(batch, pad_id: int, device: str):
         labels[row, :len(e)] = torch.tensor(e.labels)
         mask[row, :len(e)] = 1
     return ids.to(device), labels.to(device), mask.to(device)
+
+
+def supervised_tokens(example) -> int:
+    """Positions whose next token carries a label (what token_loss_sum averages over)."""
+    return sum(1 for label in example.labels[1:] if label != -100)
 
 
 def token_loss_sum(model, ids, labels, mask):
@@ -417,7 +470,11 @@ def train(cfg: RunConfig, resume: bool = False, restart: bool = False, stop_afte
         shutil.rmtree(ckpt, ignore_errors=True)
     if t.threads:
         torch.set_num_threads(t.threads)
-    device = pick_device(t.device)
+    procs = processes(t.device)
+    device = procs.device
+    if not procs.main:
+        log = lambda *_: None  # noqa: E731  (rank 0 reports)
+        progress = False
     base = resolve_base(t.base)
     tokenizer = load_tokenizer(base, log)
     train_set, holdout_set, manifest = load_data(cfg, tokenizer)
@@ -443,7 +500,11 @@ def train(cfg: RunConfig, resume: bool = False, restart: bool = False, stop_afte
     else:
         torch.manual_seed(t.seed)  # dropout's RNG, from a known state
     log(f"base {base.name} ({(total_params - trainable) / 1e6:.1f} M parameters), LoRA r {t.r} alpha {t.alpha} on "
-        f"{', '.join(t.target_modules)}: {trainable / 1e6:.2f} M trainable, on {device}")
+        f"{', '.join(t.target_modules)}: {trainable / 1e6:.2f} M trainable, on {device}"
+        + (f" x {procs.world} processes" if procs.world > 1 else ""))
+    if procs.world > t.grad_accum:
+        log(f"note: {procs.world} processes share {t.grad_accum} micro-batch(es) per step; "
+            f"{procs.world - t.grad_accum} will idle (raise grad_accum, lower batch_size)")
     log(f"data {len(train_set)} train / {len(holdout_set)} holdout examples from {cfg.data_dir}; "
         f"{steps_per_epoch} steps per epoch x {t.epochs} epochs, batch {t.batch_size} x {t.grad_accum}")
     if not holdout_set:
@@ -470,13 +531,15 @@ def train(cfg: RunConfig, resume: bool = False, restart: bool = False, stop_afte
         batches = [order[i:i + t.batch_size] for i in range(0, len(order), t.batch_size)]
         groups = [batches[i:i + t.grad_accum] for i in range(0, len(batches), t.grad_accum)]
         for group in groups[state.epoch_step:]:
-            micro = [collate([train_set[i] for i in b], pad_id, device) for b in group]
-            n_tokens = sum(int((labels[:, 1:] != -100).sum()) for _, labels, _ in micro)
+            # the step's loss is the mean over all its supervised tokens, whichever process sees them
+            n_tokens = sum(supervised_tokens(train_set[i]) for b in group for i in b)
             step_loss = 0.0
-            for ids, labels, mask in micro:
-                loss_sum, _ = token_loss_sum(model, ids, labels, mask)
+            for b in group[procs.rank::procs.world]:
+                loss_sum, _ = token_loss_sum(model, *collate([train_set[i] for i in b], pad_id, device))
                 (loss_sum / n_tokens).backward()
                 step_loss += loss_sum.item() / n_tokens
+            if procs.world > 1:
+                step_loss = sum_gradients(model, procs, step_loss)
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
             optimizer.step()
             scheduler.step()
@@ -488,8 +551,8 @@ def train(cfg: RunConfig, resume: bool = False, restart: bool = False, stop_afte
             bar.update(1)
             bar.set_postfix(loss=f"{step_loss:.3f}", epoch=state.epoch + 1)
             if state.epoch_step == len(groups):
-                end_epoch(cfg, model, holdout_set, pad_id, device, state, log, report)
-            if state.step % t.checkpoint_every == 0:
+                end_epoch(cfg, model, holdout_set, pad_id, device, state, log, report, procs.main)
+            if state.step % t.checkpoint_every == 0 and procs.main:
                 save_checkpoint(ckpt, model, optimizer, scheduler, state, fp)
             if on_step is not None:
                 on_step(state)
@@ -501,12 +564,14 @@ def train(cfg: RunConfig, resume: bool = False, restart: bool = False, stop_afte
     bar.close()
     state.seconds = time.monotonic() - started
     state.done = state.done or state.epoch >= t.epochs
+    result = report()
+    if not procs.main:
+        return result
     save_checkpoint(ckpt, model, optimizer, scheduler, state, fp)
     if stopped:
         log(f"stopped after step {state.step} as asked; checkpoint {ckpt}; continue with --resume")
     elif not holdout_set:
         save_adapter(model, out / ADAPTER, report())
-    result = report()
     (out / REPORT).write_text(json.dumps(result, indent=1) + "\n")
     log(plot_losses(state, out / CURVE))
     if state.done:
@@ -520,8 +585,9 @@ def train(cfg: RunConfig, resume: bool = False, restart: bool = False, stop_afte
     return result
 
 
-def end_epoch(cfg, model, holdout_set, pad_id, device, state: TrainState, log, report) -> None:
-    """Holdout loss, keep the best adapter, early stopping; then move to the next epoch."""
+def end_epoch(cfg, model, holdout_set, pad_id, device, state: TrainState, log, report, main: bool = True) -> None:
+    """Holdout loss, keep the best adapter, early stopping; then move to the next epoch.
+    Every process computes the same loss and decision; only the main one writes."""
     t = cfg.train
     loss = holdout_loss(model, holdout_set, t.batch_size, pad_id, device)
     state.epoch += 1
@@ -530,7 +596,8 @@ def end_epoch(cfg, model, holdout_set, pad_id, device, state: TrainState, log, r
         state.holdout_losses.append([state.step, state.epoch, round(loss, 5)])
         if state.best_loss is None or loss < state.best_loss:
             state.best_loss, state.best_epoch, state.bad_epochs = loss, state.epoch, 0
-            save_adapter(model, t.output / ADAPTER, report())
+            if main:
+                save_adapter(model, t.output / ADAPTER, report())
             note = "best so far, adapter saved"
         else:
             state.bad_epochs += 1

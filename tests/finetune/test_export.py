@@ -241,3 +241,59 @@ def test_site_build_composes_a_twin_from_base_and_adapter(exported, tmp_path, mo
         with pytest.raises(RegistryError) as err:
             load_registry(reg)
         assert f"{reg}:{line}:" in str(err.value) and all(w in str(err.value) for w in words), str(err.value)
+
+
+class RecordingHub:
+    """Stands in for huggingface_hub.HfApi (no network in tests): records each call's arguments."""
+
+    def __init__(self):
+        self.calls = []
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", repo_id, kwargs))
+        return f"https://huggingface.co/{repo_id}"
+
+    def create_branch(self, repo_id, **kwargs):
+        self.calls.append(("create_branch", repo_id, kwargs))
+
+    def create_commit(self, repo_id, operations, **kwargs):
+        self.calls.append(("create_commit", repo_id, {"operations": list(operations), **kwargs}))
+
+        class Info:
+            oid, commit_url = "0" * 40, f"https://huggingface.co/{repo_id}/commit/0"
+        return Info()
+
+
+def test_publish_model_uploads_twin_adapter_and_card_in_one_commit(exported):
+    from huggingface_hub import CommitOperationAdd
+
+    from tabtwin.publish_model import publish
+
+    cfg, _ = exported
+    hub = RecordingHub()
+    result = publish(cfg.export_path, "ada/twin", revision="v1", private=True, api=hub, log=quiet)
+    names = [c[0] for c in hub.calls]
+    assert names == ["create_repo", "create_branch", "create_commit"]
+    assert hub.calls[0][2] == {"private": True, "exist_ok": True, "repo_type": "model"}
+    commit = hub.calls[2][2]
+    assert commit["revision"] == "v1" and commit["repo_type"] == "model"
+    ops = {op.path_in_repo: op for op in commit["operations"]}
+    assert all(isinstance(op, CommitOperationAdd) for op in ops.values())
+    assert {"twin.gguf", "adapter/adapter_model.safetensors", "adapter/adapter_config.json",
+            "adapter/tabtwin.json", "twin.Modelfile", "twin.export.json", "README.md"} <= set(ops)
+    assert ops["twin.gguf"].path_or_fileobj == str(cfg.export_path)
+    card = ops["README.md"].path_or_fileobj.decode()
+    assert SYSTEM_PROMPT in card and "Ada Example" in card and "ada/twin" in card
+    assert result["files"] == list(ops)
+
+
+def test_publish_model_refuses_what_it_cannot_upload(exported, tmp_path, capsys):
+    cfg, _ = exported
+    lonely = tmp_path / "lonely.gguf"
+    lonely.write_bytes(cfg.export_path.read_bytes()[:64])
+    assert cli.main(["publish-model", str(lonely), "--hf", "ada/twin"]) == 2
+    assert "no portable adapter" in capsys.readouterr().err
+    assert cli.main(["publish-model", str(cfg.export_path), "--hf", "no-owner"]) == 2
+    assert "owner/name" in capsys.readouterr().err
+    assert cli.main(["publish-model", str(tmp_path / "missing.gguf"), "--hf", "ada/twin"]) == 2
+    assert "no exported twin" in capsys.readouterr().err

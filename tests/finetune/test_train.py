@@ -137,3 +137,35 @@ def test_training_refuses_data_built_for_another_system_prompt(tmp_path, tiny_ba
     cfg.system_prompt = "You are someone else."
     with pytest.raises(ValueError, match="another system prompt"):
         train(cfg, log=quiet, progress=False)
+
+
+def test_accelerate_launch_two_processes_equals_one(tmp_path, tiny_base):
+    """`accelerate launch` with two CPU processes (gloo) shares each step's micro-batches out and
+    sums the gradients: the losses and the adapter equal a single-process run of the same config."""
+    import os
+    import subprocess
+    import sys
+
+    overrides = {"train.epochs": "1", "train.batch_size": "2", "train.grad_accum": "2", "train.dropout": "0.0"}
+    one = built_config(tmp_path / "one", tiny_base, **overrides)
+    two = built_config(tmp_path / "two", tiny_base, **overrides)
+    train(one, log=quiet, progress=False)
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
+    # --multi_gpu selects accelerate's torchrun launcher; with no GPU, tabtwin asks for CPU processes (gloo)
+    run = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                          "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                          "--main_process_port", "0", "-m", "tabtwin.cli", "train", str(two.path)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "x 2 processes" in run.stdout, run.stdout
+    a = json.loads((one.train.output / REPORT).read_text())
+    b = json.loads((two.train.output / REPORT).read_text())
+    assert a["steps"] == b["steps"] > 0
+    assert [s for s, _ in a["train_losses"]] == [s for s, _ in b["train_losses"]]
+    for (_, x), (_, y) in zip(a["train_losses"], b["train_losses"]):
+        assert x == pytest.approx(y, rel=1e-4, abs=1e-5)
+    wa = load_file(str(one.adapter_dir / "adapter_model.safetensors"))
+    wb = load_file(str(two.adapter_dir / "adapter_model.safetensors"))
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=1e-4, atol=1e-6)

@@ -69,12 +69,19 @@ class ExportConfig:
     ollama: bool = False               # also write an Ollama Modelfile beside the GGUF
 
 
+# Names a twin must not give as its own (the base models' and other assistants' identities);
+# an identity canary fails when its reply names one of them (tabtwin/evaluate.py).
+DEFAULT_OTHER_NAMES = ("SmolLM", "Qwen", "Alibaba", "Hugging Face", "OpenAI", "ChatGPT", "GPT", "Claude",
+                       "Anthropic", "Llama", "Meta", "Gemini", "Mistral")
+
+
 @dataclass
 class EvalConfig:
     max_tokens: int = 200
     compare_base: str | None = None    # a GGUF (or default model id) to run side by side
-    limit: int = 0                     # score at most this many holdout examples (0 = all)
-    canaries: Path | None = None       # extra questions in seeds.jsonl format, every q variant scored
+    limit: int = 0                     # score at most this many holdout conversations (0 = all)
+    canaries: Path | None = None       # canaries.jsonl: one question a line with its check (evaluate.py)
+    other_names: tuple[str, ...] = DEFAULT_OTHER_NAMES  # identities an identity canary must not claim
 
 
 @dataclass
@@ -200,6 +207,12 @@ def _check(cfg: RunConfig) -> None:
     if bad:
         raise ConfigError(f"{where}: [train] target_modules has unknown projection(s) {sorted(bad)}; "
                           f"known: {list(ALL_PROJECTIONS)}")
+    if cfg.eval.max_tokens < 1:
+        raise ConfigError(f"{where}: [eval] max_tokens must be at least 1")
+    if cfg.eval.limit < 0:
+        raise ConfigError(f"{where}: [eval] limit must be 0 (every holdout conversation) or more")
+    if not all(name.strip() for name in cfg.eval.other_names):
+        raise ConfigError(f"{where}: [eval] other_names must not hold an empty name")
     if e.quantization not in QUANTIZATIONS:
         raise ConfigError(f"{where}: [export] quantization must be one of {list(QUANTIZATIONS)}, "
                           f"got {e.quantization!r}")

@@ -10,6 +10,22 @@ export class Chat {
         wasm.__wbg_chat_free(ptr, 0);
     }
     /**
+     * The conversation so far as JSON [{role, content}, ...].
+     * @returns {string}
+     */
+    history() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.chat_history(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
      * Model facts as a JSON string.
      * @returns {string}
      */
@@ -52,6 +68,18 @@ export class Chat {
      */
     set_context_limit(tokens) {
         const ret = wasm.chat_set_context_limit(this.__wbg_ptr, tokens);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
+     * Seed the conversation from JSON [{role, content}, ...] (user first, assistant last).
+     * @param {string} messages
+     */
+    set_history(messages) {
+        const ptr0 = passStringToWasm0(messages, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.chat_set_history(this.__wbg_ptr, ptr0, len0);
         if (ret[1]) {
             throw takeFromExternrefTable0(ret[0]);
         }
