@@ -215,7 +215,9 @@ def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict
         result["modelfile"] = str(write_modelfile(out, template, cfg.system_prompt))
         log(f"ollama Modelfile: {result['modelfile']}")
     if verify:
-        result["verification"] = verify_export(cfg, out, hf_dir(base, log), adapter, log)
+        # against the weights the twin was merged from (the float16 portable adapter for a GGUF base)
+        merged_from = portable if base.gguf is not None else adapter
+        result["verification"] = verify_export(cfg, out, hf_dir(base, log), merged_from, log)
     report_file = out.with_name(out.stem + ".export.json")
     report_file.write_text(json.dumps(result, indent=1) + "\n")
     log(f"export report: {report_file}")

@@ -173,8 +173,9 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
             "path = \"file.gguf\", url = \"https://…/file.gguf\" or base = \"<default model id or .gguf>\" with "
             "adapter = \"<folder from tabtwin export>\"" + (f" (found {', '.join(sources)})" if sources else ""))
     if ("base" in table) != ("adapter" in table):
-        bad("adapter" if "base" in table else "base", "base and adapter go together: the twin is the base GGUF "
-            "with the LoRA adapter merged in at build time")
+        present, missing = ("base", "adapter") if "base" in table else ("adapter", "base")
+        bad(present, f"{present} needs {missing}: base and adapter go together (the twin is the base GGUF "
+            "with the LoRA adapter merged in at build time)")
     adapter = table.get("adapter")
     if isinstance(adapter, str) and adapter and "base" in table:
         folder = base / adapter

@@ -34,11 +34,13 @@ def fresh(cfg, tmp_path, name: str, quantization: str = "f32"):
 
 
 def merged_model(cfg):
+    """peft's merge of the adapter the exported twin was merged from: the portable (float16) one."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
+    portable = cfg.export_path.with_name(cfg.export_path.stem + ".adapter")
     model = AutoModelForCausalLM.from_pretrained(hf_dir(resolve_base(cfg.train.base)), dtype=torch.float32)
-    return PeftModel.from_pretrained(model, cfg.adapter_dir).merge_and_unload().eval()
+    return PeftModel.from_pretrained(model, portable).merge_and_unload().eval()
 
 
 def transformers_greedy(model, tokenizer, question: str, max_tokens: int) -> str:
