@@ -26,3 +26,22 @@ def test_answers_paris_with_simd128(page, site_url):
     answer = ask(page, "What is the capital of France?")
     assert "Paris" in answer, (answer, page.console_lines)
     assert "tok/s" in page.inner_text("#stats")
+
+
+def test_second_turn_equals_the_native_core_seeded_with_the_first(page, site_url, smollm_path):
+    """Multi-turn through the wasm binding: Chromium's second answer is the native core's when the
+    native core is seeded (set_history) with the conversation's first turn as the page showed it."""
+    from tabtwin._core import Chat
+
+    load_model(page, site_url)
+    first_q, second_q = "What is the capital of France?", "And what is the capital of Italy?"
+    first_a = ask(page, first_q)
+    page.fill("#prompt", second_q)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".turn.assistant >> nth=1 >> xpath=self::*[@data-done]", timeout=ANSWER_TIMEOUT_MS)
+    second_a = page.text_content(".turn.assistant >> nth=1")
+    native = Chat.from_path(smollm_path)
+    native.set_history([("user", first_q), ("assistant", page.text_content(".turn.assistant >> nth=0"))])
+    expected = native.generate(second_q, max_tokens=256)
+    assert "Paris" in first_a and "Rome" in second_a, (first_a, second_a)
+    assert second_a.strip() == expected.strip()
