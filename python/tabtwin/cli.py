@@ -66,13 +66,20 @@ def cmd_chat(args) -> int:
         raise ValueError("nothing to answer: give --prompt (or a --history that ends with a user message)")
     chat.set_history(turns)
 
-    def show(piece: str) -> bool:
-        sys.stdout.write(piece)
+    def show(event_json: str) -> bool:
+        # text as it streams; a thought dimmed in brackets; an inline app as the page would open it
+        event = json.loads(event_json)
+        if event["kind"] == "text":
+            sys.stdout.write(event["text"])
+        elif event["kind"] == "thinking":
+            sys.stdout.write(f"\x1b[2m{event['text']}\x1b[0m" if sys.stdout.isatty() else "")
+        elif event["kind"] == "tool":
+            sys.stdout.write(f"\n[opens {event['app']} {json.dumps(event['params'], ensure_ascii=False)}]")
         sys.stdout.flush()
         return True
 
     chat.generate(prompt, max_tokens=args.max_tokens, temperature=args.temperature,
-                  repeat_penalty=args.repeat_penalty, seed=args.seed, on_text=show)
+                  repeat_penalty=args.repeat_penalty, seed=args.seed, on_event=show)
     sys.stdout.write("\n")
     if args.history:
         # The window may have dropped old turns from the model's view; the file keeps them all.
