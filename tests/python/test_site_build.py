@@ -49,9 +49,20 @@ def test_registry_errors_name_file_line_and_key(tmp_path, text, line, words):
         assert word in message, message
 
 
-def test_registry_accepts_a_good_file(root):
-    entries = load(root / "models.toml")
-    assert [e.id for e in entries if e.default] == ["smollm2-135m-instruct"]
+def test_repository_registry_offers_two_twins_and_their_bases(root):
+    """The demo site: the two Ada twins (composed from a stock base + a committed adapter) and the
+    two stock bases; the default is the small twin, the 0.5B twin is the one that opens apps."""
+    entries = {e.id: e for e in load(root / "models.toml")}
+    twins = [e for e in entries.values() if e.base]
+    assert sorted(e.pypi for e in entries.values() if e.pypi) == ["qwen2.5-coder-0.5b-instruct",
+                                                                  "smollm2-135m-instruct"]
+    assert sorted(e.base for e in twins) == ["qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct"]
+    for twin in twins:
+        record = json.loads((twin.adapter / "tabtwin.json").read_text())
+        assert record["metadata"]["tabtwin.persona"] == "Ada Okonkwo-Lindqvist"
+        assert (twin.adapter / "train_report.json").is_file() and (twin.adapter / "loss_curve.png").is_file()
+    assert [e.id for e in entries.values() if e.default] == [next(t.id for t in twins if "smollm2" in t.base)]
+    assert [e.id for e in entries.values() if e.apps] == [next(t.id for t in twins if "qwen" in t.base)]
 
 
 @pytest.fixture(scope="module")
