@@ -25,7 +25,8 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
       loading = new Promise((resolve, reject) => {
         const listener = ({ data }) => {
           if (data.type === msg.VOICE_PROGRESS && data.total) {
-            say(`Loading speech model: ${Math.floor((100 * data.loaded) / data.total)}%`);
+            // progress never covers a warning or error the visitor has not acted on yet ("Too short")
+            if (!status.dataset.kind) say(`Loading speech model: ${Math.floor((100 * data.loaded) / data.total)}%`);
           } else if (data.type === msg.VOICE_READY) {
             worker.removeEventListener("message", listener);
             ready = true;
