@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Callable
 
 from .data.build import HOLDOUT_FILE, Example, read_examples
-from .data.sources import FORBIDDEN_MARKERS, TOOL_PREFIX, _jsonl, tool_line
+from .data.sources import FORBIDDEN_MARKERS, TOOL_PREFIX, check_tool, read_jsonl, tool_line
 
 CHECKS = ("recall", "identity", "honesty", "tool", "contrast")
 CANARY_KEYS = ("q", "check", "expect", "tool")
@@ -107,7 +107,7 @@ def read_canaries(path: Path, apps: tuple[str, ...]) -> list[Canary]:
         raise ValueError(f"[eval] canaries: {path}: no such file")
     problems: list[str] = []
     canaries = []
-    for number, obj in _jsonl(path, problems):
+    for number, obj in read_jsonl(path, problems):
         where = f"{path.name}:{number}"
         found = canary_problems(obj, where, apps)
         problems += found
@@ -157,13 +157,7 @@ def canary_problems(obj: dict, where: str, apps: tuple[str, ...]) -> list[str]:
 def tool_problems(tool, where: str, apps: tuple[str, ...]) -> list[str]:
     if tool is None:
         return [f'{where}: "tool" is required for a tool check: {{"app": "...", "params": {{...}}}}']
-    if not isinstance(tool, dict) or set(tool) - {"app", "params"} or not isinstance(tool.get("app"), str):
-        return [f'{where}: "tool" must be {{"app": "...", "params": {{...}}}}']
-    if tool["app"] not in apps:
-        return [f'{where}: "tool" app {tool["app"]!r} is not in the allowed apps {list(apps)}']
-    if not isinstance(tool.get("params", {}), dict):
-        return [f'{where}: "tool" params must be a JSON object']
-    return []
+    return check_tool(tool, f'{where}: "tool"', apps)  # the same rules as a TOOL line in the training data
 
 
 def holdout_questions(examples: list[Example]) -> list[Question]:

@@ -88,7 +88,7 @@ def read_persona(folder: Path, apps: tuple[str, ...], writing_limits: tuple[int,
     return persona
 
 
-def _jsonl(path: Path, problems: list[str]):
+def read_jsonl(path: Path, problems: list[str]):
     """Yield (line number, object) for each non-blank line; malformed lines become problems."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -115,7 +115,7 @@ def _variants(value, name: str, where: str, problems: list[str]) -> list[str]:
 
 def read_seeds(path: Path, apps: tuple[str, ...], problems: list[str]) -> list[Seed]:
     seeds = []
-    for number, obj in _jsonl(path, problems):
+    for number, obj in read_jsonl(path, problems):
         where = f"{path.name}:{number}"
         before = len(problems)
         unknown = set(obj) - SEED_KEYS
@@ -144,7 +144,7 @@ def read_seeds(path: Path, apps: tuple[str, ...], problems: list[str]) -> list[S
 
 def read_conversations(path: Path, apps: tuple[str, ...], problems: list[str]) -> list[Conversation]:
     conversations = []
-    for number, obj in _jsonl(path, problems):
+    for number, obj in read_jsonl(path, problems):
         where = f"{path.name}:{number}"
         messages = obj.get("messages")
         unknown = set(obj) - {"messages", "kind"}
