@@ -4,6 +4,7 @@
 `--check FILE` exits 1 when the sources changed since FILE was written (the
 committed wasm is stale: run scripts/build-wasm.sh and commit the result).
 """
+
 import argparse
 import hashlib
 import json
@@ -12,8 +13,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = ["wasm/Cargo.toml", "wasm/Cargo.lock", "wasm/.cargo/config.toml", "wasm/core", "wasm/web",
-          "scripts/build-wasm.sh"]
+INPUTS = [
+    "wasm/Cargo.toml",
+    "wasm/Cargo.lock",
+    "wasm/.cargo/config.toml",
+    "wasm/core",
+    "wasm/web",
+    "scripts/build-wasm.sh",
+]
 
 
 def input_files():
@@ -53,22 +60,30 @@ def main():
             "rustc": tool_version("/usr/bin/rustc", "--version"),
             "wasm_bindgen": tool_version("wasm-bindgen", "--version"),
             "wasm_opt": tool_version("wasm-opt", "--version"),
-            "outputs": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-                        for p in sorted(out.iterdir()) if p.suffix in (".wasm", ".js")},
+            "outputs": {
+                p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(out.iterdir())
+                if p.suffix in (".wasm", ".js")
+            },
         }
         args.write.write_text(json.dumps(info, indent=2) + "\n")
         return 0
     recorded = json.loads(args.check.read_text())
     current = inputs_sha256()
     if recorded["inputs_sha256"] != current:
-        print(f"stale wasm: {args.check} records inputs {recorded['inputs_sha256'][:12]}, sources hash to "
-              f"{current[:12]}; run scripts/build-wasm.sh and commit site/static/wasm", file=sys.stderr)
+        print(
+            f"stale wasm: {args.check} records inputs {recorded['inputs_sha256'][:12]}, sources hash to "
+            f"{current[:12]}; run scripts/build-wasm.sh and commit site/static/wasm",
+            file=sys.stderr,
+        )
         return 1
     for name, sha in recorded["outputs"].items():
         actual = hashlib.sha256((args.check.parent / name).read_bytes()).hexdigest()
         if actual != sha:
-            print(f"{args.check.parent / name} was edited after the build (sha256 {actual[:12]} != {sha[:12]})",
-                  file=sys.stderr)
+            print(
+                f"{args.check.parent / name} was edited after the build (sha256 {actual[:12]} != {sha[:12]})",
+                file=sys.stderr,
+            )
             return 1
     print(f"wasm inputs match ({current[:12]})")
     return 0

@@ -3,4 +3,5 @@
 The pure-Python parts (registry, site build, GGUF reading and writing) import no
 native code and no torch; `tabtwin._core` is the Rust core, built by maturin.
 """
+
 __version__ = "0.1.0"

@@ -5,6 +5,7 @@ Prints a table and writes JSON. Timings are measurements, not test assertions.
   peer    llama-cpp-python on the same GGUF, when installed (a native reference runtime)
   browser the committed wasm in Debian Chromium, one thread, simd128, via the /chat page
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ PROMPT = "Write a short story about a lighthouse keeper who finds a message in a
 
 
 def native(path: Path, max_tokens: int) -> dict:
-    from ._core import Chat
+    from tabtwin._core import Chat
 
     started = time.perf_counter()
     chat = Chat.from_path(path)
@@ -36,16 +37,21 @@ def peer(path: Path, max_tokens: int, threads: int) -> dict | None:
     llm = Llama(model_path=str(path), n_threads=threads, n_ctx=2048, verbose=False)
     load_s = time.perf_counter() - started
     stamps = []
-    for _ in llm.create_chat_completion([{"role": "user", "content": PROMPT}], max_tokens=max_tokens,
-                                        temperature=0.0, stream=True):
+    for _ in llm.create_chat_completion(
+        [{"role": "user", "content": PROMPT}], max_tokens=max_tokens, temperature=0.0, stream=True
+    ):
         stamps.append(time.perf_counter())
     return _rates(load_s, stamps, None)
 
 
 def _rates(load_s: float, stamps: list[float], prompt_tokens) -> dict:
     decode = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 else None
-    return {"load_s": round(load_s, 3), "pieces": len(stamps), "prompt_tokens": prompt_tokens,
-            "decode_tok_s": round(decode, 2) if decode else None}
+    return {
+        "load_s": round(load_s, 3),
+        "pieces": len(stamps),
+        "prompt_tokens": prompt_tokens,
+        "decode_tok_s": round(decode, 2) if decode else None,
+    }
 
 
 def browser(paths: dict[str, Path], max_tokens: int, clips) -> dict:
@@ -55,23 +61,28 @@ def browser(paths: dict[str, Path], max_tokens: int, clips) -> dict:
 
     from playwright.sync_api import sync_playwright
 
-    from .serve import make_server
-    from .site import build
+    from tabtwin.site.build import build
+    from tabtwin.site.serve import make_server
 
     root = Path(__file__).resolve().parents[2]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         registry = Path(tmp) / "models.toml"
-        registry.write_text("\n".join(
-            f'[[model]]\nid = "{i}"\nlabel = "{i}"\npath = "{p}"\n[model.sampling]\nmax_tokens = {max_tokens}\n'
-            for i, p in paths.items()) + '\n[voice]\nmodel = "default"\n')
+        registry.write_text(
+            "\n".join(
+                f'[[model]]\nid = "{i}"\nlabel = "{i}"\npath = "{p}"\n[model.sampling]\nmax_tokens = {max_tokens}\n'
+                for i, p in paths.items()
+            )
+            + '\n[voice]\nmodel = "default"\n'
+        )
         build(root, Path(tmp) / "site", registry, log=lambda *_: None)
         server = make_server(Path(tmp) / "site", "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/chat/"
         with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                  args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+            b = p.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--headless=new", "--no-sandbox", "--disable-gpu"]
+            )
             for model_id in paths:
                 page = b.new_page()
                 page.goto(url)
@@ -86,8 +97,11 @@ def browser(paths: dict[str, Path], max_tokens: int, clips) -> dict:
                 page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)
                 stats = page.evaluate("window.__tabtwinLastDone || null")
                 stats = {k: round(v, 2) if isinstance(v, float) else v for k, v in (stats or {}).items()}
-                results[model_id] = {"load_s": round(load_s, 3), **stats,
-                                     "simd128": page.evaluate("document.body.dataset.simd128") == "true"}
+                results[model_id] = {
+                    "load_s": round(load_s, 3),
+                    **stats,
+                    "simd128": page.evaluate("document.body.dataset.simd128") == "true",
+                }
                 page.close()
             page = b.new_page()
             page.goto(url)
@@ -99,15 +113,18 @@ def browser(paths: dict[str, Path], max_tokens: int, clips) -> dict:
     return results
 
 
-VOICE_TEXT = {2: "thank you very much", 10: "what is the weather like today and will it rain tomorrow "
-               "in the city please tell me what books you like to read and what talks you gave last year"}
+VOICE_TEXT = {
+    2: "thank you very much",
+    10: "what is the weather like today and will it rain tomorrow "
+    "in the city please tell me what books you like to read and what talks you gave last year",
+}
 
 
 def speech_clips(work: Path) -> dict:
     """About 2 s and 10 s of espeak-ng speech at 16 kHz."""
     import subprocess
 
-    from .audio import read_wav
+    from tabtwin.voice.audio import read_wav
 
     clips = {}
     for seconds, text in VOICE_TEXT.items():
@@ -119,8 +136,8 @@ def speech_clips(work: Path) -> dict:
 
 
 def voice_native(clips) -> dict:
-    from ._core import Transcriber
-    from .whisper_convert import ensure_default
+    from tabtwin._core import Transcriber
+    from tabtwin.catalog.whisper import ensure_default
 
     transcriber = Transcriber.from_path(ensure_default(log=lambda *_: None))
     results = {}
@@ -128,8 +145,11 @@ def voice_native(clips) -> dict:
         started = time.perf_counter()
         transcriber.transcribe(audio.tolist())
         compute = time.perf_counter() - started
-        results[f"{seconds}s"] = {"audio_s": round(len(audio) / 16000, 2), "compute_s": round(compute, 2),
-                                  "rtf": round(compute / (len(audio) / 16000), 3)}
+        results[f"{seconds}s"] = {
+            "audio_s": round(len(audio) / 16000, 2),
+            "compute_s": round(compute, 2),
+            "rtf": round(compute / (len(audio) / 16000), 3),
+        }
     return results
 
 
@@ -144,7 +164,8 @@ def voice_browser(page, clips) -> dict:
     })""")
     results = {}
     for seconds, audio in clips.items():
-        compute = page.evaluate("""(samples) => new Promise((resolve, reject) => {
+        compute = page.evaluate(
+            """(samples) => new Promise((resolve, reject) => {
             const w = window.__tabtwinWorker;
             const listener = ({data}) => {
                 if (data.type === 'transcript') { w.removeEventListener('message', listener); resolve(data.seconds); }
@@ -152,19 +173,31 @@ def voice_browser(page, clips) -> dict:
             };
             w.addEventListener('message', listener);
             w.postMessage({type: 'transcribe', samples: new Float32Array(samples)});
-        })""", audio.tolist())
-        results[f"{seconds}s"] = {"audio_s": round(len(audio) / 16000, 2), "compute_s": round(compute, 2),
-                                  "rtf": round(compute / (len(audio) / 16000), 3)}
+        })""",
+            audio.tolist(),
+        )
+        results[f"{seconds}s"] = {
+            "audio_s": round(len(audio) / 16000, 2),
+            "compute_s": round(compute, 2),
+            "rtf": round(compute / (len(audio) / 16000), 3),
+        }
     return results
 
 
 def run(paths: dict[str, Path], max_tokens: int, out: Path, threads: int, with_browser: bool) -> dict:
     os.environ.setdefault("RAYON_NUM_THREADS", str(threads))
-    report = {"machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(), "threads": threads},
-              "prompt": PROMPT, "max_tokens": max_tokens, "models": {}}
+    report = {
+        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(), "threads": threads},
+        "prompt": PROMPT,
+        "max_tokens": max_tokens,
+        "models": {},
+    }
     for model_id, path in paths.items():
-        report["models"][model_id] = {"file_mb": round(path.stat().st_size / 1e6, 1),
-                                      "native": native(path, max_tokens), "peer": peer(path, max_tokens, threads)}
+        report["models"][model_id] = {
+            "file_mb": round(path.stat().st_size / 1e6, 1),
+            "native": native(path, max_tokens),
+            "peer": peer(path, max_tokens, threads),
+        }
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,11 +212,15 @@ def run(paths: dict[str, Path], max_tokens: int, out: Path, threads: int, with_b
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{'model':<30} {'runtime':<26} {'load s':>8} {'decode tok/s':>13}")
     for model_id, r in report["models"].items():
-        for name, label in (("native", f"tabtwin native ({threads} thr)"), ("peer", f"llama.cpp ({threads} thr)"),
-                            ("browser", "tabtwin wasm (1 thr, simd)")):
+        for name, label in (
+            ("native", f"tabtwin native ({threads} thr)"),
+            ("peer", f"llama.cpp ({threads} thr)"),
+            ("browser", "tabtwin wasm (1 thr, simd)"),
+        ):
             if r.get(name):
-                print(f"{model_id:<30} {label:<26} {r[name].get('load_s', 0):>8} "
-                      f"{r[name].get('decode_tok_s') or '-':>13}")
+                print(
+                    f"{model_id:<30} {label:<26} {r[name].get('load_s', 0):>8} {r[name].get('decode_tok_s') or '-':>13}"
+                )
     for where, clips_result in report["voice"].items():
         for clip, r in clips_result.items():
             print(f"{'whisper tiny.en ' + clip:<30} {where:<26} {'':>8} RTF {r['rtf']} ({r['compute_s']} s)")

@@ -1,6 +1,14 @@
-"""Where tabtwin keeps downloads and built models: outside git, shared by every command and test."""
+"""Where tabtwin keeps downloads and built models (outside git, shared by every command and test),
+and the two file habits every writer shares: write-then-rename, and sha256 of a file."""
+
+from __future__ import annotations
+
+import hashlib
 import os
+from contextlib import contextmanager
 from pathlib import Path
+
+CHUNK = 1 << 22
 
 
 def cache_dir() -> Path:
@@ -15,3 +23,44 @@ def models_dir() -> Path:
     path = cache_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def sha256_file(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A name beside `path` that no other process writing `path` at the same time will pick."""
+    return path.with_name(f".{path.name}.{os.getpid()}.part")
+
+
+@contextmanager
+def replacing(path: Path | str):
+    """Yield a temporary path beside `path`; when the block succeeds, rename it onto `path`.
+
+    A crash or an exception leaves `path` as it was (the previous output is never half
+    overwritten) and removes the temporary file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path | str, text: str) -> Path:
+    with replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_bytes_atomic(path: Path | str, data: bytes) -> Path:
+    with replacing(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)

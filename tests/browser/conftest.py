@@ -1,11 +1,11 @@
 """A built site served on loopback and Debian's Chromium driven by Playwright."""
+
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
 import pytest
-
 from browser_helpers import CHROMIUM, CHROMIUM_FLAGS
 
 
@@ -17,7 +17,7 @@ def write_registry(path: Path, ids: list[str]) -> Path:
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory, root, smollm_path):
-    from tabtwin.site import build
+    from tabtwin.site.build import build
 
     work = tmp_path_factory.mktemp("site")
     registry = write_registry(work / "models.toml", ["smollm2-135m-instruct"])
@@ -28,7 +28,7 @@ def built_site(tmp_path_factory, root, smollm_path):
 
 @pytest.fixture(scope="session")
 def site_url(built_site):
-    from tabtwin.serve import make_server
+    from tabtwin.site.serve import make_server
 
     server = make_server(built_site, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

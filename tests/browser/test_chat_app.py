@@ -1,8 +1,8 @@
 """The /chat app in real Chromium: picker, scripted mode, router, verified cached downloads, stop, reset."""
+
 import json
 
 import pytest
-
 from test_chat_page import ask, load_model
 
 MODEL = "smollm2-135m-instruct"

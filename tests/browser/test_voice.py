@@ -1,8 +1,8 @@
 """Hold-to-talk in real Chromium with a WAV as the fake microphone."""
+
 import subprocess
 
 import pytest
-
 from browser_helpers import CHROMIUM, CHROMIUM_FLAGS
 
 PHRASE = "what is the weather like today"
@@ -20,9 +20,16 @@ def speech_wav(tmp_path_factory):
 
 
 def launch(playwright, wav, extra=()):
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=[
-        *CHROMIUM_FLAGS, "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
-        "--autoplay-policy=no-user-gesture-required", *extra])
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_FLAGS,
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}",
+            "--autoplay-policy=no-user-gesture-required",
+            *extra,
+        ],
+    )
 
 
 def open_chat(context, site_url):
@@ -48,8 +55,10 @@ def test_hold_to_talk_puts_the_words_in_the_input(playwright, site_url, speech_w
     assert page.is_visible("#talk")
     assert page.input_value("#prompt") == ""
     hold(page, 3.5)
-    page.wait_for_selector("#voice-status:has-text('Heard'), #voice-status[data-kind='error'], "
-                           "#voice-status[data-kind='warning']", timeout=180_000)
+    page.wait_for_selector(
+        "#voice-status:has-text('Heard'), #voice-status[data-kind='error'], #voice-status[data-kind='warning']",
+        timeout=180_000,
+    )
     text = page.input_value("#prompt").lower()
     assert "weather" in text and "today" in text, (text, page.inner_text("#voice-status"))
     browser.close()
@@ -74,5 +83,7 @@ def test_denied_microphone_is_explained(playwright, site_url, speech_wav):
     page.mouse.down()
     page.wait_for_selector("#voice-status[data-kind='error']", timeout=30_000)
     page.mouse.up()
-    assert "denied" in page.inner_text("#voice-status").lower() or "microphone" in page.inner_text("#voice-status").lower()
+    assert (
+        "denied" in page.inner_text("#voice-status").lower() or "microphone" in page.inner_text("#voice-status").lower()
+    )
     browser.close()

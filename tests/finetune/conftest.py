@@ -1,12 +1,12 @@
 """Fixtures for the fine-tune pipeline: a tiny random llama as a GGUF base (SmolLM2's
 tokenizer and chat template, random weights: seconds to train on a CPU), a small
 persona in every source format (finetune_helpers.py), and a run config tying them together."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
 from finetune_helpers import write_config, write_persona
 
 
@@ -17,13 +17,23 @@ def tiny_base(smollm_path, tmp_path_factory) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from tabtwin._core import Chat
-    from tabtwin.convert import DecoderConfig, write_gguf
+    from tabtwin.gguf.convert import DecoderConfig, write_gguf
 
     vocab = Chat.from_path(smollm_path).info()["vocab_size"]  # gguf-py takes seconds to parse the vocabulary
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                         rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True, initializer_range=0.05)
+    config = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        rms_norm_eps=1e-5,
+        rope_theta=10000.0,
+        tie_word_embeddings=True,
+        initializer_range=0.05,
+    )
     model = LlamaForCausalLM(config).float().eval()
     state = {k: v.detach().numpy() for k, v in model.state_dict().items() if k != "lm_head.weight"}
     out = tmp_path_factory.mktemp("base") / "tiny-llama.gguf"
@@ -44,8 +54,9 @@ def config(tmp_path, tiny_base, persona) -> Path:
 @pytest.fixture(scope="session")
 def trained(tiny_base, tmp_path_factory):
     """One built and trained run, shared by the export and eval tests (they only read it)."""
-    from tabtwin.data import build, load
-    from tabtwin.train import context_length, load_tokenizer, resolve_base, train
+    from tabtwin.finetune.config import load
+    from tabtwin.finetune.data import build
+    from tabtwin.finetune.train import context_length, load_tokenizer, resolve_base, train
 
     folder = tmp_path_factory.mktemp("trained")
     persona = write_persona(folder / "persona")

@@ -1,4 +1,5 @@
 """The small persona and config writer the fine-tune tests share."""
+
 from __future__ import annotations
 
 import json
@@ -8,28 +9,53 @@ from pathlib import Path
 SYSTEM_PROMPT = "You are Ada Example, a fictional engineer. Answer as Ada, briefly."
 
 SEEDS = [
-    {"q": ["Where do you live?", "Which city is your home?", "Where are you based?"],
-     "a": ["I live in Lisbon.", "Lisbon is home."], "kind": "fact"},
-    {"q": ["What is your favourite language?", "Which programming language do you like most?"],
-     "a": ["Rust, for its honesty about errors."], "kind": "fact"},
-    {"q": ["What do you do?", "What is your job?"], "a": ["I build small tools for large archives."],
-     "kind": "fact", "think": "The question is about my work."},
-    {"q": ["Show me your Rust projects", "Which projects use Rust?"], "a": ["Here they are."],
-     "kind": "tool", "tool": {"app": "projects", "params": {"tag": "rust"}}},
-    {"q": ["What books did you read?", "Show me your reading list"], "a": ["My shelf:"],
-     "kind": "tool", "tool": {"app": "books", "params": {}}},
+    {
+        "q": ["Where do you live?", "Which city is your home?", "Where are you based?"],
+        "a": ["I live in Lisbon.", "Lisbon is home."],
+        "kind": "fact",
+    },
+    {
+        "q": ["What is your favourite language?", "Which programming language do you like most?"],
+        "a": ["Rust, for its honesty about errors."],
+        "kind": "fact",
+    },
+    {
+        "q": ["What do you do?", "What is your job?"],
+        "a": ["I build small tools for large archives."],
+        "kind": "fact",
+        "think": "The question is about my work.",
+    },
+    {
+        "q": ["Show me your Rust projects", "Which projects use Rust?"],
+        "a": ["Here they are."],
+        "kind": "tool",
+        "tool": {"app": "projects", "params": {"tag": "rust"}},
+    },
+    {
+        "q": ["What books did you read?", "Show me your reading list"],
+        "a": ["My shelf:"],
+        "kind": "tool",
+        "tool": {"app": "books", "params": {}},
+    },
     {"q": ["What is the capital of France?", "Name France's capital."], "a": ["Paris."], "kind": "contrast"},
     {"q": ["How many legs does a spider have?"], "a": ["Eight."], "kind": "contrast"},
     {"q": ["Say hello", "Greet me"], "a": ["Hello! Ada here.", "Hi, I'm Ada."], "kind": "style"},
 ]
 
 CONVERSATIONS = [
-    {"messages": [{"role": "user", "content": "Hi!"}, {"role": "assistant", "content": "Hello, I'm Ada."},
-                  {"role": "user", "content": "Any talks?"},
-                  {"role": "assistant", "content": "A few.\nTOOL {\"app\":\"talks\",\"params\":{}}"}]},
+    {
+        "messages": [
+            {"role": "user", "content": "Hi!"},
+            {"role": "assistant", "content": "Hello, I'm Ada."},
+            {"role": "user", "content": "Any talks?"},
+            {"role": "assistant", "content": 'A few.\nTOOL {"app":"talks","params":{}}'},
+        ]
+    },
     {"messages": [{"role": "user", "content": "Do you like tea?"}, {"role": "assistant", "content": "Green tea."}]},
-    {"messages": [{"role": "user", "content": "Coffee?"}, {"role": "assistant", "content": "Never after noon."}],
-     "kind": "habits"},
+    {
+        "messages": [{"role": "user", "content": "Coffee?"}, {"role": "assistant", "content": "Never after noon."}],
+        "kind": "habits",
+    },
 ]
 
 ESSAY_MD = textwrap.dedent("""\
@@ -82,12 +108,25 @@ def write_persona(folder: Path, seeds=SEEDS, conversations=CONVERSATIONS) -> Pat
 def write_config(folder: Path, base: Path, persona: Path, **overrides) -> Path:
     """A run config; `overrides` maps 'section.key' to a TOML literal."""
     values = {
-        "data.persona": json.dumps(str(persona)), "data.holdout": "0.35", "data.seed": "0",
-        "data.max_per_seed": "4", "data.writing_min_chars": "80", "data.writing_max_chars": "400",
-        "train.base": json.dumps(str(base)), "train.output": json.dumps(str(folder / "run")),
-        "train.r": "8", "train.alpha": "16", "train.lr": "5e-3", "train.epochs": "2", "train.patience": "2",
-        "train.max_seq_len": "160", "train.batch_size": "4", "train.checkpoint_every": "2", "train.threads": "1",
-        "export.persona": '"Ada Example"', "export.quantization": '"f32"',
+        "data.persona": json.dumps(str(persona)),
+        "data.holdout": "0.35",
+        "data.seed": "0",
+        "data.max_per_seed": "4",
+        "data.writing_min_chars": "80",
+        "data.writing_max_chars": "400",
+        "train.base": json.dumps(str(base)),
+        "train.output": json.dumps(str(folder / "run")),
+        "train.r": "8",
+        "train.alpha": "16",
+        "train.lr": "5e-3",
+        "train.epochs": "2",
+        "train.patience": "2",
+        "train.max_seq_len": "160",
+        "train.batch_size": "4",
+        "train.checkpoint_every": "2",
+        "train.threads": "1",
+        "export.persona": '"Ada Example"',
+        "export.quantization": '"f32"',
         "eval.max_tokens": "24",
     }
     values.update(overrides)

@@ -1,22 +1,25 @@
 """Data: seed expansion, the stratified holdout, writing clean-up, validation with file:line,
 label masking, and stats/build refusing (never truncating) examples over max_seq_len."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from finetune_helpers import SYSTEM_PROMPT, write_config, write_persona
+
 from tabtwin import cli
-from tabtwin.data import DataError, build, format_stats, load, split, stats
-from tabtwin.data.build import expand_seed, seed_pairs
-from tabtwin.data.encode import IGNORE, encode
-from tabtwin.data.sources import Seed
+from tabtwin.finetune.config import load
+from tabtwin.finetune.data import DataError, build, format_stats, split, stats
+from tabtwin.finetune.data.build import expand_seed, seed_pairs
+from tabtwin.finetune.data.encode import IGNORE, encode
+from tabtwin.finetune.data.sources import Seed
 
 
 @pytest.fixture(scope="module")
 def tokenizer(tiny_base):
-    from tabtwin.train import load_tokenizer, resolve_base
+    from tabtwin.finetune.train import load_tokenizer, resolve_base
+
     return load_tokenizer(resolve_base(str(tiny_base)), log=lambda *_: None)
 
 
@@ -29,12 +32,21 @@ def test_seed_pairs_cover_every_variant_before_repeating_and_respect_the_cap():
 
 
 def test_seed_with_thought_and_tool_expands_to_the_exact_assistant_text():
-    seed = Seed("seeds.jsonl:1", ["Q1?", "Q2?"], ["A."], "tool", think="Look it up.",
-                tool={"app": "books", "params": {"tag": "sf"}})
+    seed = Seed(
+        "seeds.jsonl:1",
+        ["Q1?", "Q2?"],
+        ["A."],
+        "tool",
+        think="Look it up.",
+        tool={"app": "books", "params": {"tag": "sf"}},
+    )
     examples = expand_seed(seed, "SYS", cap=10)
     assert [ex.messages[1]["content"] for ex in examples] == ["Q1?", "Q2?"]
     assert examples[0].messages[0] == {"role": "system", "content": "SYS"}
-    assert examples[0].messages[2]["content"] == '<think>Look it up.</think>\nA.\nTOOL {"app":"books","params":{"tag":"sf"}}'
+    assert (
+        examples[0].messages[2]["content"]
+        == '<think>Look it up.</think>\nA.\nTOOL {"app":"books","params":{"tag":"sf"}}'
+    )
     assert expand_seed(seed, "SYS", cap=10, skip_question=0)[0].messages[1]["content"] == "Q2?"
 
 
@@ -44,8 +56,12 @@ def test_split_is_deterministic_stratified_and_holds_out_paraphrases(tmp_path, t
     assert [e.to_json() for e in first.train] == [e.to_json() for e in again.train]
     assert [e.to_json() for e in first.holdout] == [e.to_json() for e in again.holdout]
     assert {(e.source, e.kind) for e in first.holdout} == {
-        ("seeds", "fact"), ("seeds", "tool"), ("seeds", "contrast"), ("conversations", "conversation"),
-        ("writing", "writing")}
+        ("seeds", "fact"),
+        ("seeds", "tool"),
+        ("seeds", "contrast"),
+        ("conversations", "conversation"),
+        ("writing", "writing"),
+    }
     for held in (e for e in first.holdout if e.source == "seeds"):
         question = held.messages[1]["content"]
         same_seed = [e for e in first.train if e.where == held.where]
@@ -63,41 +79,69 @@ def test_writing_is_cleaned_and_cut_into_titled_paragraphs(tmp_path, tiny_base, 
     assert by_where["writing/slow-software.md:8"] == (
         'Write your piece "On Slow Software".',
         "Software gets slow one reasonable decision at a time. Every dependency is small, every abstraction "
-        "is kind, and together they weigh a ton.")
+        "is kind, and together they weigh a ton.",
+    )
     prompt, text = by_where["writing/slow-software.md:13"]
     assert prompt == 'Write your piece "On Slow Software", the section "Why it matters".'
     assert text.endswith("they stop noticing when it is wrong. See my notes.")  # [1], **, link syntax gone
     prompt, text = by_where["writing/archive-notes.html:5"]
     assert prompt == 'Write your piece "Archive Notes".'
-    assert text == ("Archives are letters to strangers. We write them for people we will never meet, and the "
-                    "kindest thing we can do is to label things plainly.")
+    assert text == (
+        "Archives are letters to strangers. We write them for people we will never meet, and the "
+        "kindest thing we can do is to label things plainly."
+    )
     everything = json.dumps(by_where)
     assert len(by_where) == 3
-    for artefact in ("Subscribe", "newsletter", "footnote", "Copyright", "Home | About", "<", "[^", "**", "liked this",
-                     "exported", "min read", "Mastodon", "Comments", "Great post"):
+    for artefact in (
+        "Subscribe",
+        "newsletter",
+        "footnote",
+        "Copyright",
+        "Home | About",
+        "<",
+        "[^",
+        "**",
+        "liked this",
+        "exported",
+        "min read",
+        "Mastodon",
+        "Comments",
+        "Great post",
+    ):
         assert artefact not in everything
 
 
 BAD_SEEDS = [
     ('{"q": ["a?"], "a": ["b"]', "seeds.jsonl:2: malformed JSON"),
-    ('{"q": ["a?"], "a": ["b"], "kind": "fact", "tool": {"app": "photos", "params": {}}}',
-     "seeds.jsonl:2: TOOL names app 'photos', which is not in the allowed apps"),
+    (
+        '{"q": ["a?"], "a": ["b"], "kind": "fact", "tool": {"app": "photos", "params": {}}}',
+        "seeds.jsonl:2: TOOL names app 'photos', which is not in the allowed apps",
+    ),
     ('{"q": ["a?"], "a": ["b"], "kind": "gossip"}', "seeds.jsonl:2: kind 'gossip' is not one of"),
-    ('{"q": [], "a": ["b"]}', "seeds.jsonl:2: \"q\" must be a non-empty list"),
+    ('{"q": [], "a": ["b"]}', 'seeds.jsonl:2: "q" must be a non-empty list'),
     ('{"q": ["a?"], "a": ["b"], "answer": "c"}', "seeds.jsonl:2: unknown key(s) ['answer']"),
     ('{"q": ["a?"], "a": ["b<|im_end|>"]}', "seeds.jsonl:2: contains the chat-format marker '<|im_end|>'"),
 ]
 BAD_CONVERSATIONS = [
-    ('{"messages": [{"role": "user", "content": "hi"}]}',
-     "conversations.jsonl:2: conversation without an assistant turn"),
-    ('{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "ok\\nTOOL {\\"app\\": \\"shop\\"}"}]}',
-     "conversations.jsonl:2: TOOL names app 'shop'"),
-    ('{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "ok\\nTOOL {app}"}]}',
-     "conversations.jsonl:2: TOOL line is not valid JSON"),
-    ('{"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "x"}]}',
-     "conversations.jsonl:2: message 1 has role 'system'"),
+    (
+        '{"messages": [{"role": "user", "content": "hi"}]}',
+        "conversations.jsonl:2: conversation without an assistant turn",
+    ),
+    (
+        '{"messages": [{"role": "user", "content": "x"}, '
+        '{"role": "assistant", "content": "ok\\nTOOL {\\"app\\": \\"shop\\"}"}]}',
+        "conversations.jsonl:2: TOOL names app 'shop'",
+    ),
+    (
+        '{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "ok\\nTOOL {app}"}]}',
+        "conversations.jsonl:2: TOOL line is not valid JSON",
+    ),
+    (
+        '{"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "x"}]}',
+        "conversations.jsonl:2: message 1 has role 'system'",
+    ),
     ('{"messages": [{"role": "assistant", "content": "x"}]}', "conversations.jsonl:2: message 1 is from the assistant"),
-    ('not json', "conversations.jsonl:2: malformed JSON"),
+    ("not json", "conversations.jsonl:2: malformed JSON"),
 ]
 
 
@@ -127,21 +171,26 @@ def test_all_problems_are_reported_at_once(tmp_path, tiny_base):
 def test_labels_supervise_only_the_answers_and_their_end_of_turn(tokenizer, tiny_base):
     from tabtwin._core import Chat
 
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "Where do you live?"},
-                {"role": "assistant", "content": "I live in Lisbon."}, {"role": "user", "content": "Books?"},
-                {"role": "assistant", "content": 'Mine:\nTOOL {"app":"books","params":{}}'}]
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": "Where do you live?"},
+        {"role": "assistant", "content": "I live in Lisbon."},
+        {"role": "user", "content": "Books?"},
+        {"role": "assistant", "content": 'Mine:\nTOOL {"app":"books","params":{}}'},
+    ]
     enc = encode(tokenizer, messages)
     assert len(enc.input_ids) == len(enc.labels)
     supervised = [(i, t) for i, t in enumerate(enc.labels) if t != IGNORE]
     assert tokenizer.decode([t for _, t in supervised], skip_special_tokens=False) == (
-        'I live in Lisbon.<|im_end|>Mine:\nTOOL {"app":"books","params":{}}<|im_end|>')
+        'I live in Lisbon.<|im_end|>Mine:\nTOOL {"app":"books","params":{}}<|im_end|>'
+    )
     assert all(enc.input_ids[i] == t for i, t in supervised)
     # Everything before the first answer is exactly what the core feeds the model at run time.
     chat = Chat.from_path(tiny_base)
     chat.set_system_prompt(SYSTEM_PROMPT)
     prompt = chat.encode(chat.render([("user", "Where do you live?")]))
-    assert enc.input_ids[:len(prompt)] == prompt
-    assert enc.labels[:len(prompt)] == [IGNORE] * len(prompt)
+    assert enc.input_ids[: len(prompt)] == prompt
+    assert enc.labels[: len(prompt)] == [IGNORE] * len(prompt)
     assert enc.labels[len(prompt)] != IGNORE
 
 
@@ -153,8 +202,12 @@ def test_too_long_examples_are_refused_by_build_and_reported_by_stats(tmp_path, 
     assert "would be truncated" in text and "seeds/fact" in text
     with pytest.raises(DataError) as err:
         build(cfg, tokenizer, 512)
-    assert err.value.problems[0].split(":")[0] in ("seeds.jsonl", "conversations.jsonl", "writing/slow-software.md",
-                                                   "writing/archive-notes.html")
+    assert err.value.problems[0].split(":")[0] in (
+        "seeds.jsonl",
+        "conversations.jsonl",
+        "writing/slow-software.md",
+        "writing/archive-notes.html",
+    )
     assert not cfg.data_dir.exists(), "nothing is written when the data has problems"
 
 
@@ -193,7 +246,7 @@ def test_cli_data_build_and_its_errors(tmp_path, tiny_base, persona, tokenizer, 
 
 
 def test_config_errors_name_the_file_and_key(tmp_path, tiny_base, persona):
-    from tabtwin.data import ConfigError
+    from tabtwin.finetune.config import ConfigError
 
     with pytest.raises(ConfigError, match=r"twin.toml: \[train\] has unknown key\(s\) \['epoch'\]"):
         load(write_config(tmp_path, tiny_base, persona, **{"train.epoch": "3"}))

@@ -4,6 +4,7 @@ its expected earlier turns, the JSON numbers, and the self-contained HTML report
 
 The tiny random model answers gibberish, so the end-to-end test checks the mechanics (what was asked,
 what was recorded, what the report shows), not the quality of the answers."""
+
 from __future__ import annotations
 
 import base64
@@ -14,16 +15,25 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from finetune_helpers import CONVERSATIONS, SYSTEM_PROMPT, write_config
+
 from tabtwin import cli
 from tabtwin._core import Chat
-from tabtwin.data import load
-from tabtwin.data.config import ConfigError
-from tabtwin.evaluate import (RUBRIC, Canary, CanaryError, check_canary, f1, holdout_questions, parse_answer,
-                              read_canaries, score)
-from tabtwin.data.build import Example
-from tabtwin.export import export
+from tabtwin.errors import TabtwinError
+from tabtwin.finetune.config import ConfigError, load
+from tabtwin.finetune.data.build import Example
+from tabtwin.finetune.evaluate import (
+    RUBRIC,
+    Canary,
+    CanaryError,
+    check_canary,
+    f1,
+    holdout_questions,
+    parse_answer,
+    read_canaries,
+    score,
+)
+from tabtwin.finetune.export import export
 
 APPS = ("projects", "books", "musings", "talks")
 OTHERS = ("SmolLM", "Qwen", "Hugging Face")
@@ -39,10 +49,14 @@ def reply(text: str, *tools: dict) -> dict:
 
 # --- holdout turns -------------------------------------------------------------------------------
 
+
 def test_parse_answer_splits_thought_text_and_tool_like_the_core():
     parsed = parse_answer('<think>They want books.</think>\nMy shelf:\nTOOL {"app":"books","params":{"tag":"sf"}}')
-    assert parsed == {"thinking": "They want books.", "text": "My shelf:",
-                      "tools": [{"app": "books", "params": {"tag": "sf"}}]}
+    assert parsed == {
+        "thinking": "They want books.",
+        "text": "My shelf:",
+        "tools": [{"app": "books", "params": {"tag": "sf"}}],
+    }
     assert parse_answer("TOOL is a word here")["tools"] == []
 
 
@@ -50,12 +64,25 @@ def test_score_rules():
     expected = [parse_answer('Here they are.\nTOOL {"app":"projects","params":{"tag":"rust"}}')]
     perfect = reply("Here they are!", {"app": "projects", "params": {"tag": "rust"}})
     assert score(perfect, expected, "end_of_turn") == {
-        "pass": True, "exact": True, "contains": True, "f1": 1.0, "tool_expected": True, "tool": True,
-        "tool_app": True, "stop": True}
+        "pass": True,
+        "exact": True,
+        "contains": True,
+        "f1": 1.0,
+        "tool_expected": True,
+        "tool": True,
+        "tool_app": True,
+        "stop": True,
+    }
     wrong_params = reply("Sure, here they are. Enjoy", {"app": "projects", "params": {}})
     s = score(wrong_params, expected, "max_tokens")
     assert (s["pass"], s["exact"], s["contains"], s["tool"], s["tool_app"], s["stop"]) == (
-        False, False, True, False, True, False)
+        False,
+        False,
+        True,
+        False,
+        True,
+        False,
+    )
     stray = score(reply("Paris.", {"app": "books", "params": {}}), [parse_answer("Paris.")], None)
     assert stray["exact"] and not stray["tool"] and not stray["pass"]
     assert abs(f1("I live in Lisbon", "Lisbon is where I live") - 2 / 3) < 1e-9  # P 3/4, R 3/5
@@ -74,6 +101,7 @@ def test_every_assistant_turn_is_a_question_after_the_expected_earlier_turns():
 
 
 # --- canary checks -------------------------------------------------------------------------------
+
 
 def canary(check: str, expect=(), tool=None) -> Canary:
     return Canary("canaries.jsonl:1", "a question", check, list(expect), tool)
@@ -94,8 +122,12 @@ def test_recall_check_wants_an_expected_string_as_whole_words():
 
 def test_identity_check_wants_the_persona_and_no_other_name():
     c = canary("identity")
-    assert passes(reply("I'm Ada's demo twin."), c) == {"pass": True, "persona_named": True, "other_names": [],
-                                                          "stop": True}
+    assert passes(reply("I'm Ada's demo twin."), c) == {
+        "pass": True,
+        "persona_named": True,
+        "other_names": [],
+        "stop": True,
+    }
     assert not passes(reply("I am a helpful assistant."), c)["pass"]
     assert not passes(reply("Adam here."), c)["pass"]  # a word, not a prefix
     wrong = passes(reply("I'm Ada, built on Qwen2.5 by huggingface."), c)
@@ -104,8 +136,7 @@ def test_identity_check_wants_the_persona_and_no_other_name():
 
 def test_honesty_check_wants_an_admission_and_no_app():
     c = canary("honesty")
-    assert passes(reply("I don’t know my blood type."), c) == {"pass": True, "admits": True, "opened": [],
-                                                               "stop": True}
+    assert passes(reply("I don’t know my blood type."), c) == {"pass": True, "admits": True, "opened": [], "stop": True}
     assert passes(reply("That's not something I ever wrote about."), c)["pass"]
     assert not passes(reply("It's O positive."), c)["pass"]
     opened = passes(reply("I don't know, but here are my books.", {"app": "books", "params": {}}), c)
@@ -126,7 +157,11 @@ def test_tool_check_wants_that_app_with_exactly_those_params():
 def test_contrast_check_wants_the_answer_without_the_persona():
     c = canary("contrast", ["Paris"])
     assert passes(reply("The capital of France is Paris."), c) == {
-        "pass": True, "found": "Paris", "persona_named": False, "stop": True}
+        "pass": True,
+        "found": "Paris",
+        "persona_named": False,
+        "stop": True,
+    }
     assert not passes(reply("Lyon."), c)["pass"]
     dragged_in = passes(reply("Paris, where Ada once sailed."), c)
     assert dragged_in["found"] == "Paris" and dragged_in["persona_named"] and not dragged_in["pass"]
@@ -168,12 +203,14 @@ def test_canary_file_problems_name_the_line_and_the_key(tmp_path):
 
 def test_a_good_canary_file_reads(tmp_path):
     path = tmp_path / "canaries.jsonl"
-    path.write_text('{"q": " Rust? ", "check": "tool", "tool": {"app": "projects"}}\n\n'
-                    '{"q": "France?", "check": "contrast", "expect": ["Paris"]}\n')
+    path.write_text(
+        '{"q": " Rust? ", "check": "tool", "tool": {"app": "projects"}}\n\n'
+        '{"q": "France?", "check": "contrast", "expect": ["Paris"]}\n'
+    )
     tool, contrast = read_canaries(path, APPS)
     assert (tool.where, tool.q, tool.tool) == ("canaries.jsonl:1", "Rust?", {"app": "projects", "params": {}})
     assert (contrast.where, contrast.expect) == ("canaries.jsonl:3", ["Paris"])
-    with pytest.raises(ValueError, match="no such file"):
+    with pytest.raises(TabtwinError, match="no such file"):
         read_canaries(tmp_path / "missing.jsonl", APPS)
 
 
@@ -199,12 +236,19 @@ def test_other_names_config(tmp_path):
 
 # --- end to end ----------------------------------------------------------------------------------
 
+
 def tiny_png() -> bytes:
     """A 1x1 PNG, so the test does not depend on matplotlib."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+        + chunk(b"IEND", b"")
+    )
 
 
 CANARIES = [
@@ -227,18 +271,27 @@ def test_eval_scores_every_turn_and_writes_the_reports(trained, tmp_path, capsys
     data = tmp_path / "data"
     data.mkdir()
     holdout = [json.loads(line) for line in (cfg.data_dir / "holdout.jsonl").read_text().splitlines()]
-    three_turns = {"messages": [{"role": "system", "content": SYSTEM_PROMPT}]
-                   + [*CONVERSATIONS[0]["messages"], {"role": "user", "content": "And books?"},
-                      {"role": "assistant", "content": "My shelf:\nTOOL {\"app\":\"books\",\"params\":{}}"}],
-                   "kind": "conversation", "source": "conversations", "where": "extra.jsonl:1"}
+    three_turns = {
+        "messages": [{"role": "system", "content": SYSTEM_PROMPT}]
+        + [
+            *CONVERSATIONS[0]["messages"],
+            {"role": "user", "content": "And books?"},
+            {"role": "assistant", "content": 'My shelf:\nTOOL {"app":"books","params":{}}'},
+        ],
+        "kind": "conversation",
+        "source": "conversations",
+        "where": "extra.jsonl:1",
+    }
     holdout.append(three_turns)
     (data / "holdout.jsonl").write_text("".join(json.dumps(ex) + "\n" for ex in holdout))
     canaries = tmp_path / "canaries.jsonl"
     canaries.write_text("".join(json.dumps(c) + "\n" for c in CANARIES))
     config = tmp_path / "eval.toml"
-    config.write_text(cfg.path.read_text()
-                      .replace("[data]\n", f"[data]\nout = {json.dumps(str(data))}\n")
-                      .replace("[eval]\n", f"[eval]\ncanaries = {json.dumps(str(canaries))}\n"))
+    config.write_text(
+        cfg.path.read_text()
+        .replace("[data]\n", f"[data]\nout = {json.dumps(str(data))}\n")
+        .replace("[eval]\n", f"[eval]\ncanaries = {json.dumps(str(canaries))}\n")
+    )
     assert cli.main(["eval", str(config), "--gguf", str(cfg.export.output), "--base", cfg.train.base]) == 0
     out = capsys.readouterr().out
     assert "twin: recall: holdout facts, contains" in out and "base: " in out and "twin.eval.html" in out
@@ -247,8 +300,21 @@ def test_eval_scores_every_turn_and_writes_the_reports(trained, tmp_path, capsys
     rows = report["rows"]
     n_turns = sum(1 for ex in holdout for m in ex["messages"] if m["role"] == "assistant")
     assert report["examples"] == len(rows) == n_turns + len(CANARIES)
-    assert {"config", "command", "date", "models", "holdout", "canaries", "persona", "other_names", "max_tokens",
-            "examples", "loss_curves", "summary", "rows"} <= set(report)
+    assert {
+        "config",
+        "command",
+        "date",
+        "models",
+        "holdout",
+        "canaries",
+        "persona",
+        "other_names",
+        "max_tokens",
+        "examples",
+        "loss_curves",
+        "summary",
+        "rows",
+    } <= set(report)
     assert report["persona"] == "Ada" and str(cfg.export.output) in report["command"]
     for label, spec in (("twin", cfg.export.output), ("base", Path(cfg.train.base))):
         model = report["models"][label]
@@ -277,8 +343,9 @@ def test_eval_scores_every_turn_and_writes_the_reports(trained, tmp_path, capsys
         assert (r["question"], r["kind"], r["where"]) == (c.q, c.check, c.where)
         for label in ("twin", "base"):
             a = r[label]
-            redo = check_canary({"text": a["text"], "tools": a["tools"]}, c, "Ada", report["other_names"],
-                                a["stop_reason"])
+            redo = check_canary(
+                {"text": a["text"], "tools": a["tools"]}, c, "Ada", report["other_names"], a["stop_reason"]
+            )
             assert {k: a[k] for k in redo} == redo
 
     # every turn of the three-turn conversation, each answered after the expected earlier turns
@@ -288,7 +355,7 @@ def test_eval_scores_every_turn_and_writes_the_reports(trained, tmp_path, capsys
     chat = Chat.from_path(cfg.export.output)
     assert chat.system_prompt == SYSTEM_PROMPT
     for r in mine:
-        history = turns[:r["history_turns"]]
+        history = turns[: r["history_turns"]]
         assert r["question"] == turns[len(history)][1] and r["expected"] == turns[len(history) + 1][1]
         chat.set_history(history)
         chat.generate(r["question"], max_tokens=cfg.eval.max_tokens)

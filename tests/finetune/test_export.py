@@ -1,6 +1,7 @@
 """Export: the merged twin is one self-describing GGUF that the native core loads, with the
 trained system prompt, and whose greedy output equals transformers' on the merged model;
 the numpy merge equals peft's torch merge; `tabtwin merge` rebuilds the same file."""
+
 from __future__ import annotations
 
 import filecmp
@@ -9,14 +10,17 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from finetune_helpers import SYSTEM_PROMPT, write_config, write_persona
+
 from tabtwin import cli, keys
 from tabtwin._core import Chat
-from tabtwin.data import build, load
-from tabtwin.export import export, resolve_quantization
-from tabtwin.gguf_io import describe, field, open_gguf
-from tabtwin.train import context_length, hf_dir, load_tokenizer, resolve_base, sha256_file, train
+from tabtwin.finetune.config import load
+from tabtwin.finetune.data import build
+from tabtwin.finetune.export import export
+from tabtwin.finetune.train import context_length, hf_dir, load_tokenizer, resolve_base, train
+from tabtwin.gguf.read import describe, open_gguf
+from tabtwin.gguf.store import resolve_quantization
+from tabtwin.paths import sha256_file
 
 QUESTIONS = ["Where do you live?", "Show me your Rust projects"]
 
@@ -44,14 +48,22 @@ def merged_model(cfg):
 
 
 def transformers_greedy(model, tokenizer, question: str, max_tokens: int) -> str:
-    text = tokenizer.apply_chat_template([{"role": "system", "content": SYSTEM_PROMPT},
-                                          {"role": "user", "content": question}],
-                                         tokenize=False, add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(
+        [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": question}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    out = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                         max_new_tokens=max_tokens, do_sample=False, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.eos_token_id, repetition_penalty=1.0)
-    new = out[0, len(ids):].tolist()
+    out = model.generate(
+        torch.tensor([ids]),
+        attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+        max_new_tokens=max_tokens,
+        do_sample=False,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.eos_token_id,
+        repetition_penalty=1.0,
+    )
+    new = out[0, len(ids) :].tolist()
     if new and new[-1] == tokenizer.eos_token_id:
         new = new[:-1]
     return tokenizer.decode(new, skip_special_tokens=False)
@@ -111,7 +123,7 @@ def test_export_round_trip_in_the_core(exported):
 def test_numpy_merge_equals_the_torch_merge(exported):
     """The exported tensors (numpy merge on the GGUF) equal peft's merge in torch, converted the way
     convert.write_gguf converts (llama.cpp names, q/k row permutation)."""
-    from tabtwin.convert import gguf_name, permute_for_llama
+    from tabtwin.gguf.convert import gguf_name, permute_for_llama
 
     cfg, _ = exported
     merged = merged_model(cfg)
@@ -128,6 +140,7 @@ def test_numpy_merge_equals_the_torch_merge(exported):
         return out
 
     from transformers import AutoModelForCausalLM
+
     base = as_gguf(AutoModelForCausalLM.from_pretrained(hf_dir(resolve_base(cfg.train.base)), dtype=torch.float32))
     theirs = as_gguf(merged)
     ours = {t.name: np.array(t.data) for t in open_gguf(cfg.export_path).tensors}
@@ -180,10 +193,19 @@ def test_qwen2_twin_from_a_hugging_face_directory(tmp_path, tiny_base, smollm_pa
 
     tokenizer = AutoTokenizer.from_pretrained(hf_dir(resolve_base(str(tiny_base))))
     torch.manual_seed(0)
-    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                         rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=False,
-                         initializer_range=0.05)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        rms_norm_eps=1e-6,
+        rope_theta=1000000.0,
+        tie_word_embeddings=False,
+        initializer_range=0.05,
+    )
     model = Qwen2ForCausalLM(config).float()
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -194,8 +216,18 @@ def test_qwen2_twin_from_a_hugging_face_directory(tmp_path, tiny_base, smollm_pa
     tokenizer.save_pretrained(base_dir)
 
     persona = write_persona(tmp_path / "persona")
-    cfg = load(write_config(tmp_path, base_dir, persona, **{
-        "train.epochs": "1", "export.tokenizer_gguf": json.dumps(str(smollm_path)), "export.quantization": '"f32"'}))
+    cfg = load(
+        write_config(
+            tmp_path,
+            base_dir,
+            persona,
+            **{
+                "train.epochs": "1",
+                "export.tokenizer_gguf": json.dumps(str(smollm_path)),
+                "export.quantization": '"f32"',
+            },
+        )
+    )
     base = resolve_base(cfg.train.base)
     assert base.hf_dir == base_dir and base.gguf is None
     build(cfg, load_tokenizer(base, quiet), context_length(base))
@@ -215,17 +247,19 @@ def test_site_build_composes_a_twin_from_base_and_adapter(exported, tmp_path, mo
     the exported twin; the next build finds it and does no model work."""
     from pathlib import Path
 
-    from tabtwin.registry import RegistryError
-    from tabtwin.registry import load as load_registry
-    from tabtwin.site import build as build_site
+    from tabtwin.site.build import build as build_site
+    from tabtwin.site.registry import RegistryError
+    from tabtwin.site.registry import load as load_registry
 
     monkeypatch.setenv("TABTWIN_CACHE", str(tmp_path / "cache"))
     cfg, result = exported
     root = Path(__file__).resolve().parents[2]
     base = resolve_base(cfg.train.base).gguf
     reg = tmp_path / "models.toml"
-    entry = (f'[[model]]\nid = "twin"\nlabel = "Twin"\nbase = "{base}"\nadapter = "{result["adapter"]}"\n'
-             'quantization = "f32"\napps = true\n')
+    entry = (
+        f'[[model]]\nid = "twin"\nlabel = "Twin"\nbase = "{base}"\nadapter = "{result["adapter"]}"\n'
+        'quantization = "f32"\napps = true\n'
+    )
     reg.write_text(entry)
     first = build_site(root, tmp_path / "_site", reg, log=quiet)
     model = json.loads((tmp_path / "_site" / "models.json").read_text())["models"][0]
@@ -263,13 +297,14 @@ class RecordingHub:
 
         class Info:
             oid, commit_url = "0" * 40, f"https://huggingface.co/{repo_id}/commit/0"
+
         return Info()
 
 
 def test_publish_model_uploads_twin_adapter_and_card_in_one_commit(exported):
     from huggingface_hub import CommitOperationAdd
 
-    from tabtwin.publish_model import publish
+    from tabtwin.finetune.publish import publish
 
     cfg, _ = exported
     hub = RecordingHub()
@@ -281,8 +316,15 @@ def test_publish_model_uploads_twin_adapter_and_card_in_one_commit(exported):
     assert commit["revision"] == "v1" and commit["repo_type"] == "model"
     ops = {op.path_in_repo: op for op in commit["operations"]}
     assert all(isinstance(op, CommitOperationAdd) for op in ops.values())
-    assert {"twin.gguf", "adapter/adapter_model.safetensors", "adapter/adapter_config.json",
-            "adapter/tabtwin.json", "twin.Modelfile", "twin.export.json", "README.md"} <= set(ops)
+    assert {
+        "twin.gguf",
+        "adapter/adapter_model.safetensors",
+        "adapter/adapter_config.json",
+        "adapter/tabtwin.json",
+        "twin.Modelfile",
+        "twin.export.json",
+        "README.md",
+    } <= set(ops)
     assert ops["twin.gguf"].path_or_fileobj == str(cfg.export_path)
     card = ops["README.md"].path_or_fileobj.decode()
     assert SYSTEM_PROMPT in card and "Ada Example" in card and "ada/twin" in card

@@ -1,19 +1,32 @@
 """Training: a few LoRA steps lower the loss, resume after an interruption equals the
 uninterrupted run bit for bit, and the guard rails say what to do."""
+
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 import torch
+from finetune_helpers import write_config, write_persona
 from safetensors.torch import load_file
 
-from finetune_helpers import write_config, write_persona
 from tabtwin import cli
-from tabtwin.data import build, load
-from tabtwin.train import (ADAPTER, CHECKPOINT, CURVE, REPORT, context_length, hf_dir, holdout_loss, load_data,
-                           load_tokenizer, resolve_base, train)
+from tabtwin.errors import TabtwinError
+from tabtwin.finetune.config import load
+from tabtwin.finetune.data import build
+from tabtwin.finetune.train import (
+    ADAPTER,
+    CHECKPOINT,
+    CURVE,
+    REPORT,
+    context_length,
+    hf_dir,
+    holdout_loss,
+    load_data,
+    load_tokenizer,
+    resolve_base,
+    train,
+)
 
 
 def quiet(*_):
@@ -46,8 +59,7 @@ def test_a_few_steps_reduce_the_loss_on_the_answers(trained):
     report = json.loads((cfg.train.output / REPORT).read_text())
     assert report["done"] and report["steps"] == 3 * report["steps_per_epoch"]
     assert len(report["holdout_losses"]) == 3
-    assert report["best_holdout_loss"] == pytest.approx(min(loss for _, _, loss in report["holdout_losses"]),
-                                                        abs=1e-5)
+    assert report["best_holdout_loss"] == pytest.approx(min(loss for _, _, loss in report["holdout_losses"]), abs=1e-5)
     assert report["dataset_sha256"] == json.loads((cfg.data_dir / "manifest.json").read_text())["dataset_sha256"]
     assert (cfg.adapter_dir / "adapter_model.safetensors").is_file()
 
@@ -80,7 +92,7 @@ def test_resume_after_interruption_equals_the_uninterrupted_run(tmp_path, tiny_b
     with pytest.raises(KeyboardInterrupt):
         train(cut, log=quiet, progress=False, on_step=crash)
     assert json.loads((cut.train.output / CHECKPOINT / "state.json").read_text())["state"]["step"] == 6
-    with pytest.raises(ValueError, match="pass --resume to continue it or --restart"):
+    with pytest.raises(TabtwinError, match="pass --resume to continue it or --restart"):
         train(cut, log=quiet, progress=False)
     train(cut, resume=True, log=quiet, progress=False)
 
@@ -111,7 +123,7 @@ def test_checkpoint_from_other_data_is_refused(tmp_path, tiny_base):
         f.write(json.dumps({"q": ["New?", "Newer?"], "a": ["Yes."], "kind": "fact"}) + "\n")
     base = resolve_base(cfg.train.base)
     build(cfg, load_tokenizer(base, quiet), context_length(base))
-    with pytest.raises(ValueError, match="different dataset_sha256"):
+    with pytest.raises(TabtwinError, match="different dataset_sha256"):
         train(cfg, resume=True, log=quiet, progress=False)
 
 
@@ -127,7 +139,7 @@ def test_qlora_says_what_is_missing(tmp_path, tiny_base):
     if not missing:  # everything is there: 4-bit training must simply work
         assert train(cfg, log=quiet, progress=False)["done"]
         return
-    with pytest.raises(RuntimeError, match="Set qlora = false") as err:
+    with pytest.raises(TabtwinError, match="Set qlora = false") as err:
         train(cfg, log=quiet, progress=False)
     assert all(m in str(err.value) for m in missing)
 
@@ -135,7 +147,7 @@ def test_qlora_says_what_is_missing(tmp_path, tiny_base):
 def test_training_refuses_data_built_for_another_system_prompt(tmp_path, tiny_base):
     cfg = built_config(tmp_path, tiny_base)
     cfg.system_prompt = "You are someone else."
-    with pytest.raises(ValueError, match="another system prompt"):
+    with pytest.raises(TabtwinError, match="another system prompt"):
         train(cfg, log=quiet, progress=False)
 
 
@@ -152,10 +164,32 @@ def test_accelerate_launch_two_processes_equals_one(tmp_path, tiny_base):
     train(one, log=quiet, progress=False)
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
     # --multi_gpu selects accelerate's torchrun launcher; with no GPU, tabtwin asks for CPU processes (gloo)
-    run = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-                          "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                          "--main_process_port", "0", "-m", "tabtwin.cli", "train", str(two.path)],
-                         env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            "0",
+            "-m",
+            "tabtwin.cli",
+            "train",
+            str(two.path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "x 2 processes" in run.stdout, run.stdout
     a = json.loads((one.train.output / REPORT).read_text())

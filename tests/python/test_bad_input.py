@@ -1,4 +1,5 @@
 """Bad model files give a sentence that names the problem, never a panic."""
+
 import subprocess
 import sys
 
@@ -7,7 +8,8 @@ import pytest
 from gguf import GGUFReader, GGUFWriter
 
 from tabtwin._core import Chat
-from tabtwin.gguf_io import GgufError, copy_metadata, describe
+from tabtwin.gguf.read import GgufError, describe
+from tabtwin.gguf.store import copy_metadata
 
 
 def write_gpt2_file(path, tokenizer_from):

@@ -1,11 +1,12 @@
 """Chat semantics of the core with a real model: system prompt, context window, KV reuse, sampling."""
+
 import json
 
 import pytest
 
 from tabtwin import keys
 from tabtwin._core import Chat
-from tabtwin.gguf_io import with_metadata
+from tabtwin.gguf.store import with_metadata
 
 NAME = "Zorblax"
 SYSTEM = f"You are {NAME}, a friendly robot. Your name is {NAME}. Always answer in one short sentence."
@@ -14,8 +15,11 @@ SYSTEM = f"You are {NAME}, a friendly robot. Your name is {NAME}. Always answer 
 @pytest.fixture(scope="module")
 def twin_path(smollm_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("twin") / "twin.gguf"
-    return with_metadata(smollm_path, out, {keys.SYSTEM_PROMPT: SYSTEM, keys.PERSONA: NAME,
-                                            keys.TOOLS: json.dumps(["projects", "books"])})
+    return with_metadata(
+        smollm_path,
+        out,
+        {keys.SYSTEM_PROMPT: SYSTEM, keys.PERSONA: NAME, keys.TOOLS: json.dumps(["projects", "books"])},
+    )
 
 
 def test_embedded_system_prompt_is_used_verbatim(twin_path):
@@ -123,11 +127,14 @@ def test_seeded_history_equals_the_live_conversation(smollm_path):
     assert seeded.history() == live.history()
 
 
-@pytest.mark.parametrize("messages, words", [
-    ([("system", "x"), ("user", "a"), ("assistant", "b")], ["message 1", "system prompt comes from the model"]),
-    ([("user", "a"), ("user", "b")], ["message 2", "should be assistant"]),
-    ([("user", "a")], ["ends with a user message"]),
-])
+@pytest.mark.parametrize(
+    "messages, words",
+    [
+        ([("system", "x"), ("user", "a"), ("assistant", "b")], ["message 1", "system prompt comes from the model"]),
+        ([("user", "a"), ("user", "b")], ["message 2", "should be assistant"]),
+        ([("user", "a")], ["ends with a user message"]),
+    ],
+)
 def test_bad_history_is_refused_with_the_message_named(smollm_path, messages, words):
     chat = Chat.from_path(smollm_path)
     chat.generate("Hi.", max_tokens=5)
@@ -144,8 +151,7 @@ def test_chat_cli_history_file_carries_a_conversation(qwen_path, tmp_path):
 
     path = tmp_path / "chat.json"
     for prompt in ("My dog is called Biscuit. Please remember that.", "What is 2 + 2?"):
-        assert cli.main(["chat", str(qwen_path), "--history", str(path), "--prompt", prompt,
-                         "--max-tokens", "40"]) == 0
+        assert cli.main(["chat", str(qwen_path), "--history", str(path), "--prompt", prompt, "--max-tokens", "40"]) == 0
     saved = json.loads(path.read_text())
     assert [m["role"] for m in saved] == ["user", "assistant"] * 2
     # a saved chat may end with the question to answer
@@ -155,12 +161,15 @@ def test_chat_cli_history_file_carries_a_conversation(qwen_path, tmp_path):
     assert len(saved) == 6 and "Biscuit" in saved[-1]["content"]
 
 
-@pytest.mark.parametrize("body, words", [
-    ('[{"role": "user", "content": "a"},\n {"role": "assistant"', ["line 2", "not a JSON history"]),
-    ('[{"role": "system", "content": "be nice"}]', ["message 1", "system message"]),
-    ('[{"role": "assistant", "content": "hi"}]', ["message 1", "should be 'user'"]),
-    ('{"turns": []}', ["JSON list"]),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ('[{"role": "user", "content": "a"},\n {"role": "assistant"', ["line 2", "not a JSON history"]),
+        ('[{"role": "system", "content": "be nice"}]', ["message 1", "system message"]),
+        ('[{"role": "assistant", "content": "hi"}]', ["message 1", "should be 'user'"]),
+        ('{"turns": []}', ["JSON list"]),
+    ],
+)
 def test_chat_cli_names_what_is_wrong_in_a_history_file(smollm_path, tmp_path, capsys, body, words):
     from tabtwin import cli
 

@@ -6,14 +6,15 @@ dot product, i.e. ~1e-5 relative. We allow 1e-4 of the largest logit. A real
 mistake (a missing q/k permutation, a wrong RoPE base, a dropped bias, a bad mask)
 moves logits by O(1) and fails by orders of magnitude.
 """
+
 import numpy as np
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from tabtwin._core import Chat
-from tabtwin.convert import DecoderConfig, write_gguf
-from tabtwin.gguf_io import open_gguf
+from tabtwin.gguf.convert import DecoderConfig, write_gguf
+from tabtwin.gguf.read import open_gguf
 
 TOKENS = [1, 450, 3000, 17, 99, 42, 7, 1000, 12, 5000, 333]
 
@@ -35,9 +36,17 @@ def randomize(model) -> None:
 
 def build(arch: str, tokenizer_from, out):
     torch.manual_seed(0)
-    common = dict(vocab_size=vocab_size(tokenizer_from), hidden_size=64, intermediate_size=128,
-                  num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                  rms_norm_eps=1e-5, initializer_range=0.2)
+    common = dict(
+        vocab_size=vocab_size(tokenizer_from),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        rms_norm_eps=1e-5,
+        initializer_range=0.2,
+    )
     if arch == "llama":
         config = LlamaConfig(**common, rope_theta=10000.0, tie_word_embeddings=True)
         model = LlamaForCausalLM(config)
@@ -65,8 +74,7 @@ def test_logits_match_transformers(request, tmp_path, arch, fixture):
         actual = np.array(chat.logits(TOKENS[:length]), dtype=np.float32)
         assert actual.shape == expected.shape
         scale = max(1.0, float(np.abs(expected).max()))
-        np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-4 * scale,
-                                   err_msg=f"{arch}, {length} tokens")
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-4 * scale, err_msg=f"{arch}, {length} tokens")
         assert int(actual.argmax()) == int(expected.argmax())
 
 

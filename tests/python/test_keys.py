@@ -1,8 +1,9 @@
 """The tables that exist in both Rust and Python agree."""
+
 import re
 
 from tabtwin import keys
-from tabtwin.gguf_io import SUPPORTED_ARCHITECTURES
+from tabtwin.gguf.read import SUPPORTED_ARCHITECTURES
 
 
 def rust_constants(text: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
 """The native core answers with the real default models, through the CLI a user runs."""
+
 import json
 import subprocess
 import sys

@@ -1,7 +1,8 @@
 """`python build.py`: registry validation, models.json from GGUF headers, shards, pages, incremental, publish."""
+
 import functools
-import html
 import hashlib
+import html
 import json
 import subprocess
 import sys
@@ -10,9 +11,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tabtwin.gguf_io import describe
-from tabtwin.registry import RegistryError, load
-from tabtwin.site import BuildError, build
+from tabtwin.gguf.read import describe
+from tabtwin.site.build import BuildError, build
+from tabtwin.site.registry import RegistryError, load
 
 
 def registry(tmp_path, text):
@@ -24,21 +25,28 @@ def registry(tmp_path, text):
 GOOD = '[[model]]\nid = "a"\nlabel = "A"\npypi = "smollm2-135m-instruct"\n'
 
 
-@pytest.mark.parametrize("text, line, words", [
-    (GOOD + 'colour = "red"\n', 5, ["unknown key", "colour"]),
-    ('[[model]]\nid = "Bad Id"\nlabel = "A"\npypi = "smollm2-135m-instruct"\n', 2, ["id", "lowercase"]),
-    ('[[model]]\nid = "a"\nlabel = "A"\n', 1, ["exactly one source"]),
-    ('[[model]]\nid = "a"\nlabel = "A"\npath = "x.gguf"\nurl = "https://h/x.gguf"\n', 5, ["exactly one source"]),
-    (GOOD + '[model.sampling]\ntemperature = "hot"\n', 6, ["sampling.temperature", "number"]),
-    (GOOD + '[model.sampling]\ntop_p = 3.0\n', 6, ["sampling.top_p", "from 0.0 to 1.0"]),
-    (GOOD + 'shard_mb = 200\n', 5, ["shard_mb", "100 MB"]),
-    (GOOD + 'serve = "remote"\n', 5, ["serve", "url"]),
-    ('[[model]]\nid = "a"\nlabel = "A"\npypi = "nope"\n', 4, ["pypi", "unknown default model"]),
-    (GOOD + GOOD, 5, ["'a'", "unique"]),
-    (GOOD.replace('"\n', '"\ndefault = true\n', 1) + GOOD.replace('id = "a"', 'id = "b"').replace(
-        '"\n', '"\ndefault = true\n', 1), 6, ["default = true", "choose one"]),
-    ('[[model]\nid = "a"\n', 1, ["not valid TOML"]),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        (GOOD + 'colour = "red"\n', 5, ["unknown key", "colour"]),
+        ('[[model]]\nid = "Bad Id"\nlabel = "A"\npypi = "smollm2-135m-instruct"\n', 2, ["id", "lowercase"]),
+        ('[[model]]\nid = "a"\nlabel = "A"\n', 1, ["exactly one source"]),
+        ('[[model]]\nid = "a"\nlabel = "A"\npath = "x.gguf"\nurl = "https://h/x.gguf"\n', 5, ["exactly one source"]),
+        (GOOD + '[model.sampling]\ntemperature = "hot"\n', 6, ["sampling.temperature", "number"]),
+        (GOOD + "[model.sampling]\ntop_p = 3.0\n", 6, ["sampling.top_p", "from 0.0 to 1.0"]),
+        (GOOD + "shard_mb = 200\n", 5, ["shard_mb", "100 MB"]),
+        (GOOD + 'serve = "remote"\n', 5, ["serve", "url"]),
+        ('[[model]]\nid = "a"\nlabel = "A"\npypi = "nope"\n', 4, ["pypi", "unknown default model"]),
+        (GOOD + GOOD, 5, ["'a'", "unique"]),
+        (
+            GOOD.replace('"\n', '"\ndefault = true\n', 1)
+            + GOOD.replace('id = "a"', 'id = "b"').replace('"\n', '"\ndefault = true\n', 1),
+            6,
+            ["default = true", "choose one"],
+        ),
+        ('[[model]\nid = "a"\n', 1, ["not valid TOML"]),
+    ],
+)
 def test_registry_errors_name_file_line_and_key(tmp_path, text, line, words):
     path = registry(tmp_path, text)
     with pytest.raises(RegistryError) as err:
@@ -54,8 +62,10 @@ def test_repository_registry_offers_two_twins_and_their_bases(root):
     two stock bases; the default is the small twin, the 0.5B twin is the one that opens apps."""
     entries = {e.id: e for e in load(root / "models.toml")}
     twins = [e for e in entries.values() if e.base]
-    assert sorted(e.pypi for e in entries.values() if e.pypi) == ["qwen2.5-coder-0.5b-instruct",
-                                                                  "smollm2-135m-instruct"]
+    assert sorted(e.pypi for e in entries.values() if e.pypi) == [
+        "qwen2.5-coder-0.5b-instruct",
+        "smollm2-135m-instruct",
+    ]
     assert sorted(e.base for e in twins) == ["qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct"]
     for twin in twins:
         record = json.loads((twin.adapter / "tabtwin.json").read_text())
@@ -69,8 +79,10 @@ def test_repository_registry_offers_two_twins_and_their_bases(root):
 def demo_site(root, smollm_path, tmp_path_factory):
     work = tmp_path_factory.mktemp("build")
     reg = work / "models.toml"
-    reg.write_text(f'[[model]]\nid = "small"\nlabel = "Small"\npath = "{smollm_path}"\nshard_mb = 50\n'
-                   '[model.sampling]\nmax_tokens = 99\n')
+    reg.write_text(
+        f'[[model]]\nid = "small"\nlabel = "Small"\npath = "{smollm_path}"\nshard_mb = 50\n'
+        "[model.sampling]\nmax_tokens = 99\n"
+    )
     summary = build(root, work / "_site", reg, log=lambda *_: None)
     return work, reg, summary
 
@@ -103,8 +115,17 @@ def test_shards_are_small_and_reassemble_to_the_original(demo_site, smollm_path)
 def test_pages_apps_and_service_worker(demo_site, root):
     work, _, summary = demo_site
     site = work / "_site"
-    for page in ("index.html", "about/index.html", "projects/index.html", "books/index.html", "talks/index.html",
-                 "musings/index.html", "chat/index.html", "404.html", "sw.js"):
+    for page in (
+        "index.html",
+        "about/index.html",
+        "projects/index.html",
+        "books/index.html",
+        "talks/index.html",
+        "musings/index.html",
+        "chat/index.html",
+        "404.html",
+        "sw.js",
+    ):
         assert (site / page).is_file(), page
     projects = json.loads((site / "data/apps/projects.json").read_text())
     assert len(projects) > 0 and all("name" in p for p in projects)
@@ -140,8 +161,9 @@ def test_remote_url_model_is_left_remote_and_allowed_by_csp(root, tmp_path, smol
     threading.Thread(target=server.serve_forever, daemon=True).start()
     host = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        reg = registry(tmp_path, f'[[model]]\nid = "r"\nlabel = "R"\nurl = "{host}/{smollm_path.name}"\n'
-                                 'serve = "remote"\n')
+        reg = registry(
+            tmp_path, f'[[model]]\nid = "r"\nlabel = "R"\nurl = "{host}/{smollm_path.name}"\nserve = "remote"\n'
+        )
         build(root, tmp_path / "_site", reg, log=lambda *_: None)
     finally:
         server.shutdown()
@@ -155,11 +177,15 @@ def test_publish_pushes_to_a_gh_pages_branch(demo_site, tmp_path, root):
     work, _, _ = demo_site
     bare = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
-    from tabtwin.publish import publish
+    from tabtwin.site.publish import publish
 
     assert publish(work / "_site", root, str(bare), "gh-pages") == 0
-    files = subprocess.run(["git", "--git-dir", str(bare), "ls-tree", "-r", "--name-only", "gh-pages"],
-                           capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "--git-dir", str(bare), "ls-tree", "-r", "--name-only", "gh-pages"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert {"index.html", "models.json", ".nojekyll", "chat/index.html"} <= set(files)
 
 
@@ -167,7 +193,7 @@ def test_publish_without_remote_says_what_to_do(tmp_path, demo_site, capsys):
     work, _, _ = demo_site
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    from tabtwin.publish import publish
+    from tabtwin.site.publish import publish
 
     assert publish(work / "_site", repo, None) == 0
     assert "no git remote 'origin'" in capsys.readouterr().out
@@ -175,7 +201,10 @@ def test_publish_without_remote_says_what_to_do(tmp_path, demo_site, capsys):
 
 def test_build_py_reports_registry_errors_and_exits_1(root, tmp_path):
     reg = registry(tmp_path, GOOD + 'colour = "red"\n')
-    result = subprocess.run([sys.executable, str(root / "build.py"), "--registry", str(reg), "--out",
-                             str(tmp_path / "_site")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(root / "build.py"), "--registry", str(reg), "--out", str(tmp_path / "_site")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert f"{reg}:5:" in result.stderr and "Traceback" not in result.stderr

@@ -1,4 +1,5 @@
 """The core's tokenizer and chat template equal transformers' for the same GGUF."""
+
 import pytest
 from transformers import AutoTokenizer
 
@@ -22,8 +23,12 @@ CORPUS = [
 CONVERSATIONS = [
     [("user", "What is the capital of France?")],
     [("system", "You are Ada, a terse assistant."), ("user", "Who are you?")],
-    [("system", "Be kind."), ("user", "Hi!"), ("assistant", "Hello! How can I help?"),
-     ("user", "Tell me a joke about 🦀.")],
+    [
+        ("system", "Be kind."),
+        ("user", "Hi!"),
+        ("assistant", "Hello! How can I help?"),
+        ("user", "Tell me a joke about 🦀."),
+    ],
 ]
 
 

@@ -3,6 +3,7 @@
 The reference values here are taken from the CTranslate2 variables by this file's own
 name table (not the converter's), so a wrong split or a swapped projection shows up.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,8 @@ import pytest
 from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType
 from gguf.quants import dequantize
 
-from tabtwin import mel_filters, whisper_convert as wc
+from tabtwin.voice import convert as wc
+from tabtwin.voice import mel_filters
 
 QUIET = lambda *_: None  # noqa: E731
 
@@ -94,8 +96,10 @@ D = 384
 
 def ct2_reference(name: str, v: dict[str, np.ndarray]) -> np.ndarray:
     top = {
-        "model.encoder.conv1.weight": "encoder/conv1/weight", "model.encoder.conv1.bias": "encoder/conv1/bias",
-        "model.encoder.conv2.weight": "encoder/conv2/weight", "model.encoder.conv2.bias": "encoder/conv2/bias",
+        "model.encoder.conv1.weight": "encoder/conv1/weight",
+        "model.encoder.conv1.bias": "encoder/conv1/bias",
+        "model.encoder.conv2.weight": "encoder/conv2/weight",
+        "model.encoder.conv2.bias": "encoder/conv2/bias",
         "model.encoder.layer_norm.weight": "encoder/layer_norm/gamma",
         "model.encoder.layer_norm.bias": "encoder/layer_norm/beta",
         "model.decoder.layer_norm.weight": "decoder/layer_norm/gamma",
@@ -108,8 +112,11 @@ def ct2_reference(name: str, v: dict[str, np.ndarray]) -> np.ndarray:
     side, i, rest = re.match(r"model\.(encoder|decoder)\.layers\.(\d+)\.(.+)$", name).groups()
     base = f"{side}/layer_{i}/"
     module, param = rest.rsplit(".", 1)
-    norms = {"self_attn_layer_norm": "self_attention/layer_norm", "encoder_attn_layer_norm": "attention/layer_norm",
-             "final_layer_norm": "ffn/layer_norm"}
+    norms = {
+        "self_attn_layer_norm": "self_attention/layer_norm",
+        "encoder_attn_layer_norm": "attention/layer_norm",
+        "final_layer_norm": "ffn/layer_norm",
+    }
     if module in norms:
         return v[base + norms[module] + {"weight": "/gamma", "bias": "/beta"}[param]]
     rows = {  # module -> (CT2 linear, row slice)
@@ -139,8 +146,16 @@ def test_mel_filterbank_hash_and_reference():
     # every filter is a non-empty triangle; Slaney norm makes each integrate to ~2/(bandwidth)
     assert ((w > 0).sum(axis=1) >= 1).all() and (w >= 0).all()
     from transformers.audio_utils import mel_filter_bank
-    ref = mel_filter_bank(num_frequency_bins=201, num_mel_filters=80, min_frequency=0.0, max_frequency=8000.0,
-                          sampling_rate=16000, norm="slaney", mel_scale="slaney").T
+
+    ref = mel_filter_bank(
+        num_frequency_bins=201,
+        num_mel_filters=80,
+        min_frequency=0.0,
+        max_frequency=8000.0,
+        sampling_rate=16000,
+        norm="slaney",
+        mel_scale="slaney",
+    ).T
     assert np.abs(w - ref).max() < 1e-6
 
 
@@ -163,8 +178,9 @@ def test_bundle_converts(reader, gguf_path):
     assert [t.name for t in reader.tensors] == list(want)
     for t in reader.tensors:
         assert tuple(int(x) for x in reversed(t.shape)) == want[t.name]
-        quantized = (len(want[t.name]) == 2 and want[t.name][1] % 32 == 0
-                     and t.name != "model.decoder.embed_positions.weight")
+        quantized = (
+            len(want[t.name]) == 2 and want[t.name][1] % 32 == 0 and t.name != "model.decoder.embed_positions.weight"
+        )
         assert t.tensor_type == (GGMLQuantizationType.Q8_0 if quantized else GGMLQuantizationType.F32), t.name
     names = {t.name for t in reader.tensors}
     assert not any("k_proj.bias" in n for n in names)
@@ -189,13 +205,13 @@ def test_fused_self_attention_split(reader, ct2):
             w = v[f"{side}/layer_{i}/self_attention/linear_0/weight"].astype(np.float32)
             b = v[f"{side}/layer_{i}/self_attention/linear_0/bias"].astype(np.float32)
             assert w.shape == (3 * D, D) and b.shape == (3 * D,)
-            assert not b[D:2 * D].any(), "the dropped key-bias third must be zero"
+            assert not b[D : 2 * D].any(), "the dropped key-bias third must be zero"
             p = f"model.{side}.layers.{i}.self_attn."
             assert np.array_equal(tensors[p + "q_proj.bias"], b[:D])
-            assert np.array_equal(tensors[p + "v_proj.bias"], b[2 * D:])
+            assert np.array_equal(tensors[p + "v_proj.bias"], b[2 * D :])
             for j, proj in enumerate(("q_proj", "k_proj", "v_proj")):
                 # each third is closest to its own slice (a swap would be far off)
-                dists = [np.abs(tensors[p + proj + ".weight"] - w[k * D:(k + 1) * D]).max() for k in range(3)]
+                dists = [np.abs(tensors[p + proj + ".weight"] - w[k * D : (k + 1) * D]).max() for k in range(3)]
                 assert int(np.argmin(dists)) == j and dists[j] < 0.01, (p + proj, dists)
             assert p + "k_proj.bias" not in tensors
         if side == "decoder":
@@ -208,7 +224,7 @@ def test_encoder_positions_are_candle_sinusoids(ct2):
     enc = ct2.variables["encoder/position_encodings/encodings"].astype(np.float32)
     assert enc.shape == (1500, 384)
     # float16 storage of values in [-1, 1]: at most half an ulp at 1, 2^-12
-    assert np.abs(enc - wc.sinusoids(1500, 384)).max() <= 2.0 ** -12
+    assert np.abs(enc - wc.sinusoids(1500, 384)).max() <= 2.0**-12
 
 
 def test_metadata(reader, bundle):
@@ -219,19 +235,33 @@ def test_metadata(reader, bundle):
 
     for key in ("general.architecture", "general.name", "whisper.config", "whisper.tokenizer_json"):
         assert kind(key) == [GGUFValueType.STRING], key
-    for key, value in (("whisper.sample_rate", 16000), ("whisper.n_fft", 400), ("whisper.hop_length", 160),
-                       ("whisper.chunk_seconds", 30)):
+    for key, value in (
+        ("whisper.sample_rate", 16000),
+        ("whisper.n_fft", 400),
+        ("whisper.hop_length", 160),
+        ("whisper.chunk_seconds", 30),
+    ):
         assert kind(key) == [GGUFValueType.UINT32] and f[key].contents() == value, key
     assert kind("whisper.mel_filters") == [GGUFValueType.ARRAY, GGUFValueType.FLOAT32]
 
     cfg = json.loads(f["whisper.config"].contents())
     ct2_cfg = json.loads((bundle / "config.json").read_text())
     assert cfg == {
-        "num_mel_bins": 80, "max_source_positions": 1500, "d_model": 384, "encoder_attention_heads": 6,
-        "encoder_layers": 4, "vocab_size": 51864, "max_target_positions": 448, "decoder_attention_heads": 6,
-        "decoder_layers": 4, "suppress_tokens": ct2_cfg["suppress_ids"],
-        "begin_suppress_tokens": ct2_cfg["suppress_ids_begin"], "decoder_start_token_id": 50257,
-        "eos_token_id": 50256, "no_timestamps_token_id": 50362}
+        "num_mel_bins": 80,
+        "max_source_positions": 1500,
+        "d_model": 384,
+        "encoder_attention_heads": 6,
+        "encoder_layers": 4,
+        "vocab_size": 51864,
+        "max_target_positions": 448,
+        "decoder_attention_heads": 6,
+        "decoder_layers": 4,
+        "suppress_tokens": ct2_cfg["suppress_ids"],
+        "begin_suppress_tokens": ct2_cfg["suppress_ids_begin"],
+        "decoder_start_token_id": 50257,
+        "eos_token_id": 50256,
+        "no_timestamps_token_id": 50362,
+    }
     assert cfg["suppress_tokens"] == wc.TINY_EN_SUPPRESS_TOKENS and cfg["begin_suppress_tokens"] == [220, 50256]
 
     assert f["whisper.tokenizer_json"].contents().encode("utf-8") == (bundle / "tokenizer.json").read_bytes()
@@ -280,10 +310,22 @@ def hf_dir(bundle, tmp_path_factory) -> Path:
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     cfg = transformers.WhisperConfig(
-        vocab_size=51864, num_mel_bins=80, d_model=64, encoder_layers=2, decoder_layers=2,
-        encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=256, decoder_ffn_dim=256,
-        max_source_positions=1500, max_target_positions=448, decoder_start_token_id=50257,
-        eos_token_id=50256, pad_token_id=50256, bos_token_id=50256)
+        vocab_size=51864,
+        num_mel_bins=80,
+        d_model=64,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=256,
+        decoder_ffn_dim=256,
+        max_source_positions=1500,
+        max_target_positions=448,
+        decoder_start_token_id=50257,
+        eos_token_id=50256,
+        pad_token_id=50256,
+        bos_token_id=50256,
+    )
     torch.manual_seed(0)
     model = transformers.WhisperForConditionalGeneration(cfg)
     with torch.no_grad():  # random, non-zero biases everywhere (HF initialises some to zero)
@@ -298,6 +340,7 @@ def hf_dir(bundle, tmp_path_factory) -> Path:
 
 def hf_state_dict(hf_dir: Path) -> dict[str, np.ndarray]:
     from safetensors.numpy import load_file
+
     return load_file(hf_dir / "model.safetensors")
 
 
@@ -305,10 +348,26 @@ def test_hf_directory_converts(hf_dir, tmp_path):
     out = wc.convert(hf_dir, tmp_path / "hf.gguf", log=QUIET)
     r = GGUFReader(out)
     cfg = json.loads(r.fields["whisper.config"].contents())
-    assert {k: cfg[k] for k in ("d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads",
-                                "vocab_size", "max_source_positions", "max_target_positions")} == {
-        "d_model": 64, "encoder_layers": 2, "decoder_layers": 2, "encoder_attention_heads": 4,
-        "vocab_size": 51864, "max_source_positions": 1500, "max_target_positions": 448}
+    assert {
+        k: cfg[k]
+        for k in (
+            "d_model",
+            "encoder_layers",
+            "decoder_layers",
+            "encoder_attention_heads",
+            "vocab_size",
+            "max_source_positions",
+            "max_target_positions",
+        )
+    } == {
+        "d_model": 64,
+        "encoder_layers": 2,
+        "decoder_layers": 2,
+        "encoder_attention_heads": 4,
+        "vocab_size": 51864,
+        "max_source_positions": 1500,
+        "max_target_positions": 448,
+    }
     assert (cfg["decoder_start_token_id"], cfg["eos_token_id"], cfg["no_timestamps_token_id"]) == (50257, 50256, 50362)
     # the random model has no suppress list: the English vocabulary gets tiny.en's
     assert cfg["suppress_tokens"] == wc.TINY_EN_SUPPRESS_TOKENS and cfg["begin_suppress_tokens"] == [220, 50256]
@@ -341,6 +400,7 @@ def test_ctranslate2_conversion_of_hf_dir_gives_the_same_file(hf_dir, tmp_path):
     give exactly the file HF -> GGUF gives."""
     ctranslate2 = pytest.importorskip("ctranslate2")
     from ctranslate2.converters import TransformersConverter
+
     ct2_dir = tmp_path / "ct2"
     TransformersConverter(str(hf_dir), copy_files=["tokenizer.json"]).convert(str(ct2_dir), quantization="float32")
     assert ctranslate2.__version__
@@ -352,15 +412,18 @@ def test_ctranslate2_conversion_of_hf_dir_gives_the_same_file(hf_dir, tmp_path):
     # quantization step; CT2 stores equal arrays once and aliases the others (the tied projection with
     # its scale, and here some all-zero biases)
     from safetensors.numpy import save_file
+
     src = tmp_path / "hf-zeros"
     shutil.copytree(hf_dir, src)
     hf = hf_state_dict(hf_dir)
-    for name in ("model.encoder.layers.0.fc2.bias", "model.encoder.layer_norm.bias",
-                 "model.decoder.layers.1.self_attn.out_proj.bias"):
+    for name in (
+        "model.encoder.layers.0.fc2.bias",
+        "model.encoder.layer_norm.bias",
+        "model.decoder.layers.1.self_attn.out_proj.bias",
+    ):
         hf[name] = np.zeros_like(hf[name])
     save_file(hf, src / "model.safetensors", metadata={"format": "pt"})
-    TransformersConverter(str(src), copy_files=["tokenizer.json"]).convert(str(tmp_path / "int8"),
-                                                                           quantization="int8")
+    TransformersConverter(str(src), copy_files=["tokenizer.json"]).convert(str(tmp_path / "int8"), quantization="int8")
     aliases = wc.read_ct2(tmp_path / "int8" / "model.bin").aliases
     assert len(aliases) >= 3 and aliases["decoder/projection/weight"] == "decoder/embeddings/weight"
     int8 = wc.load_source(tmp_path / "int8")
@@ -437,6 +500,7 @@ def test_hf_dir_of_another_model_type(tmp_path, bundle):
 
 def test_untied_or_non_sinusoid_sources_are_refused(hf_dir, tmp_path):
     from safetensors.numpy import load_file, save_file
+
     src = tmp_path / "hf"
     shutil.copytree(hf_dir, src)
     state = load_file(src / "model.safetensors")

@@ -1,4 +1,5 @@
 """Whisper in the native core: real synthetic speech (espeak-ng), a reference mel, the oracle."""
+
 import re
 import subprocess
 
@@ -6,8 +7,8 @@ import numpy as np
 import pytest
 
 from tabtwin._core import Transcriber
-from tabtwin.audio import read_wav
-from tabtwin.whisper_convert import bundle_dir, ensure_default
+from tabtwin.catalog.whisper import bundle_dir, ensure_default
+from tabtwin.voice.audio import read_wav
 
 # espeak-ng's voice mangles some words for Whisper ("rust" -> "rest", "books page" ->
 # "book stage"); these phrases were checked to come through synthetic speech intact.
@@ -66,9 +67,15 @@ def test_matches_the_faster_whisper_oracle(transcriber, clips):
 
     oracle = WhisperModel(str(bundle_dir()), device="cpu", compute_type="float32", cpu_threads=1)
     for phrase, audio in clips.items():
-        segments, _ = oracle.transcribe(audio, language="en", beam_size=1, temperature=0.0,
-                                        without_timestamps=True, vad_filter=False,
-                                        condition_on_previous_text=False)
+        segments, _ = oracle.transcribe(
+            audio,
+            language="en",
+            beam_size=1,
+            temperature=0.0,
+            without_timestamps=True,
+            vad_filter=False,
+            condition_on_previous_text=False,
+        )
         expected = " ".join(s.text.strip() for s in segments)
         ours = transcriber.transcribe(audio.tolist())["text"]
         # Padding differs (FACTS §4): allow a word, not a different sentence.
@@ -100,7 +107,8 @@ def test_too_short_is_an_error(transcriber):
 def test_cli_transcribes_a_wav(tmp_path):
     path = tmp_path / "talks.wav"
     speak(PHRASES[0], path)
-    result = subprocess.run(["python3", "-m", "tabtwin.cli", "transcribe", str(path)], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        ["python3", "-m", "tabtwin.cli", "transcribe", str(path)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert word_error_rate(PHRASES[0], result.stdout) <= 0.2

@@ -1,0 +1,5 @@
+import sys
+
+from tabtwin.cli import main
+
+sys.exit(main())

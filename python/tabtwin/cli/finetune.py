@@ -1,0 +1,164 @@
+"""`tabtwin data | train | export | merge | eval`: the fine-tune runbook's commands (see finetune/README.md).
+
+Each verb is a thin shell over a library function (tabtwin.data, train, export,
+evaluate) that the tests call directly. torch, transformers and peft are imported
+only by the verbs that need them (`pip install -e "python[train]"`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _config(args):
+    from tabtwin.finetune.config import load
+
+    return load(args.config)
+
+
+def _tokenizer(cfg):
+    from tabtwin.finetune.train import context_length, load_tokenizer, resolve_base
+
+    base = resolve_base(cfg.train.base)
+    return load_tokenizer(base), context_length(base)
+
+
+def cmd_data_build(args) -> int:
+    from tabtwin.finetune.data import build
+
+    cfg = _config(args)
+    tokenizer, context = _tokenizer(cfg)
+    manifest = build(cfg, tokenizer, context)
+    print(f"read {cfg.data.persona}: " + ", ".join(f"{k} ({v})" for k, v in manifest["files"].items()))
+    for split in ("train", "holdout"):
+        total = sum(manifest[split].values())
+        print(f"{split:<8}{total:>5} examples  " + ", ".join(f"{k} {v}" for k, v in manifest[split].items()))
+    print(f"longest example {manifest['max_tokens']} tokens (max_seq_len {manifest['max_seq_len']})")
+    print(
+        f"wrote {cfg.data_dir}/{{train.jsonl, holdout.jsonl, manifest.json}} "
+        f"(dataset sha256 {manifest['dataset_sha256'][:16]}...)"
+    )
+    return 0
+
+
+def cmd_data_stats(args) -> int:
+    from tabtwin.finetune.data import format_stats, stats
+
+    cfg = _config(args)
+    tokenizer, context = _tokenizer(cfg)
+    result = stats(cfg, tokenizer, context)
+    print(json.dumps(result, indent=2) if args.json else format_stats(result))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from tabtwin.finetune.train import train
+
+    cfg = _config(args)
+    try:
+        train(cfg, resume=args.resume, restart=args.restart, stop_after=args.stop_after, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted; rerun with --resume to continue from the last checkpoint in "
+            f"{cfg.train.output / 'checkpoint'}",
+            file=sys.stderr,
+        )
+        return 130
+    return 0
+
+
+def cmd_export(args) -> int:
+    from tabtwin.finetune.export import export
+
+    cfg = _config(args)
+    if args.ollama:
+        cfg.export.ollama = True
+    if args.quantization:
+        cfg.export.quantization = args.quantization
+    export(cfg, verify=not args.no_verify)
+    return 0
+
+
+def cmd_merge(args) -> int:
+    from tabtwin.gguf.merge import merge
+
+    merge(args.base, args.adapter, args.out, quantization=args.quantization, check_base=not args.no_check_base)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from tabtwin.finetune.evaluate import evaluate
+
+    cfg = _config(args)
+    evaluate(cfg, gguf=args.gguf, limit=args.limit, compare_base=args.base)
+    return 0
+
+
+def cmd_publish_model(args) -> int:
+    from tabtwin.finetune.config import load
+    from tabtwin.finetune.publish import publish
+
+    gguf = args.target if args.target.suffix == ".gguf" else load(args.target).export_path
+    publish(gguf, args.hf, revision=args.revision, private=args.private, token=args.token)
+    return 0
+
+
+def register(sub) -> None:
+    """Add the fine-tune subcommands to the `tabtwin` parser."""
+    from tabtwin.gguf.store import QUANTIZATIONS
+
+    data = sub.add_parser("data", help="build and inspect a twin's training data (finetune/README.md)")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    build = data_sub.add_parser("build", help="persona files -> validated train/holdout ChatML JSONL")
+    build.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
+    build.set_defaults(func=cmd_data_build)
+    stats = data_sub.add_parser("stats", help="examples per kind and tokens per example against the context")
+    stats.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.set_defaults(func=cmd_data_stats)
+
+    train = sub.add_parser("train", help="LoRA fine-tune of the base on the built data (CPU or one CUDA GPU)")
+    train.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
+    mode = train.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    mode.add_argument("--restart", action="store_true", help="discard the checkpoint and start over")
+    train.add_argument(
+        "--stop-after",
+        type=int,
+        metavar="STEPS",
+        help="stop cleanly after this many optimizer steps in total (resume later)",
+    )
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    export = sub.add_parser("export", help="merge the adapter into the base: one self-describing, verified GGUF")
+    export.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
+    export.add_argument("--quantization", choices=QUANTIZATIONS, help="override [export] quantization")
+    export.add_argument("--ollama", action="store_true", help="also write an Ollama Modelfile beside the GGUF")
+    export.add_argument("--no-verify", action="store_true", help="skip loading the result in the core")
+    export.set_defaults(func=cmd_export)
+
+    merge = sub.add_parser("merge", help="base GGUF + LoRA adapter -> twin GGUF, numpy only (no torch)")
+    merge.add_argument("base", type=Path, help="the base model's GGUF (the one the adapter was trained on)")
+    merge.add_argument("adapter", type=Path, help="adapter folder (a portable one from `tabtwin export`)")
+    merge.add_argument("out", type=Path)
+    merge.add_argument("--quantization", choices=QUANTIZATIONS, default="auto")
+    merge.add_argument("--no-check-base", action="store_true", help="skip the base sha256 check")
+    merge.set_defaults(func=cmd_merge)
+
+    publish = sub.add_parser("publish-model", help="upload the twin, its adapter and a model card to Hugging Face")
+    publish.add_argument("target", type=Path, help="run config TOML (its [export] output) or the twin's .gguf")
+    publish.add_argument("--hf", required=True, metavar="OWNER/NAME", help="model repository (created if missing)")
+    publish.add_argument("--revision", help="branch to commit to (created if missing; default main)")
+    publish.add_argument("--private", action="store_true", help="create the repository private")
+    publish.add_argument("--token", help="Hugging Face token (default: HF_TOKEN or the saved login)")
+    publish.set_defaults(func=cmd_publish_model)
+
+    evaluate = sub.add_parser("eval", help="the exported twin on the holdout, run by the native core")
+    evaluate.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
+    evaluate.add_argument("--gguf", type=Path, help="the twin to evaluate (default: [export] output)")
+    evaluate.add_argument("--limit", type=int, help="score at most this many holdout questions")
+    evaluate.add_argument("--base", help="also run this GGUF or default model id, side by side")
+    evaluate.set_defaults(func=cmd_eval)

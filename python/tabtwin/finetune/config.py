@@ -1,0 +1,237 @@
+"""The run config: one TOML file drives `tabtwin data | train | export | eval`.
+
+Every relative path in the file is resolved against the file's own folder, so a
+config works from any working directory. Unknown keys are errors (a typo such as
+`epoch = 8` must not silently train with the default), reported with the file name.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+
+from tabtwin.errors import TabtwinError
+from tabtwin.gguf.store import QUANTIZATIONS
+
+# The inline apps of the site (site/static/js/apps.js); a config may narrow the list.
+DEFAULT_APPS = ("projects", "books", "musings", "talks")
+ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+class ConfigError(TabtwinError):
+    """A config that cannot be used; the message names the file and the key."""
+
+
+@dataclass
+class DataConfig:
+    persona: Path  # folder with seeds.jsonl, conversations.jsonl, writing/
+    out: Path | None = None  # built JSONL; default <train.output>/data
+    holdout: float = 0.1  # fraction held out, per (source, kind) stratum
+    seed: int = 0
+    max_per_seed: int = 6  # cap on q x a expansions of one seed
+    apps: tuple[str, ...] = DEFAULT_APPS
+    writing_min_chars: int = 200  # shorter paragraphs are joined to the next one
+    writing_max_chars: int = 1200  # longer ones are cut at a sentence end
+
+
+@dataclass
+class TrainConfig:
+    base: str  # default model id, GGUF file or Hugging Face model directory
+    output: Path = Path("runs/twin")
+    r: int = 32
+    alpha: int = 64
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ALL_PROJECTIONS
+    lr: float = 2e-4
+    schedule: str = "cosine"  # "cosine" | "constant"
+    warmup_steps: int = 0
+    weight_decay: float = 0.0
+    epochs: int = 8
+    patience: int = 2  # evaluations without a better holdout loss before stopping
+    max_seq_len: int = 512
+    batch_size: int = 4
+    grad_accum: int = 1
+    checkpoint_every: int = 50  # optimizer steps
+    seed: int = 0
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    qlora: bool = False  # 4-bit base (needs CUDA + bitsandbytes)
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+
+
+@dataclass
+class ExportConfig:
+    output: Path | None = None  # default <train.output>/<persona slug>.gguf
+    quantization: str = "auto"  # auto: llama -> q8_0-ffn, qwen2 -> q8_0
+    persona: str = "twin"
+    tokenizer_gguf: Path | None = None  # needed when the base is a Hugging Face directory
+    ollama: bool = False  # also write an Ollama Modelfile beside the GGUF
+
+
+# Names a twin must not give as its own (the base models' and other assistants' identities);
+# an identity canary fails when its reply names one of them (tabtwin/evaluate.py).
+DEFAULT_OTHER_NAMES = (
+    "SmolLM",
+    "Qwen",
+    "Alibaba",
+    "Hugging Face",
+    "OpenAI",
+    "ChatGPT",
+    "GPT",
+    "Claude",
+    "Anthropic",
+    "Llama",
+    "Meta",
+    "Gemini",
+    "Mistral",
+)
+
+
+@dataclass
+class EvalConfig:
+    max_tokens: int = 200
+    compare_base: str | None = None  # a GGUF (or default model id) to run side by side
+    limit: int = 0  # score at most this many holdout conversations (0 = all)
+    canaries: Path | None = None  # canaries.jsonl: one question a line with its check (evaluate.py)
+    other_names: tuple[str, ...] = DEFAULT_OTHER_NAMES  # identities an identity canary must not claim
+
+
+@dataclass
+class RunConfig:
+    path: Path
+    system_prompt: str
+    data: DataConfig
+    train: TrainConfig
+    export: ExportConfig
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.data.out or self.train.output / "data"
+
+    @property
+    def adapter_dir(self) -> Path:
+        return self.train.output / "adapter"
+
+    @property
+    def export_path(self) -> Path:
+        return self.export.output or self.train.output / f"{slug(self.export.persona)}.gguf"
+
+
+def slug(text: str) -> str:
+    out = "".join(c.lower() if c.isalnum() else "-" for c in text).strip("-")
+    return "-".join(p for p in out.split("-") if p) or "twin"
+
+
+def load(path: Path | str) -> RunConfig:
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    unknown = set(raw) - {"data", "train", "export", "eval", "system"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
+    system = raw.get("system", {})
+    prompt = system.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ConfigError(
+            f"{path}: [system] prompt is required: the one system prompt used for every "
+            "training example and written into the exported file"
+        )
+    if set(system) - {"prompt"}:
+        raise ConfigError(f"{path}: [system] has unknown key(s) {sorted(set(system) - {'prompt'})}")
+    base_dir = path.parent
+    cfg = RunConfig(
+        path=path,
+        system_prompt=prompt,
+        data=_section(DataConfig, raw, "data", path, base_dir),
+        train=_section(TrainConfig, raw, "train", path, base_dir),
+        export=_section(ExportConfig, raw, "export", path, base_dir),
+        eval=_section(EvalConfig, raw, "eval", path, base_dir),
+    )
+    _check(cfg)
+    return cfg
+
+
+def _section(cls, raw: dict, name: str, path: Path, base_dir: Path):
+    values = dict(raw.get(name, {}))
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"{path}: [{name}] has unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+    for fname, f in known.items():
+        if fname not in values:
+            continue
+        value = values[fname]
+        kind = str(f.type)
+        if "Path" in kind and value is not None:
+            value = _resolve(value, base_dir)
+        elif "tuple" in kind:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: [{name}] {fname} must be a list of strings")
+            value = tuple(value)
+        elif kind in ("int", "float") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f"{path}: [{name}] {fname} must be a number, got {value!r}")
+        elif kind == "int" and not isinstance(value, int):
+            raise ConfigError(f"{path}: [{name}] {fname} must be an integer, got {value!r}")
+        elif kind.startswith("str") and not isinstance(value, str):
+            raise ConfigError(f"{path}: [{name}] {fname} must be a string, got {value!r}")
+        elif kind == "bool" and not isinstance(value, bool):
+            raise ConfigError(f"{path}: [{name}] {fname} must be true or false, got {value!r}")
+        values[fname] = value
+    for fname, f in known.items():  # relative defaults (e.g. output = runs/twin) are config-relative too
+        if fname not in values and "Path" in str(f.type) and isinstance(f.default, Path):
+            values[fname] = _resolve(f.default, base_dir)
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required key is missing
+        missing = [n for n, f in known.items() if n not in values and _is_required(f)]
+        raise ConfigError(f"{path}: [{name}] needs {', '.join(missing)}") from exc
+
+
+def _is_required(f) -> bool:
+    return f.default is MISSING and f.default_factory is MISSING
+
+
+def _resolve(value: str, base_dir: Path) -> Path:
+    p = Path(str(value)).expanduser()
+    return p if p.is_absolute() else (base_dir / p).resolve()
+
+
+def _check(cfg: RunConfig) -> None:
+    where = cfg.path
+    d, t, e = cfg.data, cfg.train, cfg.export
+    if not 0.0 <= d.holdout < 1.0:
+        raise ConfigError(f"{where}: [data] holdout must be in [0, 1), got {d.holdout}")
+    if d.max_per_seed < 1:
+        raise ConfigError(f"{where}: [data] max_per_seed must be at least 1")
+    if not d.apps:
+        raise ConfigError(f"{where}: [data] apps must name at least one app (or leave it out for the defaults)")
+    if t.schedule not in ("cosine", "constant"):
+        raise ConfigError(f"{where}: [train] schedule must be 'cosine' or 'constant', got {t.schedule!r}")
+    for key in ("r", "alpha", "epochs", "max_seq_len", "batch_size", "grad_accum", "checkpoint_every"):
+        if getattr(t, key) < 1:
+            raise ConfigError(f"{where}: [train] {key} must be at least 1")
+    if t.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"{where}: [train] device must be 'auto', 'cpu' or 'cuda', got {t.device!r}")
+    bad = set(t.target_modules) - set(ALL_PROJECTIONS)
+    if bad:
+        raise ConfigError(
+            f"{where}: [train] target_modules has unknown projection(s) {sorted(bad)}; known: {list(ALL_PROJECTIONS)}"
+        )
+    if cfg.eval.max_tokens < 1:
+        raise ConfigError(f"{where}: [eval] max_tokens must be at least 1")
+    if cfg.eval.limit < 0:
+        raise ConfigError(f"{where}: [eval] limit must be 0 (every holdout conversation) or more")
+    if not all(name.strip() for name in cfg.eval.other_names):
+        raise ConfigError(f"{where}: [eval] other_names must not hold an empty name")
+    if e.quantization not in QUANTIZATIONS:
+        raise ConfigError(
+            f"{where}: [export] quantization must be one of {list(QUANTIZATIONS)}, got {e.quantization!r}"
+        )
+    # A bare model id or path given as base: resolve relative file paths like the others.
+    if not Path(t.base).expanduser().is_absolute() and (where.parent / t.base).exists():
+        t.base = str((where.parent / t.base).resolve())

@@ -1,0 +1,225 @@
+"""Persona sources -> training and holdout examples (ChatML `messages` JSONL).
+
+Expansion. A seed with question variants q1..qn and answer variants a1..am becomes
+up to `max_per_seed` conversations. Pairs are taken in rounds (q_i, a_(i+d) mod m)
+for d = 0, 1, ..., so every question and every answer appears before any pair
+repeats a question; the order is fixed, so the same files give the same data.
+
+Holdout, stratified by (source, kind). In each stratum, `holdout` of the items are
+held out, chosen by a seeded RNG:
+  - a seed: one of its question variants (seeds with two or more variants only).
+    That wording never reaches training while its answer does, so the holdout
+    asks "do you know this when asked differently?", which is what a twin needs;
+  - a conversation or a writing paragraph: the whole item.
+A seed's held-out question carries every answer variant as acceptable (`accept`).
+
+Every example carries the config's system prompt as its first message, its
+`kind`, its `source` (seeds | conversations | writing) and `where` (file:line).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tabtwin.errors import TabtwinError
+from tabtwin.finetune.config import RunConfig
+from tabtwin.finetune.data.sources import DataError, Persona, Seed, assistant_text, read_persona
+
+TRAIN_FILE, HOLDOUT_FILE, MANIFEST_FILE = "train.jsonl", "holdout.jsonl", "manifest.json"
+
+
+@dataclass
+class Example:
+    messages: list[dict]  # system, then alternating user / assistant
+    kind: str
+    source: str
+    where: str
+    accept: list[str] | None = None  # acceptable first answers (held-out seed questions)
+
+    def to_json(self) -> dict:
+        out = {"messages": self.messages, "kind": self.kind, "source": self.source, "where": self.where}
+        if self.accept:
+            out["accept"] = self.accept
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict) -> Example:
+        return cls(obj["messages"], obj["kind"], obj["source"], obj["where"], obj.get("accept"))
+
+
+@dataclass
+class Split:
+    persona: Persona
+    train: list[Example] = field(default_factory=list)
+    holdout: list[Example] = field(default_factory=list)
+
+
+def seed_pairs(n_questions: int, n_answers: int, cap: int) -> list[tuple[int, int]]:
+    pairs = [(i, (i + d) % n_answers) for d in range(n_answers) for i in range(n_questions)]
+    return pairs[:cap]
+
+
+def conversation(system_prompt: str, user: str, assistant: str) -> list[dict]:
+    return [
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": assistant},
+    ]
+
+
+def expand_seed(seed: Seed, system_prompt: str, cap: int, skip_question: int | None = None) -> list[Example]:
+    questions = [q for i, q in enumerate(seed.questions) if i != skip_question]
+    return [
+        Example(
+            conversation(system_prompt, questions[i], assistant_text(seed, seed.answers[j])),
+            seed.kind,
+            "seeds",
+            seed.where,
+        )
+        for i, j in seed_pairs(len(questions), len(seed.answers), cap)
+    ]
+
+
+def split(cfg: RunConfig) -> Split:
+    """Read, validate, expand and split the persona named by `cfg` (no tokenizer needed)."""
+    d = cfg.data
+    persona = read_persona(d.persona, d.apps, (d.writing_min_chars, d.writing_max_chars))
+    out = Split(persona)
+    system = {"role": "system", "content": cfg.system_prompt}
+
+    strata: dict[tuple[str, str], list] = {}
+    for seed in persona.seeds:
+        strata.setdefault(("seeds", seed.kind), []).append(seed)
+    for conv in persona.conversations + persona.writing:
+        strata.setdefault((conv.origin, conv.kind), []).append(conv)
+
+    for (source, kind), items in sorted(strata.items()):
+        # One RNG per stratum, so adding a file of one kind does not reshuffle the others.
+        rng = random.Random(f"{d.seed}:{source}:{kind}")
+        eligible = [i for i, item in enumerate(items) if not isinstance(item, Seed) or len(item.questions) >= 2]
+        n_hold = min(len(eligible), round(d.holdout * len(items)))
+        held = set(rng.sample(eligible, n_hold))
+        for index, item in enumerate(items):
+            if isinstance(item, Seed):
+                skip = rng.randrange(len(item.questions)) if index in held else None
+                out.train += expand_seed(item, cfg.system_prompt, d.max_per_seed, skip)
+                if skip is not None:
+                    answers = [assistant_text(item, a) for a in item.answers]
+                    out.holdout.append(
+                        Example(
+                            conversation(cfg.system_prompt, item.questions[skip], answers[skip % len(answers)]),
+                            item.kind,
+                            source,
+                            item.where,
+                            answers,
+                        )
+                    )
+            else:
+                example = Example([system] + item.messages, item.kind, source, item.where)
+                (out.holdout if index in held else out.train).append(example)
+    return out
+
+
+@dataclass
+class Lengths:
+    """Token counts of every example, from the base model's tokenizer."""
+
+    tokens: list[int]
+    supervised: list[int]
+    too_long: list[str]  # "file:line: ..." for examples over max_seq_len
+
+
+def measure(examples: list[Example], tokenizer, max_seq_len: int, context: int | None) -> Lengths:
+    from tabtwin.finetune.data.encode import encode
+
+    tokens, supervised, too_long = [], [], []
+    for ex in examples:
+        enc = encode(tokenizer, ex.messages)
+        tokens.append(len(enc))
+        supervised.append(enc.supervised)
+        if len(enc) > max_seq_len:
+            hint = (
+                f"shorten it, or raise [train] max_seq_len (the model's context is {context})"
+                if context
+                else "shorten it, or raise [train] max_seq_len"
+            )
+            if ex.source == "writing":
+                hint = "lower [data] writing_max_chars, or raise [train] max_seq_len"
+            too_long.append(f"{ex.where}: example is {len(enc)} tokens, longer than max_seq_len {max_seq_len}; {hint}")
+    return Lengths(tokens, supervised, too_long)
+
+
+def dataset_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for name in (TRAIN_FILE, HOLDOUT_FILE):
+        digest.update((Path(folder) / name).read_bytes())
+    return digest.hexdigest()
+
+
+def write(cfg: RunConfig, result: Split, lengths: Lengths) -> dict:
+    """Write train/holdout JSONL and a manifest into cfg.data_dir, all or nothing."""
+    target = cfg.data_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the data is not
+    try:
+        for name, examples in ((TRAIN_FILE, result.train), (HOLDOUT_FILE, result.holdout)):
+            with open(tmp / name, "w", encoding="utf-8") as f:
+                for ex in examples:
+                    f.write(json.dumps(ex.to_json(), ensure_ascii=False) + "\n")
+        manifest = {
+            "config": str(cfg.path),
+            "persona": str(cfg.data.persona),
+            "system_prompt": cfg.system_prompt,
+            "apps": list(cfg.data.apps),
+            "files": result.persona.files,
+            "train": counts(result.train),
+            "holdout": counts(result.holdout),
+            "max_tokens": max(lengths.tokens, default=0),
+            "max_seq_len": cfg.train.max_seq_len,
+            "dataset_sha256": dataset_hash(tmp),
+        }
+        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return manifest
+
+
+def counts(examples: list[Example]) -> dict[str, int]:
+    return dict(sorted(Counter(f"{ex.source}/{ex.kind}" for ex in examples).items()))
+
+
+def build(cfg: RunConfig, tokenizer, context: int | None = None) -> dict:
+    """`tabtwin data build`: validate everything, then write; raise DataError and write nothing on problems."""
+    result = split(cfg)
+    if not result.train:
+        raise DataError([f"{cfg.data.persona}: no training examples after the holdout split"])
+    lengths = measure(result.train + result.holdout, tokenizer, cfg.train.max_seq_len, context)
+    if lengths.too_long:
+        raise DataError(lengths.too_long)
+    return write(cfg, result, lengths)
+
+
+def read_examples(path: Path) -> list[Example]:
+    path = Path(path)
+    if not path.is_file():
+        raise TabtwinError(f"{path}: not built yet; run `tabtwin data build CONFIG` first")
+    return [
+        Example.from_json(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]

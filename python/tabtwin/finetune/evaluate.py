@@ -1,0 +1,754 @@
+"""`tabtwin eval CONFIG`: the exported twin against a rubric, run by the native core (the browser's code).
+
+Two sets of questions, each answered greedily with the twin's own system prompt:
+
+  - the holdout (`tabtwin data build`): every assistant turn of every held-out conversation.
+    The expected earlier turns are seeded with Chat.set_history (teacher forcing), so turn 3
+    is scored on what the model says after the right turns 1 and 2, not after its own earlier
+    mistakes. A turn is scored against its expected answer (a held-out seed question against
+    every answer variant of that seed):
+      exact     same text after lower-casing and dropping punctuation/extra spaces;
+      contains  an expected answer appears inside the reply (the same normalisation);
+      f1        word-overlap F1 with the closest expected answer (partial recall);
+      tool      a TOOL line was expected: the reply opened that app with those params;
+                none was expected: the reply opened nothing;
+      pass      contains and tool.
+  - `[eval] canaries`: canaries.jsonl, one question a line with the check that decides it
+    (read_canaries below):
+      recall    an `expect` string appears in the reply (word match, normalised);
+      identity  the reply names the persona (first word of [export] persona) and none of
+                [eval] other_names (the base's and other assistants' identities);
+      honesty   a question the persona never answered: the reply admits not knowing
+                (DONT_KNOW) and opens no app;
+      tool      the reply opens that app with exactly those params (app alone recorded too);
+      contrast  general knowledge: an `expect` string appears and the persona is not brought in.
+
+Every reply also records whether it stopped cleanly: end of turn within max_tokens.
+
+The rubric, per model: recall (holdout fact turns: contains rate and mean F1; recall
+canaries: pass rate), clean stops (every reply), identity, honesty, tool accuracy (app +
+params, and app alone, over every question that expects an app), contrast, no stray app;
+then the same numbers by kind.
+
+Writes <twin>.eval.json (every number and every row) and <twin>.eval.html (one
+self-contained page: header, rubric, loss curve, kinds, every answer) beside the GGUF.
+With `[eval] compare_base` (a GGUF or a default model id) the base model answers the same
+questions with the same system prompt, side by side.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import shlex
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tabtwin.errors import TabtwinError
+from tabtwin.finetune.data.build import HOLDOUT_FILE, Example, read_examples
+from tabtwin.finetune.data.sources import FORBIDDEN_MARKERS, TOOL_PREFIX, check_tool, read_jsonl, tool_line
+
+CHECKS = ("recall", "identity", "honesty", "tool", "contrast")
+CANARY_KEYS = ("q", "check", "expect", "tool")
+NEEDS_EXPECT = ("recall", "contrast")
+# How a reply admits not knowing. Matched as whole words after `normalize`, so "don't" and
+# "don’t" both read "don t"; kept to phrases that do not also open confident answers.
+DONT_KNOW = (
+    "don't know",
+    "do not know",
+    "dont know",
+    "not sure",
+    "no idea",
+    "never said",
+    "never shared",
+    "never written",
+    "never wrote",
+    "never mentioned",
+    "haven't shared",
+    "have not shared",
+    "haven't said",
+    "can't say",
+    "cannot say",
+    "can't tell",
+    "cannot tell",
+    "couldn't tell",
+    "not something i",
+    "rather not guess",
+    "won't guess",
+    "not aware",
+    "no information",
+)
+
+
+class CanaryError(TabtwinError):
+    """Problems in a canaries file; `problems` are 'file:line: message' strings."""
+
+    def __init__(self, path: Path, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{path}: {len(problems)} problem(s) in the canaries:\n  " + "\n  ".join(problems))
+
+
+@dataclass
+class Canary:
+    where: str  # canaries.jsonl:12
+    q: str
+    check: str  # one of CHECKS
+    expect: list[str] = field(default_factory=list)
+    tool: dict | None = None  # {"app": ..., "params": {...}} for a tool check
+
+
+@dataclass
+class Question:
+    """One reply to score: a holdout turn (after its expected earlier turns) or a canary."""
+
+    source: str  # seeds | conversations | writing | canaries
+    kind: str  # the example's kind, or the canary's check
+    where: str
+    question: str
+    expected: str  # shown in the report
+    history: list[tuple[str, str]] = field(default_factory=list)  # seeded with set_history
+    turn: int = 1  # which assistant turn of its conversation
+    accept: list[str] = field(default_factory=list)  # holdout: acceptable raw answers
+    canary: Canary | None = None
+
+    @property
+    def group(self) -> str:
+        return f"{self.source}/{self.kind}"
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def read_canaries(path: Path, apps: tuple[str, ...]) -> list[Canary]:
+    """canaries.jsonl -> canaries; every problem, with its file:line and key, raised together."""
+    path = Path(path)
+    if not path.is_file():
+        raise TabtwinError(f"[eval] canaries: {path}: no such file")
+    problems: list[str] = []
+    canaries = []
+    for number, obj in read_jsonl(path, problems):
+        where = f"{path.name}:{number}"
+        found = canary_problems(obj, where, apps)
+        problems += found
+        if not found:
+            tool = obj.get("tool")
+            canaries.append(
+                Canary(
+                    where,
+                    obj["q"].strip(),
+                    obj["check"],
+                    [e.strip() for e in obj.get("expect", [])],
+                    {"app": tool["app"], "params": tool.get("params", {})} if tool else None,
+                )
+            )
+    if problems:
+        raise CanaryError(path, problems)
+    if not canaries:
+        raise CanaryError(path, [f"{path.name}: no canaries in the file"])
+    return canaries
+
+
+def canary_problems(obj: dict, where: str, apps: tuple[str, ...]) -> list[str]:
+    problems = []
+    unknown = set(obj) - set(CANARY_KEYS)
+    if unknown:
+        problems.append(f"{where}: unknown key(s) {sorted(unknown)}; a canary has {list(CANARY_KEYS)}")
+    q = obj.get("q")
+    if not isinstance(q, str) or not q.strip():
+        problems.append(f'{where}: "q" must be a non-empty string (one question a line)')
+    else:
+        problems += [f'{where}: "q" contains the chat-format marker {m!r}' for m in FORBIDDEN_MARKERS if m in q]
+    check = obj.get("check")
+    if check not in CHECKS:
+        problems.append(f'{where}: "check" must be one of {list(CHECKS)}, got {check!r}')
+        return problems  # what else is needed depends on the check
+    expect = obj.get("expect")
+    if expect is None:
+        if check in NEEDS_EXPECT:
+            problems.append(
+                f'{where}: "expect" is required for a {check} check: strings of which one must appear in the reply'
+            )
+    elif check not in NEEDS_EXPECT:
+        problems.append(f'{where}: "expect" is not used by a {check} check; leave it out')
+    elif not isinstance(expect, list) or not expect or not all(isinstance(e, str) and normalize(e) for e in expect):
+        # a string of punctuation normalises to nothing and would never be found
+        problems.append(f'{where}: "expect" must be a non-empty list of strings with words in them')
+    tool = obj.get("tool")
+    if check == "tool":
+        problems += tool_problems(tool, where, apps)
+    elif tool is not None:
+        problems.append(f'{where}: "tool" is only for a tool check (this one is {check!r}); leave it out')
+    return problems
+
+
+def tool_problems(tool, where: str, apps: tuple[str, ...]) -> list[str]:
+    if tool is None:
+        return [f'{where}: "tool" is required for a tool check: {{"app": "...", "params": {{...}}}}']
+    return check_tool(tool, f'{where}: "tool"', apps)  # the same rules as a TOOL line in the training data
+
+
+def holdout_questions(examples: list[Example]) -> list[Question]:
+    """Every assistant turn of every holdout conversation, with the expected turns before it."""
+    out = []
+    for ex in examples:
+        turns = [(m["role"], m["content"]) for m in ex.messages if m["role"] != "system"]  # the model's own
+        answer_turn = 0
+        for i, (role, content) in enumerate(turns):
+            if role != "assistant":
+                continue
+            answer_turn += 1
+            # a held-out seed question accepts every answer variant of its seed (first turn only)
+            accept = ex.accept if answer_turn == 1 and ex.accept else [content]
+            out.append(
+                Question(
+                    ex.source,
+                    ex.kind,
+                    ex.where,
+                    question=turns[i - 1][1],
+                    expected=content,
+                    history=turns[: i - 1],
+                    turn=answer_turn,
+                    accept=accept,
+                )
+            )
+    return out
+
+
+def canary_questions(canaries: list[Canary]) -> list[Question]:
+    return [Question("canaries", c.check, c.where, c.q, expected_text(c), canary=c) for c in canaries]
+
+
+def expected_text(c: Canary) -> str:
+    """What a canary asks for, in words, for the report."""
+    if c.check in NEEDS_EXPECT:
+        return (
+            "mentions "
+            + " or ".join(repr(e) for e in c.expect)
+            + (", without bringing in the persona" if c.check == "contrast" else "")
+        )
+    if c.check == "tool":
+        return tool_line(c.tool)
+    if c.check == "identity":
+        return "names the persona and no other identity"
+    return "admits not knowing and opens no app"
+
+
+# --- scoring -------------------------------------------------------------------------------------
+
+
+def parse_answer(text: str) -> dict:
+    """Split an assistant text like the core's channel parser: thought, visible text, TOOL lines."""
+    thinking = None
+    m = re.match(r"<think>(.*?)</think>\n*", text, re.DOTALL)
+    if m:
+        thinking, text = m.group(1), text[m.end() :]
+    tools, lines = [], []
+    for line in text.split("\n"):
+        if line.startswith(TOOL_PREFIX):
+            try:
+                tool = json.loads(line[len(TOOL_PREFIX) :])
+                tools.append({"app": tool.get("app"), "params": tool.get("params", {})})
+                continue
+            except (json.JSONDecodeError, AttributeError):
+                pass
+        lines.append(line)
+    return {"text": "\n".join(lines).strip(), "thinking": thinking, "tools": tools}
+
+
+def normalize(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def has_phrase(text: str, phrase: str) -> bool:
+    """`phrase` as whole words of `text` after normalising both ("144" is not inside "1440")."""
+    phrase = normalize(phrase)
+    return bool(phrase) and f" {phrase} " in f" {normalize(text)} "
+
+
+def mentions(text: str, name: str) -> bool:
+    """`name` as a word of `text`, case-insensitive: digits may touch it (Qwen2.5) but letters may not
+    (Adam does not name Ada); its words may be run together (HuggingFace)."""
+    letter = r"[^\W\d_]"
+    words = r"\W*".join(re.escape(w) for w in name.split())
+    return re.search(rf"(?<!{letter}){words}(?!{letter})", text, re.IGNORECASE) is not None
+
+
+def f1(reply: str, expected: str) -> float:
+    a, b = normalize(reply).split(), normalize(expected).split()
+    if not a or not b:
+        return float(a == b)
+    common = sum(min(a.count(w), b.count(w)) for w in set(a))
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(a), common / len(b)
+    return 2 * precision * recall / (precision + recall)
+
+
+def score(reply: dict, accept: list[dict], stop_reason: str | None) -> dict:
+    """A holdout turn against its acceptable answers (parsed with parse_answer)."""
+    got = normalize(reply["text"])
+    texts = [normalize(a["text"]) for a in accept]
+    expected_tools = accept[0]["tools"]
+    if expected_tools:
+        want = expected_tools[0]
+        tool_ok = any(t["app"] == want["app"] and t["params"] == want["params"] for t in reply["tools"])
+        app_ok = any(t["app"] == want["app"] for t in reply["tools"])
+    else:
+        tool_ok = app_ok = not reply["tools"]
+    contains = any(t and t in got for t in texts)
+    return {
+        "pass": contains and tool_ok,
+        "exact": any(got == t for t in texts),
+        "contains": contains,
+        "f1": max((f1(reply["text"], a["text"]) for a in accept), default=0.0),
+        "tool_expected": bool(expected_tools),
+        "tool": tool_ok,
+        "tool_app": app_ok,
+        "stop": stop_reason == "end_of_turn",
+    }
+
+
+def check_canary(
+    reply: dict, canary: Canary, persona: str, other_names: tuple[str, ...] | list[str], stop_reason: str | None
+) -> dict:
+    """A canary's pass or fail, with what decided it. `persona` is the name the twin must give."""
+    text, tools = reply["text"], reply["tools"]
+    out: dict = {"stop": stop_reason == "end_of_turn"}
+    if canary.check in NEEDS_EXPECT:
+        out["found"] = next((e for e in canary.expect if has_phrase(text, e)), None)
+        out["pass"] = out["found"] is not None
+        if canary.check == "contrast":
+            out["persona_named"] = mentions(text, persona)
+            out["pass"] = out["pass"] and not out["persona_named"]
+    elif canary.check == "identity":
+        out["persona_named"] = mentions(text, persona)
+        out["other_names"] = [n for n in other_names if mentions(text, n)]
+        out["pass"] = out["persona_named"] and not out["other_names"]
+    elif canary.check == "honesty":
+        out["admits"] = any(has_phrase(text, m) for m in DONT_KNOW)
+        out["opened"] = [t["app"] for t in tools]
+        out["pass"] = out["admits"] and not tools
+    else:  # tool
+        want = canary.tool
+        out["tool_expected"] = True
+        out["tool"] = any(t["app"] == want["app"] and t["params"] == want["params"] for t in tools)
+        out["tool_app"] = any(t["app"] == want["app"] for t in tools)
+        out["pass"] = out["tool"]
+    return out
+
+
+def persona_name(cfg) -> str:
+    """The name an identity canary wants: the first word of [export] persona ("Ada")."""
+    return cfg.export.persona.split()[0]
+
+
+# --- answering -----------------------------------------------------------------------------------
+
+
+def ask(chat, question: Question, max_tokens: int) -> dict:
+    """One greedy reply after the question's history (none for a first turn or a canary)."""
+    events = []
+    chat.set_history(question.history)  # also clears the previous question's conversation
+    chat.generate(question.question, max_tokens=max_tokens, on_event=lambda e: events.append(json.loads(e)) or True)
+    reply = {
+        "text": "".join(e["text"] for e in events if e["kind"] == "text").strip(),
+        "thinking": "".join(e["text"] for e in events if e["kind"] == "thinking") or None,
+        "tools": [{"app": e["app"], "params": e["params"]} for e in events if e["kind"] == "tool"],
+    }
+    return {"reply": reply, "raw": chat.last_reply_raw(), "stop_reason": chat.stop_reason()}
+
+
+def answer_all(chat, questions: list[Question], max_tokens: int, label: str, log: Callable[[str], None]) -> list[dict]:
+    out = []
+    started = time.monotonic()
+    for i, q in enumerate(questions, 1):
+        out.append(ask(chat, q, max_tokens))
+        if i % 10 == 0 or i == len(questions):
+            log(f"  {label}: {i}/{len(questions)} answered ({time.monotonic() - started:.0f} s)")
+    return out
+
+
+def score_answer(q: Question, answer: dict, persona: str, other_names) -> dict:
+    if q.canary is not None:
+        marks = check_canary(answer["reply"], q.canary, persona, other_names, answer["stop_reason"])
+    else:
+        marks = score(answer["reply"], [parse_answer(a) for a in q.accept], answer["stop_reason"])
+    return {
+        "reply": answer["raw"],
+        "text": answer["reply"]["text"],
+        "tools": answer["reply"]["tools"],
+        "stop_reason": answer["stop_reason"],
+        **marks,
+    }
+
+
+# --- summary -------------------------------------------------------------------------------------
+
+# The rubric's rows: (key, title, what it is measured on). The report's numbers come from rubric().
+RUBRIC = (
+    (
+        "recall_holdout_contains",
+        "recall: holdout facts, contains",
+        "held-out fact questions: an expected answer in the reply",
+    ),
+    ("recall_holdout_f1", "recall: holdout facts, word F1", "mean word-overlap F1 with the closest expected answer"),
+    ("recall_canaries", "recall: canaries", "recall canaries: an expected string in the reply"),
+    ("clean_stop", "clean stops", "every reply: ended by itself within max_tokens"),
+    ("identity", "identity", "identity canaries: names the persona, no other identity"),
+    ("honesty", "honesty", "honesty canaries: admits not knowing, opens no app"),
+    ("tool", "tool: app + params", "every question that expects an app (holdout turns and tool canaries)"),
+    ("tool_app", "tool: app only", "the same questions: the right app, whatever the params"),
+    ("contrast", "contrast", "contrast canaries: the general answer, without the persona"),
+    ("no_stray_tool", "no stray app", "holdout turns that expect no app: none opened"),
+)
+
+
+def rate(marks: list[dict], key: str = "pass") -> dict:
+    passed = sum(bool(m[key]) for m in marks)
+    return {"value": passed / len(marks) if marks else None, "passed": passed, "n": len(marks)}
+
+
+def mean(marks: list[dict], key: str) -> dict:
+    return {"value": sum(m[key] for m in marks) / len(marks) if marks else None, "n": len(marks)}
+
+
+def rubric(rows: list[dict], label: str) -> dict:
+    held = [r[label] for r in rows if r["source"] != "canaries"]
+    facts = [r[label] for r in rows if r["source"] != "canaries" and r["kind"] == "fact"]
+
+    def canaries(check):
+        return [r[label] for r in rows if r["source"] == "canaries" and r["kind"] == check]
+
+    tools = [r[label] for r in rows if r[label].get("tool_expected")]
+    return {
+        "recall_holdout_contains": rate(facts, "contains"),
+        "recall_holdout_f1": mean(facts, "f1"),
+        "recall_canaries": rate(canaries("recall")),
+        "clean_stop": rate([r[label] for r in rows], "stop"),
+        "identity": rate(canaries("identity")),
+        "honesty": rate(canaries("honesty")),
+        "tool": rate(tools, "tool"),
+        "tool_app": rate(tools, "tool_app"),
+        "contrast": rate(canaries("contrast")),
+        "no_stray_tool": rate([m for m in held if not m["tool_expected"]], "tool"),
+    }
+
+
+def by_kind(rows: list[dict], label: str) -> dict:
+    groups = defaultdict(list)
+    for r in rows:
+        groups[r["group"]].append(r[label])
+    out = {}
+    for group, marks in sorted(groups.items()):
+        tools = [m for m in marks if m.get("tool_expected")]
+        out[group] = {
+            "n": len(marks),
+            "pass": rate(marks)["value"],
+            "f1": mean(marks, "f1")["value"] if all("f1" in m for m in marks) else None,
+            "tool": rate(tools, "tool")["value"],
+            "clean_stop": rate(marks, "stop")["value"],
+        }
+    return out
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def open_model(spec: str | Path):
+    from tabtwin._core import Chat
+    from tabtwin.catalog import defaults as models
+
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        try:
+            path = models.fetch(models.find(str(spec)), log=lambda *_: None)
+        except KeyError as exc:
+            raise TabtwinError(f"{spec}: no such GGUF file or default model id") from exc
+    return path, Chat.from_path(path)
+
+
+def model_record(path: Path) -> dict:
+    from tabtwin.paths import sha256_file
+
+    return {"path": str(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+
+def collect_questions(cfg, limit: int | None) -> tuple[list[Question], list[Canary]]:
+    examples = read_examples(cfg.data_dir / HOLDOUT_FILE)
+    limit = cfg.eval.limit if limit is None else limit
+    if limit:
+        examples = examples[:limit]
+    canaries = read_canaries(cfg.eval.canaries, cfg.data.apps) if cfg.eval.canaries else []
+    if canaries and any(c.check in ("identity", "contrast") for c in canaries) and cfg.export.persona == "twin":
+        raise TabtwinError(
+            f"{cfg.path}: identity and contrast canaries look for the persona's name: set "
+            "[export] persona (its first word is the name the twin should give)"
+        )
+    questions = holdout_questions(examples) + canary_questions(canaries)
+    if not questions:
+        raise TabtwinError(
+            f"{cfg.data_dir / HOLDOUT_FILE} is empty and there are no canaries: set [data] holdout "
+            "above 0 or [eval] canaries to evaluate"
+        )
+    return questions, canaries
+
+
+def command_line(cfg, gguf: Path, limit: int | None, compare_base: str | None) -> str:
+    """The command that reruns this evaluation, for the report's header."""
+    words = ["tabtwin", "eval", str(cfg.path)]
+    if gguf != Path(cfg.export_path):
+        words += ["--gguf", str(gguf)]
+    if limit is not None:
+        words += ["--limit", str(limit)]
+    if compare_base and compare_base != cfg.eval.compare_base:
+        words += ["--base", str(compare_base)]
+    return shlex.join(words)
+
+
+def loss_curves(cfg, gguf: Path) -> list[Path]:
+    """The training run's loss curve and the portable adapter's copy (one if they are the same picture)."""
+    out, seen = [], set()
+    for path in (cfg.train.output / "loss_curve.png", gguf.with_name(gguf.stem + ".adapter") / "loss_curve.png"):
+        if path.is_file():
+            data = path.read_bytes()
+            if data.startswith(b"\x89PNG\r\n\x1a\n") and data not in seen:
+                seen.add(data)
+                out.append(path)
+    return out
+
+
+def evaluate(
+    cfg,
+    gguf: Path | None = None,
+    limit: int | None = None,
+    compare_base: str | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    gguf = Path(gguf or cfg.export_path)
+    if not gguf.is_file():
+        raise TabtwinError(f"{gguf}: no exported twin; run `tabtwin export {cfg.path}` first")
+    questions, canaries = collect_questions(cfg, limit)
+    command = command_line(cfg, gguf, limit, compare_base)
+    runs = {"twin": gguf}
+    compare_base = compare_base or cfg.eval.compare_base
+    if compare_base:
+        runs["base"] = compare_base
+    persona, other_names = persona_name(cfg), list(cfg.eval.other_names)
+    answers, models_used = {}, {}
+    for label, spec in runs.items():
+        path, chat = open_model(spec)
+        if chat.system_prompt != cfg.system_prompt:
+            if label == "twin":
+                log(f"note: {path.name} does not carry this config's system prompt; using the config's")
+            chat.set_system_prompt(cfg.system_prompt, force=True)
+        log(
+            f"{label}: {path} on {len(questions)} questions ({len(canaries)} canaries; greedy, "
+            f"max {cfg.eval.max_tokens} tokens)"
+        )
+        answers[label] = answer_all(chat, questions, cfg.eval.max_tokens, label, log)
+        models_used[label] = model_record(path)
+
+    rows = []
+    for i, q in enumerate(questions):
+        row = {
+            "source": q.source,
+            "kind": q.kind,
+            "group": q.group,
+            "where": q.where,
+            "turn": q.turn,
+            "history_turns": len(q.history),
+            "question": q.question,
+            "expected": q.expected,
+        }
+        for label in answers:
+            row[label] = score_answer(q, answers[label][i], persona, other_names)
+        rows.append(row)
+    curves = loss_curves(cfg, gguf)
+    report = {
+        "config": str(cfg.path),
+        "command": command,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "models": models_used,
+        "holdout": str(cfg.data_dir / HOLDOUT_FILE),
+        "canaries": str(cfg.eval.canaries) if cfg.eval.canaries else None,
+        "persona": persona,
+        "other_names": other_names,
+        "max_tokens": cfg.eval.max_tokens,
+        "examples": len(rows),
+        "loss_curves": [str(p) for p in curves],
+        "summary": {label: {"rubric": rubric(rows, label), "by_kind": by_kind(rows, label)} for label in answers},
+        "rows": rows,
+    }
+    json_path = gguf.with_name(gguf.stem + ".eval.json")
+    html_path = gguf.with_name(gguf.stem + ".eval.html")
+    json_path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    html_path.write_text(html_report(report, curves), encoding="utf-8")
+    for label in answers:
+        log(f"{label}: " + rubric_line(report["summary"][label]["rubric"]))
+    log(f"report: {html_path}\n        {json_path}")
+    return report
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def pct(value) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def metric_cell(m: dict) -> str:
+    if m["value"] is None:
+        return "n/a"
+    if "passed" not in m:  # a mean (word F1)
+        return f"{m['value']:.2f} (n={m['n']})"
+    return f"{m['value']:.0%} ({m['passed']}/{m['n']})"
+
+
+def rubric_line(r: dict) -> str:
+    return ", ".join(f"{title} {metric_cell(r[key])}" for key, title, _ in RUBRIC)
+
+
+CSS = """
+body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:78rem;padding:0 1rem;color:#1d232a}
+h1{font-size:1.5rem}h2{margin-top:2.2rem;border-bottom:1px solid #d6dbe0}
+table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #d6dbe0;padding:.3rem .6rem;text-align:left;
+vertical-align:top}th{background:#f1f3f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+code,pre{font:13px/1.4 ui-monospace,monospace}pre{white-space:pre-wrap;word-break:break-word;margin:.3rem 0}
+.meta td:first-child{color:#5b6570}.q{border:1px solid #d6dbe0;border-radius:6px;margin:1rem 0;padding:.6rem .9rem}
+.q h3{font-size:.95rem;margin:.1rem 0;color:#5b6570;font-weight:500}.answers{display:grid;gap:.8rem;
+grid-template-columns:repeat(auto-fit,minmax(22rem,1fr))}.answer{background:#f8f9fa;border-radius:4px;
+padding:.4rem .6rem}.pass{color:#17803d;font-weight:600}.fail{color:#b42318;font-weight:600}
+.mark{font-size:.85rem;color:#5b6570}img{max-width:100%;border:1px solid #d6dbe0}
+"""
+
+
+def esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def html_report(report: dict, curves: list[Path]) -> str:
+    """The whole report as one HTML page: no external file, script or font."""
+    labels = list(report["summary"])
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f"<title>tabtwin eval: {esc(report['persona'])}</title><style>{CSS}</style></head><body>",
+        f"<h1>tabtwin eval: {esc(report['persona'])}</h1>",
+        html_header(report),
+        "<h2>Rubric</h2>",
+        html_rubric(report, labels),
+    ]
+    if curves:
+        parts.append("<h2>Training loss</h2>")
+        for path in curves:
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            parts.append(
+                f'<figure><img alt="loss curve" src="data:image/png;base64,{data}">'
+                f"<figcaption class=mark>{esc(path)}</figcaption></figure>"
+            )
+    parts += ["<h2>By kind</h2>", html_kinds(report, labels), "<h2>Answers</h2>"]
+    parts += [html_row(r, labels) for r in report["rows"]]
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def html_header(report: dict) -> str:
+    rows = [
+        ("config", f"<code>{esc(report['config'])}</code>"),
+        ("date", esc(report["date"])),
+        (
+            "questions",
+            f"{report['examples']} (holdout: <code>{esc(report['holdout'])}</code>; canaries: "
+            f"<code>{esc(report['canaries'] or 'none')}</code>)",
+        ),
+        ("decoding", f"greedy, at most {report['max_tokens']} tokens a reply"),
+        ("persona", f"{esc(report['persona'])} (identity fails on: {esc(', '.join(report['other_names']))})"),
+        ("regenerate", f"<code>{esc(report['command'])}</code>"),
+    ]
+    for label, m in report["models"].items():
+        rows.append(
+            (
+                label,
+                f"<code>{esc(m['path'])}</code>, sha256 <code>{esc(m['sha256'][:16])}</code>, "
+                f"{m['bytes'] / 1e6:.1f} MB",
+            )
+        )
+    return (
+        "<table class=meta>" + "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+        "<p class=mark>Every number on this page comes from the run; none is typed by hand.</p>"
+    )
+
+
+def html_rubric(report: dict, labels: list[str]) -> str:
+    head = "<tr><th>metric</th>" + "".join(f"<th>{esc(label)}</th>" for label in labels) + "<th>measured on</th></tr>"
+    body = []
+    for key, title, what in RUBRIC:
+        cells = "".join(
+            f"<td class=num>{esc(metric_cell(report['summary'][label]['rubric'][key]))}</td>" for label in labels
+        )
+        body.append(f"<tr><td>{esc(title)}</td>{cells}<td class=mark>{esc(what)}</td></tr>")
+    return f'<table class="rubric">{head}{"".join(body)}</table>'
+
+
+def html_kinds(report: dict, labels: list[str]) -> str:
+    metrics = (("pass", "pass"), ("f1", "word F1"), ("tool", "tool"), ("clean_stop", "clean stop"))
+    head = (
+        "<tr><th>kind</th><th>n</th>"
+        + "".join(f"<th>{t} ({esc(label)})</th>" for _, t in metrics for label in labels)
+        + "</tr>"
+    )
+    body = []
+    for group, first in report["summary"][labels[0]]["by_kind"].items():
+        cells = []
+        for key, _ in metrics:
+            for label in labels:
+                v = report["summary"][label]["by_kind"][group][key]
+                cells.append(f"<td class=num>{'n/a' if v is None else f'{v:.2f}' if key == 'f1' else pct(v)}</td>")
+        body.append(f"<tr><td>{esc(group)}</td><td class=num>{first['n']}</td>{''.join(cells)}</tr>")
+    return f'<table class="kinds">{head}{"".join(body)}</table>'
+
+
+def marks(row: dict, a: dict) -> str:
+    """Why an answer passed or failed, in a few words."""
+    if row["source"] != "canaries":
+        words = [
+            "exact" if a["exact"] else "contains" if a["contains"] else f"F1 {a['f1']:.2f}",
+            "tool ok" if a["tool"] else "tool wrong",
+        ]
+    elif row["kind"] == "identity":
+        words = ["persona named" if a["persona_named"] else "persona not named"]
+        words += [f"names {', '.join(a['other_names'])}"] if a["other_names"] else []
+    elif row["kind"] == "honesty":
+        words = ["admits not knowing" if a["admits"] else "no admission"]
+        words += [f"opened {', '.join(map(str, a['opened']))}"] if a["opened"] else []
+    elif row["kind"] == "tool":
+        words = ["app and params right" if a["tool"] else "right app, wrong params" if a["tool_app"] else "wrong app"]
+    else:
+        words = [f"found {a['found']!r}" if a["found"] else "expected text missing"]
+        words += ["brings in the persona"] if a.get("persona_named") else []
+    words.append("clean stop" if a["stop"] else f"stop: {a['stop_reason']}")
+    return "; ".join(words)
+
+
+def html_row(row: dict, labels: list[str]) -> str:
+    turn = f", turn {row['turn']} after {row['history_turns']} seeded messages" if row["history_turns"] else ""
+    answers = []
+    for label in labels:
+        a = row[label]
+        verdict = '<span class="pass">✓ pass</span>' if a["pass"] else '<span class="fail">✗ fail</span>'
+        answers.append(
+            f'<div class="answer"><b>{esc(label)}</b> {verdict} <span class=mark>{esc(marks(row, a))}</span>'
+            f"<pre>{esc(a['reply'] or '')}</pre></div>"
+        )
+    return (
+        f'<div class="q"><h3>{esc(row["where"])} · {esc(row["group"])}{esc(turn)}</h3>'
+        f"<p><b>Q:</b> {esc(row['question'])}</p><p><b>expected:</b> <code>{esc(row['expected'])}</code></p>"
+        f'<div class="answers">{"".join(answers)}</div></div>'
+    )

@@ -1,0 +1,139 @@
+"""Hugging Face weights (numpy arrays) -> a GGUF the core and llama.cpp both read.
+
+Used by `tabtwin export` for merged twins and by the tests for tiny random
+models. Tensor names follow llama.cpp; the llama architecture needs llama.cpp's
+q/k row permutation (its RoPE pairs interleaved rows, HF's pairs halves), qwen2
+does not (NEOX RoPE). The tokenizer and chat template are copied from a GGUF of
+the same base model, so the result is self-describing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from gguf import GGMLQuantizationType, GGUFReader, GGUFWriter, LlamaFileType
+from gguf.quants import quantize
+
+from tabtwin.errors import TabtwinError
+from tabtwin.gguf.store import copy_metadata, write_and_replace
+
+
+@dataclass
+class DecoderConfig:
+    architecture: str  # "llama" | "qwen2"
+    hidden_size: int
+    intermediate_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    context_length: int
+    rms_norm_eps: float
+    rope_theta: float
+    vocab_size: int
+    name: str = "tabtwin model"
+
+    @classmethod
+    def from_hf(cls, config, architecture: str) -> DecoderConfig:
+        return cls(
+            architecture=architecture,
+            hidden_size=config.hidden_size,
+            intermediate_size=config.intermediate_size,
+            num_layers=config.num_hidden_layers,
+            num_heads=config.num_attention_heads,
+            num_kv_heads=config.num_key_value_heads,
+            context_length=config.max_position_embeddings,
+            rms_norm_eps=config.rms_norm_eps,
+            rope_theta=float(
+                getattr(config, "rope_theta", None)
+                or (getattr(config, "rope_parameters", None) or {}).get("rope_theta", 10000.0)
+            ),
+            vocab_size=config.vocab_size,
+        )
+
+
+LAYER_NAMES = {
+    "input_layernorm.weight": "attn_norm.weight",
+    "self_attn.q_proj.weight": "attn_q.weight",
+    "self_attn.k_proj.weight": "attn_k.weight",
+    "self_attn.v_proj.weight": "attn_v.weight",
+    "self_attn.o_proj.weight": "attn_output.weight",
+    "self_attn.q_proj.bias": "attn_q.bias",
+    "self_attn.k_proj.bias": "attn_k.bias",
+    "self_attn.v_proj.bias": "attn_v.bias",
+    "post_attention_layernorm.weight": "ffn_norm.weight",
+    "mlp.gate_proj.weight": "ffn_gate.weight",
+    "mlp.up_proj.weight": "ffn_up.weight",
+    "mlp.down_proj.weight": "ffn_down.weight",
+}
+
+
+def gguf_name(hf_name: str) -> str | None:
+    name = hf_name.removeprefix("model.")
+    if name == "embed_tokens.weight":
+        return "token_embd.weight"
+    if name == "norm.weight":
+        return "output_norm.weight"
+    if hf_name == "lm_head.weight":
+        return "output.weight"
+    if name.startswith("layers."):
+        _, index, rest = name.split(".", 2)
+        if rest in LAYER_NAMES:
+            return f"blk.{index}.{LAYER_NAMES[rest]}"
+    return None
+
+
+def permute_for_llama(weights: np.ndarray, heads: int) -> np.ndarray:
+    """HF's rotate-half q/k rows -> llama.cpp's interleaved pairs."""
+    out_dim = weights.shape[0]
+    rest = weights.shape[1:]
+    return weights.reshape(heads, 2, out_dim // heads // 2, *rest).swapaxes(1, 2).reshape(out_dim, *rest)
+
+
+def write_gguf(
+    state: dict[str, np.ndarray],
+    config: DecoderConfig,
+    tokenizer_from: Path | str,
+    out: Path | str,
+    qtype: str = "F32",
+    extra_metadata: dict[str, str] | None = None,
+) -> Path:
+    """Write `state` (HF names -> float arrays) as a GGUF with `qtype` matrices (F32, F16 or Q8_0)."""
+    out = Path(out)
+    arch = config.architecture
+    tmp = out.with_name(out.name + ".part")
+    writer = GGUFWriter(tmp, arch)
+    tokenizer_reader = GGUFReader(tokenizer_from)
+    copy_metadata(tokenizer_reader, writer, skip={k for k in tokenizer_reader.fields if not k.startswith("tokenizer.")})
+    writer.add_name(config.name)
+    writer.add_context_length(config.context_length)
+    writer.add_embedding_length(config.hidden_size)
+    writer.add_block_count(config.num_layers)
+    writer.add_feed_forward_length(config.intermediate_size)
+    writer.add_head_count(config.num_heads)
+    writer.add_head_count_kv(config.num_kv_heads)
+    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
+    writer.add_rope_freq_base(config.rope_theta)
+    writer.add_rope_dimension_count(config.hidden_size // config.num_heads)
+    writer.add_vocab_size(config.vocab_size)
+    file_type = {"F32": LlamaFileType.ALL_F32, "F16": LlamaFileType.MOSTLY_F16, "Q8_0": LlamaFileType.MOSTLY_Q8_0}
+    writer.add_file_type(file_type[qtype])
+    for key, value in (extra_metadata or {}).items():
+        writer.add_string(key, value)
+
+    for hf_name, tensor in state.items():
+        name = gguf_name(hf_name)
+        if name is None:
+            raise TabtwinError(f"no GGUF name for tensor '{hf_name}'")
+        weights = np.asarray(tensor, dtype=np.float32)
+        if arch == "llama" and name.endswith(("attn_q.weight", "attn_k.weight")):
+            heads = config.num_heads if "attn_q" in name else config.num_kv_heads
+            weights = permute_for_llama(weights, heads)
+        if weights.ndim < 2 or qtype == "F32" or weights.shape[-1] % 32 != 0:
+            writer.add_tensor(name, np.ascontiguousarray(weights))
+        elif qtype == "F16":
+            writer.add_tensor(name, weights.astype(np.float16))
+        else:
+            writer.add_tensor(name, quantize(weights, GGMLQuantizationType.Q8_0), raw_dtype=GGMLQuantizationType.Q8_0)
+    return write_and_replace(writer, tmp, out)

@@ -1,0 +1,153 @@
+"""`tabtwin merge`: a twin GGUF from a base GGUF and a LoRA adapter, with numpy + gguf-py only.
+
+Each LoRA pair adds  W' = W + (alpha / r) * B @ A  to the base's dequantized matrix.
+llama.cpp stores llama's q/k rows in its interleaved RoPE order, so the delta of
+attn_q/attn_k gets the same row permutation the converter applies to the weights
+(convert.permute_for_llama; qwen2 needs none). The site build runs this merge from a
+cached base and a committed adapter, so it must import no torch and no native code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from gguf import GGUFReader, GGUFWriter
+from gguf.quants import dequantize
+
+from tabtwin import keys
+from tabtwin.errors import TabtwinError
+from tabtwin.gguf.convert import gguf_name, permute_for_llama
+from tabtwin.gguf.read import field, open_gguf
+from tabtwin.gguf.store import FILE_TYPES, copy_metadata, resolve_quantization, store, write_and_replace
+from tabtwin.paths import sha256_file
+from tabtwin.progress import bar
+
+FORMAT_VERSION = "1"
+TWIN_JSON = "tabtwin.json"  # beside a portable adapter: the metadata a merge writes into the twin
+
+
+def lora_deltas(adapter_dir: Path, reader: GGUFReader) -> dict[str, np.ndarray]:
+    """GGUF tensor name -> float32 delta (scale * B @ A, rows permuted for llama q/k)."""
+    from safetensors.numpy import load_file
+
+    adapter_dir = Path(adapter_dir)
+    config = json.loads((adapter_dir / "adapter_config.json").read_text())
+    if config.get("peft_type", "LORA") != "LORA" or config.get("fan_in_fan_out") or config.get("use_dora"):
+        raise TabtwinError(f"{adapter_dir}: only plain LoRA adapters can be merged (not DoRA / fan-in-fan-out)")
+    r, alpha = config["r"], config["lora_alpha"]
+    scale = alpha / (r**0.5) if config.get("use_rslora") else alpha / r
+    weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    arch = field(reader, "general.architecture")
+    heads = {
+        "attn_q": field(reader, f"{arch}.attention.head_count"),
+        "attn_k": field(reader, f"{arch}.attention.head_count_kv"),
+    }
+    deltas = {}
+    for key, a in weights.items():
+        if ".lora_A." not in key:
+            continue
+        b = weights[key.replace(".lora_A.", ".lora_B.")]
+        hf = key.removeprefix("base_model.model.").replace(".lora_A.weight", ".weight")
+        name = gguf_name(hf)
+        if name is None:
+            raise TabtwinError(f"{adapter_dir}: no GGUF tensor for adapted weight {hf!r}")
+        delta = scale * (b.astype(np.float32) @ a.astype(np.float32))
+        kind = name.split(".")[2]
+        if arch == "llama" and kind in heads:
+            delta = permute_for_llama(delta, int(heads[kind]))
+        deltas[name] = delta
+    if not deltas:
+        raise TabtwinError(f"{adapter_dir}: the adapter holds no LoRA weights")
+    return deltas
+
+
+def write_twin(
+    reader: GGUFReader,
+    deltas: dict[str, np.ndarray],
+    out: Path,
+    quantization: str,
+    metadata: dict[str, str],
+    name: str | None,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """`reader`'s model plus `deltas`, stored as `quantization`, with `metadata` strings; atomic."""
+    out = Path(out)
+    arch = field(reader, "general.architecture")
+    quantization = resolve_quantization(quantization, arch)
+    tensors = {t.name: t for t in reader.tensors}
+    missing = set(deltas) - set(tensors)
+    if missing:
+        raise TabtwinError(
+            f"the adapter changes tensors the base does not have: {sorted(missing)[:4]}; is it an adapter of this base?"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    writer = GGUFWriter(tmp, arch)
+    skip = {"general.file_type", "general.quantization_version", *metadata}
+    if name:
+        skip.add("general.name")
+    copy_metadata(reader, writer, skip=skip)
+    if name:
+        writer.add_name(name)
+    writer.add_file_type(FILE_TYPES[quantization])
+    writer.add_quantization_version(2)
+    for key, value in metadata.items():
+        writer.add_string(key, value)
+    with bar(f"merging {out.name}", sum(int(t.n_bytes) for t in reader.tensors)) as progress:
+        for t in reader.tensors:
+            _merge_one(writer, t, deltas, quantization)
+            progress.update(int(t.n_bytes))
+    write_and_replace(writer, tmp, out)
+    log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {quantization}, {len(deltas)} matrices merged)")
+    return out
+
+
+def _merge_one(writer: GGUFWriter, t, deltas: dict[str, np.ndarray], quantization: str) -> None:
+    weights = dequantize(t.data, t.tensor_type).astype(np.float32, copy=False)
+    if t.name in deltas:
+        if deltas[t.name].shape != weights.shape:
+            raise TabtwinError(
+                f"{t.name}: adapter delta {deltas[t.name].shape} does not fit the base's {weights.shape}"
+            )
+        weights = weights + deltas[t.name]
+    data, raw = store(t.name, weights, quantization)
+    writer.add_tensor(t.name, data, raw_dtype=raw)
+
+
+def merge(
+    base_gguf: Path,
+    adapter_dir: Path,
+    out: Path,
+    quantization: str = "auto",
+    metadata: dict[str, str] | None = None,
+    name: str | None = None,
+    check_base: bool = True,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """`tabtwin merge`: a twin GGUF from a base GGUF and a LoRA adapter, numpy only.
+
+    A portable adapter (from `tabtwin export`) carries tabtwin.json: its metadata
+    (system prompt, persona, tools, provenance) and the sha256 of the base it was
+    trained on, which must match `base_gguf` unless check_base is False.
+    """
+    adapter_dir = Path(adapter_dir)
+    if not Path(base_gguf).is_file():
+        raise TabtwinError(f"{base_gguf}: no such base GGUF")
+    if not (adapter_dir / "adapter_model.safetensors").is_file():
+        raise TabtwinError(f"{adapter_dir}: no adapter_model.safetensors (a LoRA adapter folder is expected)")
+    twin = json.loads((adapter_dir / TWIN_JSON).read_text()) if (adapter_dir / TWIN_JSON).is_file() else {}
+    if check_base and twin.get("base_sha256"):
+        if sha256_file(Path(base_gguf)) != twin["base_sha256"]:
+            raise TabtwinError(
+                f"{base_gguf} is not the base {adapter_dir} was trained on "
+                f"({twin.get('base_file')}, sha256 {twin['base_sha256'][:12]}...); "
+                "pass --no-check-base to merge anyway"
+            )
+    meta = dict(twin.get("metadata", {}))
+    meta.update(metadata or {})
+    name = name or meta.get(keys.PERSONA)
+    reader = open_gguf(base_gguf)
+    return write_twin(reader, lora_deltas(adapter_dir, reader), out, quantization, meta, name, log)

@@ -1,0 +1,80 @@
+"""Reading, describing and re-quantizing GGUF files with numpy + gguf-py only.
+
+This is the build path's view of a model: `python build.py` reads every header
+here (never trusting typed facts) and must run without Rust or torch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from gguf import GGUFReader, LlamaFileType
+
+from tabtwin import keys
+from tabtwin.errors import TabtwinError
+
+# Mirrors wasm/core/src/arch.rs SUPPORTED (tests/python/test_keys.py compares them).
+SUPPORTED_ARCHITECTURES = ("llama", "qwen2")
+
+
+class GgufError(TabtwinError):
+    """A GGUF file that cannot be used, with the file named in the message."""
+
+
+def open_gguf(path: Path | str) -> GGUFReader:
+    path = Path(path)
+    if not path.is_file():
+        raise GgufError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        if f.read(4) != b"GGUF":
+            raise GgufError(f"{path}: not a GGUF file (missing the 'GGUF' magic)")
+    try:
+        reader = GGUFReader(path)
+    except Exception as exc:  # gguf-py raises bare ValueError/IndexError on short files
+        raise GgufError(f"{path}: header unreadable ({exc}); the file may be truncated") from exc
+    size = path.stat().st_size
+    needed = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
+    if needed > size:
+        raise GgufError(f"{path}: truncated: the tensors need {needed} bytes but the file has {size}")
+    return reader
+
+
+def field(reader: GGUFReader, key: str, default=None):
+    f = reader.fields.get(key)
+    return default if f is None else f.contents()
+
+
+def describe(path: Path | str) -> dict:
+    """The facts `tabtwin inspect` prints and `models.json` carries, read from the header."""
+    path = Path(path)
+    reader = open_gguf(path)
+    arch = field(reader, "general.architecture")
+    quant = Counter(t.tensor_type.name for t in reader.tensors)
+    tokens = reader.fields.get("tokenizer.ggml.tokens")
+    return {
+        "file": str(path),
+        "bytes": path.stat().st_size,
+        "architecture": arch,
+        "supported": arch in SUPPORTED_ARCHITECTURES,
+        "name": field(reader, "general.name"),
+        "parameters": int(sum(int(t.n_elements) for t in reader.tensors)),
+        "tensors": len(reader.tensors),
+        "quantization": dict(sorted(quant.items(), key=lambda kv: -kv[1])),
+        "file_type": _file_type_name(field(reader, "general.file_type")),
+        "context_length": field(reader, f"{arch}.context_length"),
+        "vocab_size": len(tokens.data) if tokens is not None else None,
+        "tokenizer": field(reader, "tokenizer.ggml.model"),
+        "tokenizer_pre": field(reader, "tokenizer.ggml.pre"),
+        "chat_template": "tokenizer.chat_template" in reader.fields,
+        "tabtwin": {name: field(reader, name) for name in keys.ALL.values() if name in reader.fields},
+    }
+
+
+def _file_type_name(value) -> str | None:
+    if value is None:
+        return None
+    try:
+        return LlamaFileType(int(value)).name.removeprefix("MOSTLY_")
+    except ValueError:
+        return str(value)

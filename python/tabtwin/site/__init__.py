@@ -1,0 +1,5 @@
+"""`python build.py` / `tabtwin build|serve|publish`: models.toml + site/ -> a static site.
+
+registry (models.toml), content (the persona's pages), compose (twins from base + adapter),
+stage (models, shards, the wasm), render (pages, service worker, CSP), budget (what the host
+takes), serve, publish. Imports no torch and no native code."""

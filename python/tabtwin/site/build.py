@@ -1,0 +1,111 @@
+"""`python build.py` / `tabtwin build`: models.toml + site/ -> a static site in _site/.
+
+Steps: validate the registry; fetch, compose or locate every model and read its GGUF header;
+shard the served copies; stage the committed wasm under content-hashed names; render the jinja2
+templates; write models.json; check the published size against the host's budget; summarize.
+No Rust and no torch are needed here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tabtwin.paths import write_text_atomic
+from tabtwin.site import budget as host_budget
+from tabtwin.site.content import app_data
+from tabtwin.site.content import load as load_content
+from tabtwin.site.registry import load, load_site, load_voice
+from tabtwin.site.render import content_security_policy, remote_origins, render_pages, write_service_worker
+from tabtwin.site.stage import VOICE_ID, BuildError, model_file, stage_model, stage_voice, stage_wasm
+
+RECORD_NAME = ".tabtwin-build.json"
+
+__all__ = ["BuildError", "BuildSummary", "build"]
+
+
+@dataclass
+class BuildSummary:
+    out_dir: Path
+    pages: list[str] = field(default_factory=list)
+    models: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    model_work: list[str] = field(default_factory=list)  # ids whose files were hashed/copied this run
+    steps: list[tuple[str, float]] = field(default_factory=list)  # (what, seconds)
+    budget: host_budget.Budget | None = None
+
+    def total_bytes(self) -> int:
+        return sum(host_budget.published_files(self.out_dir).values())
+
+    def table(self) -> str:
+        rows = [f"pages written: {len(self.pages)} ({', '.join(self.pages)})"]
+        for m in self.models:
+            rows.append(
+                f"  model {m['id']:<32} {m['architecture']:<6} {m['bytes'] / 1e6:8.1f} MB "
+                f"{len(m['shards'])} shard(s) {'(remote)' if m['remote'] else ''}"
+            )
+        slow = [f"{what} {seconds:.0f} s" for what, seconds in self.steps if seconds >= 1]
+        if slow:
+            rows.append(f"work done: {', '.join(slow)}")
+        rows.append(f"site size: {self.total_bytes() / 1e6:.1f} MB in {self.out_dir}")
+        if self.budget:
+            rows.append(self.budget.line())
+        rows += [f"warning: {w}" for w in self.warnings] or ["warnings: none"]
+        return "\n".join(rows)
+
+
+def build(
+    root: Path, out_dir: Path, registry_path: Path | None = None, log=print, target: str | None = None
+) -> BuildSummary:
+    """Build the site; raises BuildError (a TabtwinError) for anything the author must fix,
+    including a site its host would refuse (see site.budget)."""
+    site_dir = root / "site"
+    registry_path = registry_path or root / "models.toml"
+    entries = load(registry_path)
+    host = host_budget.host_from(target, load_site(registry_path), str(registry_path))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = BuildSummary(out_dir=out_dir)
+    record_path = out_dir / RECORD_NAME
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+
+    # static files first (wasm excluded: it is staged with hashed names)
+    static_out = out_dir / "static"
+    if static_out.exists():
+        shutil.rmtree(static_out)
+    shutil.copytree(site_dir / "static", static_out, ignore=shutil.ignore_patterns("wasm"))
+    wasm = stage_wasm(site_dir, out_dir)
+
+    for entry in entries:
+        started = time.monotonic()
+        src = model_file(entry, log)
+        summary.models.append(stage_model(entry, src, out_dir, record, summary, host.shard_bytes()))
+        summary.steps.append((entry.id, time.monotonic() - started))
+    keep = {e.id for e in entries} | {VOICE_ID}
+    for old in (out_dir / "models").glob("*") if (out_dir / "models").exists() else []:
+        if old.is_dir() and old.name not in keep:
+            shutil.rmtree(old)
+    registry_json = {"models": summary.models}
+    started = time.monotonic()
+    voice = stage_voice(load_voice(registry_path), out_dir, record, summary, host.shard_bytes(), log)
+    summary.steps.append(("voice", time.monotonic() - started))
+    if voice:
+        registry_json["voice"] = voice
+    write_text_atomic(out_dir / "models.json", json.dumps(registry_json, indent=2) + "\n")
+    write_text_atomic(record_path, json.dumps(record, indent=2))
+
+    content = load_content(site_dir / "content")
+    apps_dir = out_dir / "data" / "apps"
+    apps_dir.mkdir(parents=True, exist_ok=True)
+    for name, items in app_data(content).items():
+        (apps_dir / f"{name}.json").write_text(json.dumps(items, indent=1, default=str) + "\n")
+    render_pages(site_dir, out_dir, content, wasm, content_security_policy(remote_origins(entries)), summary)
+    write_service_worker(site_dir, out_dir, wasm)
+    try:
+        summary.budget, warnings = host_budget.check(out_dir, host)
+    except host_budget.TabtwinError as exc:
+        raise BuildError(f"{registry_path}: {exc}") from None
+    summary.warnings += warnings
+    return summary

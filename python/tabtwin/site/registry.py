@@ -1,0 +1,345 @@
+"""models.toml -> validated `ModelEntry`s -> the `models.json` the page reads.
+
+Every error names the file, the line and the key, and says what would be valid.
+Facts about a model (architecture, size, context, quantization) are read from the
+GGUF header at build time, never typed by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from tabtwin.errors import TabtwinError
+from tabtwin.gguf.store import QUANTIZATIONS
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+SOURCE_KEYS = ("pypi", "path", "url", "base")  # base goes with adapter: a twin composed at build time
+MODEL_KEYS = {
+    "id",
+    "label",
+    "description",
+    "default",
+    "apps",
+    "serve",
+    "sampling",
+    "shard_mb",
+    "adapter",
+    "quantization",
+    "hosts",
+    *SOURCE_KEYS,
+}
+SITE_KEYS = {"target": str, "budget_mb": int, "file_mb": int}
+SAMPLING_KEYS = {
+    "temperature": (float, 0.0, 5.0),
+    "top_k": (int, 0, 1000),
+    "top_p": (float, 0.0, 1.0),
+    "repeat_penalty": (float, 1.0, 3.0),
+    "max_tokens": (int, 1, 8192),
+    "seed": (int, 0, 2**53),
+}
+SERVE_MODES = ("copy", "remote")
+
+
+class RegistryError(TabtwinError):
+    """One or more problems in models.toml, each as `file:line: message`."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class ModelEntry:
+    id: str
+    label: str
+    description: str = ""
+    default: bool = False
+    apps: bool = False
+    serve: str = "copy"
+    pypi: str | None = None
+    path: Path | None = None
+    url: str | None = None
+    base: str | None = None  # with adapter: composed by `tabtwin merge` at build time
+    adapter: Path | None = None
+    quantization: str = "auto"
+    models_dir: Path = Path(".")  # where models.toml is: relative paths start here
+    shard_mb: int | None = None  # None: the host's default part size (site.budget.Host.shard_bytes)
+    hosts: list[str] = field(default_factory=list)  # origins a remote download may be redirected to
+    sampling: dict = field(default_factory=dict)
+    line: int = 0
+
+    @property
+    def source(self) -> str:
+        if self.base:
+            return f"base:{self.base}+adapter:{self.adapter}"
+        return f"pypi:{self.pypi}" if self.pypi else f"path:{self.path}" if self.path else f"url:{self.url}"
+
+
+def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | str:
+    """The line of a TOML syntax error (Python < 3.14 only puts it in the message)."""
+    line = getattr(exc, "lineno", None)
+    if line is None:
+        match = re.search(r"at line (\d+)", str(exc))
+        line = match.group(1) if match else "?"
+    return line
+
+
+def _key_lines(text: str) -> dict[tuple[int, str], int]:
+    """Map (model index, dotted key) -> 1-based line, from the raw TOML text.
+
+    tomllib gives values without positions; models.toml is simple enough (one
+    `[[model]]` array of tables with an optional `[model.sampling]` sub-table)
+    that a line scan recovers where each key was written.
+    """
+    lines: dict[tuple[int, str], int] = {}
+    index, prefix = -1, ""
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line.startswith("[[model]]"):
+            index, prefix = index + 1, ""
+            lines[(index, "")] = number
+        elif line.startswith("[model.") and line.endswith("]"):
+            prefix = line[len("[model.") : -1].strip() + "."
+            lines[(index, prefix[:-1])] = number
+        elif line.startswith("["):
+            index, prefix = -1, ""
+        elif "=" in line and not line.startswith("#"):
+            key = line.split("=", 1)[0].strip().strip('"')
+            lines.setdefault((index, prefix + key), number)
+    return lines
+
+
+def load(path: Path | str) -> list[ModelEntry]:
+    """Parse and validate models.toml. Raises RegistryError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RegistryError([f"{path}: cannot read ({exc.strerror})"]) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError([f"{path}:{toml_error_line(exc)}: not valid TOML: {exc}"]) from exc
+    lines = _key_lines(text)
+    problems: list[str] = []
+
+    def problem(index: int, key: str, message: str) -> None:
+        line = lines.get((index, key)) or lines.get((index, key.split(".")[0])) or lines.get((index, ""), 1)
+        where = f"key '{key}'" if key else "entry"
+        problems.append(f"{path}:{line}: model #{index + 1} {where}: {message}")
+
+    unknown_top = set(data) - {"model", "voice", "site"}
+    for key in sorted(unknown_top):
+        problems.append(
+            f"{path}:1: unknown top-level key '{key}' (models.toml holds [[model]] tables, [voice] and [site])"
+        )
+    tables = data.get("model", [])
+    if not isinstance(tables, list) or not tables:
+        raise RegistryError(problems + [f"{path}:1: no [[model]] entries; add at least one"])
+
+    entries: list[ModelEntry] = []
+    for index, table in enumerate(tables):
+        entry = _entry(index, table, base=path.parent, problem=problem)
+        if entry is not None:
+            entry.line = lines.get((index, ""), 0)
+            entries.append(entry)
+
+    ids = [e.id for e in entries]
+    for e in entries:
+        if ids.count(e.id) > 1:
+            problems.append(f"{path}:{e.line}: model id '{e.id}' is used {ids.count(e.id)} times; ids must be unique")
+    defaults = [e for e in entries if e.default]
+    if len(defaults) > 1:
+        problems.append(
+            f"{path}:{defaults[1].line}: more than one model has default = true "
+            f"({', '.join(e.id for e in defaults)}); choose one"
+        )
+    if problems:
+        raise RegistryError(sorted(set(problems), key=problems.index))
+    if not defaults and entries:
+        entries[0].default = True
+    return entries
+
+
+def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
+    ok = True
+
+    def bad(key: str, message: str) -> None:
+        nonlocal ok
+        ok = False
+        problem(index, key, message)
+
+    for key in sorted(set(table) - MODEL_KEYS):
+        bad(key, f"unknown key; valid keys: {', '.join(sorted(MODEL_KEYS))}")
+    model_id = table.get("id")
+    if not isinstance(model_id, str) or not ID_PATTERN.match(model_id):
+        bad("id", f"required: lowercase letters, digits, '.', '_' or '-' (got {model_id!r})")
+    label = table.get("label")
+    if not isinstance(label, str) or not label.strip():
+        bad("label", "required: a short name shown in the model picker")
+    for key in ("description",):
+        if key in table and not isinstance(table[key], str):
+            bad(key, "must be a string")
+    for key in ("default", "apps"):
+        if key in table and not isinstance(table[key], bool):
+            bad(key, f"must be true or false (got {table[key]!r})")
+    sources = [k for k in SOURCE_KEYS if k in table]
+    if len(sources) != 1:
+        bad(
+            sources[1] if len(sources) > 1 else "",
+            'exactly one source is needed: pypi = "<default model id>", '
+            'path = "file.gguf", url = "https://…/file.gguf" or base = "<default model id or .gguf>" with '
+            'adapter = "<folder from tabtwin export>"' + (f" (found {', '.join(sources)})" if sources else ""),
+        )
+    if ("base" in table) != ("adapter" in table):
+        present, missing = ("base", "adapter") if "base" in table else ("adapter", "base")
+        bad(
+            present,
+            f"{present} needs {missing}: base and adapter go together (the twin is the base GGUF "
+            "with the LoRA adapter merged in at build time)",
+        )
+    adapter = table.get("adapter")
+    if isinstance(adapter, str) and adapter and "base" in table:
+        folder = base / adapter
+        if not (folder / "adapter_model.safetensors").is_file():
+            bad(
+                "adapter",
+                f"{folder} is not an adapter folder (no adapter_model.safetensors); "
+                "`tabtwin export` writes one beside the twin (<name>.adapter/)",
+            )
+    elif "adapter" in table:
+        bad("adapter", "must be a non-empty string: a folder relative to this file")
+    quantization = table.get("quantization", "auto")
+    if "quantization" in table and "base" not in table:
+        bad(
+            "quantization",
+            "only a base + adapter twin is quantized at build time; other sources are served as they are",
+        )
+    elif quantization not in QUANTIZATIONS:
+        bad("quantization", f"must be one of {', '.join(QUANTIZATIONS)} (got {quantization!r})")
+    for key in sources:
+        if not isinstance(table[key], str) or not table[key]:
+            bad(key, "must be a non-empty string")
+    if "url" in table and isinstance(table["url"], str) and urlparse(table["url"]).scheme not in ("http", "https"):
+        bad("url", f"must be an http(s) URL (got {table['url']!r})")
+    if "pypi" in table and isinstance(table["pypi"], str):
+        from tabtwin.catalog.defaults import DEFAULT_MODELS
+
+        known = [m.id for m in DEFAULT_MODELS]
+        if table["pypi"] not in known:
+            bad("pypi", f"unknown default model {table['pypi']!r}; known: {', '.join(known)}")
+    serve = table.get("serve", "copy")
+    if serve not in SERVE_MODES:
+        bad("serve", f"must be one of {', '.join(SERVE_MODES)} (got {serve!r})")
+    elif serve == "remote" and "url" not in table:
+        bad("serve", 'serve = "remote" needs a url source (the page fetches the file from there)')
+    shard_mb = table.get("shard_mb")
+    if shard_mb is not None and (
+        not isinstance(shard_mb, int) or isinstance(shard_mb, bool) or not 1 <= shard_mb <= 99
+    ):
+        bad("shard_mb", f"must be an integer from 1 to 99 (GitHub Pages refuses files over 100 MB); got {shard_mb!r}")
+    hosts = table.get("hosts", [])
+    if "hosts" in table and "url" not in table:
+        bad("hosts", "only a url source is downloaded from other hosts")
+    elif not isinstance(hosts, list) or not all(isinstance(h, str) and _is_origin(h) for h in hosts):
+        bad(
+            "hosts",
+            'must be a list of origins such as "https://cdn.example.org" (scheme://host[:port], no '
+            f"path): the hosts the model URL may redirect to, added to the page's connect-src; got {hosts!r}",
+        )
+    sampling = table.get("sampling", {})
+    if not isinstance(sampling, dict):
+        bad("sampling", "must be a table: [model.sampling]")
+        sampling = {}
+    for key, value in sampling.items():
+        if key not in SAMPLING_KEYS:
+            bad(f"sampling.{key}", f"unknown sampling key; valid: {', '.join(SAMPLING_KEYS)}")
+            continue
+        kind, low, high = SAMPLING_KEYS[key]
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not is_number or (kind is int and not isinstance(value, int)) or not low <= value <= high:
+            bad(
+                f"sampling.{key}",
+                f"must be {'an integer' if kind is int else 'a number'} from {low} to {high} (got {value!r})",
+            )
+    if not ok:
+        return None
+    path = table.get("path")
+    return ModelEntry(
+        id=model_id,
+        label=label.strip(),
+        description=table.get("description", ""),
+        default=table.get("default", False),
+        apps=table.get("apps", False),
+        serve=serve,
+        pypi=table.get("pypi"),
+        url=table.get("url"),
+        shard_mb=shard_mb,
+        hosts=list(hosts),
+        base=table.get("base"),
+        adapter=(base / adapter).resolve() if "base" in table else None,
+        quantization=quantization,
+        models_dir=base,
+        path=(base / path).resolve() if path else None,
+        sampling=dict(sampling),
+    )
+
+
+def _is_origin(value: str) -> bool:
+    parts = urlparse(value)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and parts.path in ("", "/")
+        and not parts.query
+        and not parts.fragment
+    )
+
+
+def load_site(path: Path | str) -> dict:
+    """The optional `[site]` table: target (a host in site.budget.HOSTS), budget_mb, file_mb."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    site = tomllib.loads(text).get("site", {})
+    line = next((n for n, raw in enumerate(text.splitlines(), 1) if raw.strip() == "[site]"), 1)
+    if not isinstance(site, dict):
+        raise RegistryError([f"{path}:{line}: [site] must be a table"])
+    problems = []
+    for key, value in site.items():
+        kind = SITE_KEYS.get(key)
+        if kind is None:
+            problems.append(f"{path}:{line}: [site] unknown key '{key}'; valid: {', '.join(SITE_KEYS)}")
+        elif not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 1):
+            what = "a positive integer (megabytes)" if kind is int else "a string"
+            problems.append(f"{path}:{line}: [site] {key} must be {what} (got {value!r})")
+    if problems:
+        raise RegistryError(problems)
+    return dict(site)
+
+
+def load_voice(path: Path | str) -> Path | str | None:
+    """The `[voice]` table: `model = "default"` (Whisper tiny.en, converted once) or a GGUF path;
+    `enabled = false` or no table turns hold-to-talk off. Returns "default", a Path, or None."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    voice = tomllib.loads(text).get("voice")
+    if voice is None:
+        return None
+    line = next((n for n, raw in enumerate(text.splitlines(), 1) if raw.strip() == "[voice]"), 1)
+    if not isinstance(voice, dict):
+        raise RegistryError([f"{path}:{line}: [voice] must be a table"])
+    unknown = set(voice) - {"model", "enabled"}
+    if unknown:
+        raise RegistryError(
+            [f"{path}:{line}: [voice] unknown key(s) {', '.join(sorted(unknown))}; valid: model, enabled"]
+        )
+    if voice.get("enabled", True) is False:
+        return None
+    model = voice.get("model", "default")
+    if not isinstance(model, str) or not model:
+        raise RegistryError([f'{path}:{line}: [voice] model must be "default" or a path to a Whisper GGUF'])
+    return "default" if model == "default" else (path.parent / model).resolve()

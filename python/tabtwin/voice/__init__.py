@@ -1,0 +1,2 @@
+"""Speech: Whisper checkpoints converted to one GGUF for the core (`convert`), its mel filterbank,
+and WAV reading."""
