@@ -10,11 +10,38 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+
+# Tiers come from what a test uses, so a marker cannot be forgotten: a real model, torch, Chromium.
+MARKED_BY_FIXTURE = {
+    "smollm_path": "models",
+    "qwen_path": "models",
+    "tiny_base": "torch",
+    "page": "browser",
+    "browser": "browser",
+    "built_site": "browser",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in item.nodeid:
+            item.add_marker(pytest.mark.browser)
+        for fixture in set(item.fixturenames) & set(MARKED_BY_FIXTURE):
+            item.add_marker(getattr(pytest.mark, MARKED_BY_FIXTURE[fixture]))
 
 
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory) -> Path:
+    """A tiny random llama (tests/support/tiny_gguf.py): what the fast tier loads instead of a real model."""
+    from tiny_gguf import write_tiny_llama
+
+    return write_tiny_llama(tmp_path_factory.mktemp("tiny") / "tiny-llama.gguf")
 
 
 @pytest.fixture(scope="session")

@@ -329,6 +329,15 @@ def test_publish_model_uploads_twin_adapter_and_card_in_one_commit(exported):
     card = ops["README.md"].path_or_fileobj.decode()
     assert SYSTEM_PROMPT in card and "Ada Example" in card and "ada/twin" in card
     assert result["files"] == list(ops)
+    # the site entry it prints is pinned to the uploaded commit and file, and the registry accepts it
+    from tabtwin.paths import sha256_file
+    from tabtwin.site.registry import load as load_registry
+
+    registry = cfg.export_path.parent / "remote.toml"
+    registry.write_text(result["models_toml"])
+    (entry,) = load_registry(registry)
+    assert entry.url == f"https://huggingface.co/ada/twin/resolve/{'0' * 40}/twin.gguf"
+    assert entry.serve == "remote" and entry.sha256 == sha256_file(cfg.export_path)
 
 
 def test_publish_model_refuses_what_it_cannot_upload(exported, tmp_path, capsys):

@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None, prog: str = "tabtwin", root: Path | None
     try:
         return args.func(args)
     except (TabtwinError, ValueError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"tabtwin: error: {exc}", file=sys.stderr)
         return 2
 
 

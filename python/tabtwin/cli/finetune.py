@@ -84,7 +84,14 @@ def cmd_export(args) -> int:
 def cmd_merge(args) -> int:
     from tabtwin.gguf.merge import merge
 
-    merge(args.base, args.adapter, args.out, quantization=args.quantization, check_base=not args.no_check_base)
+    merge(
+        args.base,
+        args.adapter,
+        args.out,
+        quantization=args.quantization,
+        check_base=not args.no_check_base,
+        tie_embeddings=args.tie_embeddings,
+    )
     return 0
 
 
@@ -145,6 +152,12 @@ def register(sub) -> None:
     merge.add_argument("adapter", type=Path, help="adapter folder (a portable one from `tabtwin export`)")
     merge.add_argument("out", type=Path)
     merge.add_argument("--quantization", choices=QUANTIZATIONS, default="auto")
+    merge.add_argument(
+        "--tie-embeddings",
+        action="store_true",
+        help="one matrix for the token embeddings and the output projection (a model trained tied, "
+        "whose GGUF carries both)",
+    )
     merge.add_argument("--no-check-base", action="store_true", help="skip the base sha256 check")
     merge.set_defaults(func=cmd_merge)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tabtwin import keys
 from tabtwin.errors import TabtwinError
+from tabtwin.paths import sha256_file
 
 EXTRAS = (".Modelfile", ".eval.html", ".eval.json", ".export.json")
 
@@ -120,10 +121,39 @@ def publish(
         repo, operations, commit_message=f"tabtwin: {gguf.name}", revision=revision, repo_type="model"
     )
     log(f"published: {getattr(info, 'commit_url', None) or url}")
+    commit = getattr(info, "oid", None)
+    entry = models_toml_entry(gguf, repo, commit) if commit else None
+    if entry:
+        log("models.toml entry for the site (pinned to this commit; the page downloads it from the hub):\n" + entry)
     return {
         "repo": repo,
         "revision": revision,
         "files": [dst for _, dst in files] + ["README.md"],
         "bytes": total,
-        "commit": getattr(info, "oid", None),
+        "commit": commit,
+        "models_toml": entry,
     }
+
+
+HUB = "https://huggingface.co"
+
+
+def models_toml_entry(gguf: Path, repo: str, commit: str) -> str:
+    """The `[[model]]` table that serves an uploaded twin from the hub, pinned to the commit and the
+    file's sha256 (the build checks both; the page's CSP lists the hub's download hosts)."""
+    adapter = gguf.with_name(gguf.stem + ".adapter") / "tabtwin.json"
+    persona = json.loads(adapter.read_text())["metadata"].get(keys.PERSONA, gguf.stem) if adapter.is_file() else None
+    label = f"{persona} twin" if persona else gguf.stem
+    return (
+        "\n".join(
+            [
+                "[[model]]",
+                f"id = {json.dumps(gguf.stem.lower())}",
+                f"label = {json.dumps(label, ensure_ascii=False)}",
+                f'url = "{HUB}/{repo}/resolve/{commit}/{gguf.name}"',
+                'serve = "remote"',
+                f'sha256 = "{sha256_file(gguf)}"',
+            ]
+        )
+        + "\n"
+    )

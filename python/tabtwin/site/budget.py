@@ -41,12 +41,13 @@ DEFAULT_HOST = "github-pages"
 
 
 def host_from(target: str | None, site_table: dict, where: str) -> Host:
-    """The host to budget for: `--target` wins over `[site] target`; budget_mb/file_mb override its numbers."""
-    name = target or site_table.get("target", DEFAULT_HOST)
+    """The host to budget for: `--target` wins over the whole `[site]` table; otherwise `[site] target`
+    (default github-pages) with its numbers overridden by `[site] budget_mb` / `file_mb`."""
+    if target is not None:
+        site_table = {"target": target}
+    name = site_table.get("target", DEFAULT_HOST)
     if name not in HOSTS:
-        raise TabtwinError(
-            f"{where}: unknown target {name!r}; known: {', '.join(HOSTS)} (or set [site] budget_mb and file_mb)"
-        )
+        raise TabtwinError(f"{where}: unknown target {name!r}; known: {', '.join(HOSTS)}")
     host = HOSTS[name]
     site_bytes = site_table["budget_mb"] * MB if "budget_mb" in site_table else host.site_bytes
     file_bytes = site_table["file_mb"] * MB if "file_mb" in site_table else host.file_bytes

@@ -19,7 +19,13 @@ from tabtwin.site import budget as host_budget
 from tabtwin.site.content import app_data
 from tabtwin.site.content import load as load_content
 from tabtwin.site.registry import load, load_site, load_voice
-from tabtwin.site.render import content_security_policy, remote_origins, render_pages, write_service_worker
+from tabtwin.site.render import (
+    constants_js,
+    content_security_policy,
+    remote_origins,
+    render_pages,
+    write_service_worker,
+)
 from tabtwin.site.stage import VOICE_ID, BuildError, model_file, stage_model, stage_voice, stage_wasm
 
 RECORD_NAME = ".tabtwin-build.json"
@@ -76,6 +82,7 @@ def build(
     if static_out.exists():
         shutil.rmtree(static_out)
     shutil.copytree(site_dir / "static", static_out, ignore=shutil.ignore_patterns("wasm"))
+    (static_out / "js" / "constants.js").write_text(constants_js())
     wasm = stage_wasm(site_dir, out_dir)
 
     for entry in entries:

@@ -33,8 +33,10 @@ def base_file(spec: str, relative_to: Path, log=print) -> Path:
         raise TabtwinError(f"base {spec!r} is neither a .gguf path nor a default model id ({known})") from None
 
 
-def composed_path(model_id: str, base: Path, adapter: Path, quantization: str) -> Path:
-    digest = hashlib.sha256(f"{quantization}|{base.resolve()}|{base.stat().st_size}|{base.stat().st_mtime_ns}".encode())
+def composed_path(model_id: str, base: Path, adapter: Path, quantization: str, tie_embeddings: bool) -> Path:
+    stat = base.stat()
+    tied = "tied|" if tie_embeddings else ""
+    digest = hashlib.sha256(f"{quantization}|{tied}{base.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     for name in ADAPTER_FILES:
         file = adapter / name
         if file.is_file():
@@ -43,7 +45,15 @@ def composed_path(model_id: str, base: Path, adapter: Path, quantization: str) -
     return cache_dir() / "twins" / f"{model_id}-{digest.hexdigest()[:16]}.gguf"
 
 
-def compose(model_id: str, base_spec: str, adapter: Path, quantization: str, relative_to: Path, log=print) -> Path:
+def compose(
+    model_id: str,
+    base_spec: str,
+    adapter: Path,
+    quantization: str,
+    relative_to: Path,
+    log=print,
+    tie_embeddings: bool = False,
+) -> Path:
     """The twin GGUF for base + adapter, merged now or found in the cache."""
     from tabtwin.gguf.merge import merge
 
@@ -52,10 +62,10 @@ def compose(model_id: str, base_spec: str, adapter: Path, quantization: str, rel
             f"adapter {adapter}: no adapter_model.safetensors (a folder from `tabtwin export` is expected)"
         )
     base = base_file(base_spec, relative_to, log)
-    out = composed_path(model_id, base, adapter, quantization)
+    out = composed_path(model_id, base, adapter, quantization, tie_embeddings)
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     log(f"{model_id}: composing {adapter.name} + {base.name} (tabtwin merge, numpy)")
-    merge(base, adapter, out, quantization=quantization, log=lambda m: log(f"  {m}"))
+    merge(base, adapter, out, quantization=quantization, log=lambda m: log(f"  {m}"), tie_embeddings=tie_embeddings)
     return out

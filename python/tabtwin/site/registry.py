@@ -30,6 +30,8 @@ MODEL_KEYS = {
     "adapter",
     "quantization",
     "hosts",
+    "tie_embeddings",
+    "sha256",
     *SOURCE_KEYS,
 }
 SITE_KEYS = {"target": str, "budget_mb": int, "file_mb": int}
@@ -66,6 +68,8 @@ class ModelEntry:
     base: str | None = None  # with adapter: composed by `tabtwin merge` at build time
     adapter: Path | None = None
     quantization: str = "auto"
+    sha256: str | None = None  # with url: the file's pinned sha256, checked at build time
+    tie_embeddings: bool = False  # with base + adapter: one matrix for embeddings and output (gguf.merge)
     models_dir: Path = Path(".")  # where models.toml is: relative paths start here
     shard_mb: int | None = None  # None: the host's default part size (site.budget.Host.shard_bytes)
     hosts: list[str] = field(default_factory=list)  # origins a remote download may be redirected to
@@ -221,6 +225,15 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
         )
     elif quantization not in QUANTIZATIONS:
         bad("quantization", f"must be one of {', '.join(QUANTIZATIONS)} (got {quantization!r})")
+    digest = table.get("sha256")
+    if "sha256" in table and "url" not in table:
+        bad("sha256", "only a url source is pinned by sha256 (other sources are files this build makes or reads)")
+    elif digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        bad("sha256", f"must be 64 lowercase hex digits (got {digest!r})")
+    if "tie_embeddings" in table and "base" not in table:
+        bad("tie_embeddings", "only a base + adapter twin is merged (and so tied) at build time")
+    elif not isinstance(table.get("tie_embeddings", False), bool):
+        bad("tie_embeddings", f"must be true or false (got {table['tie_embeddings']!r})")
     for key in sources:
         if not isinstance(table[key], str) or not table[key]:
             bad(key, "must be a non-empty string")
@@ -283,6 +296,8 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
         base=table.get("base"),
         adapter=(base / adapter).resolve() if "base" in table else None,
         quantization=quantization,
+        tie_embeddings=table.get("tie_embeddings", False),
+        sha256=digest,
         models_dir=base,
         path=(base / path).resolve() if path else None,
         sampling=dict(sampling),
@@ -302,20 +317,35 @@ def _is_origin(value: str) -> bool:
 
 def load_site(path: Path | str) -> dict:
     """The optional `[site]` table: target (a host in site.budget.HOSTS), budget_mb, file_mb."""
+    from tabtwin.site.budget import HOSTS
+
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     site = tomllib.loads(text).get("site", {})
-    line = next((n for n, raw in enumerate(text.splitlines(), 1) if raw.strip() == "[site]"), 1)
+    lines = text.splitlines()
+    start = next((n for n, raw in enumerate(lines, 1) if raw.strip() == "[site]"), 1)
+
+    def line_of(key: str) -> int:
+        for n, raw in enumerate(lines[start:], start + 1):
+            if raw.strip().startswith("["):
+                break
+            if raw.split("=", 1)[0].strip() == key:
+                return n
+        return start
+
     if not isinstance(site, dict):
-        raise RegistryError([f"{path}:{line}: [site] must be a table"])
+        raise RegistryError([f"{path}:{start}: [site] must be a table"])
     problems = []
     for key, value in site.items():
         kind = SITE_KEYS.get(key)
+        where = f"{path}:{line_of(key)}: [site]"
         if kind is None:
-            problems.append(f"{path}:{line}: [site] unknown key '{key}'; valid: {', '.join(SITE_KEYS)}")
+            problems.append(f"{where} unknown key '{key}'; valid: {', '.join(SITE_KEYS)}")
         elif not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 1):
             what = "a positive integer (megabytes)" if kind is int else "a string"
-            problems.append(f"{path}:{line}: [site] {key} must be {what} (got {value!r})")
+            problems.append(f"{where} {key} must be {what} (got {value!r})")
+        elif key == "target" and value not in HOSTS:
+            problems.append(f"{where} unknown target {value!r}; known: {', '.join(HOSTS)} (or set budget_mb, file_mb)")
     if problems:
         raise RegistryError(problems)
     return dict(site)

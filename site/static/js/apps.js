@@ -1,5 +1,6 @@
-// Inline apps: projects, books, musings, talks, rendered under an answer from the
-// site's own content (data/apps/*.json, written by the build). Text nodes only.
+// Inline apps (constants.js APPS: projects, books, musings, talks), rendered under an answer from
+// the site's own content (data/apps/*.json, written by the build). Text nodes only.
+import { APPS } from "./constants.js";
 
 const cache = new Map();
 
@@ -95,20 +96,28 @@ const renderers = {
   },
 };
 
-export const KNOWN_APPS = Object.keys(renderers);
+const SOURCES = { model: " opened by the twin", router: " opened by the keyword router", scripted: " opened in scripted mode" };
 
-// A card for {app, params}; `source` says who opened it ("model", "router", "scripted").
-export async function renderApp(root, { app, params = {} }, source) {
+// Why `app` cannot be opened here, or null when it can: this site has no such app, or the twin's
+// tools (`allowed`) leave it out.
+function refusal(app, allowed) {
+  if (!APPS.includes(app) || !renderers[app]) return `The twin asked for a "${app}" app, which this site does not have.`;
+  if (!allowed.includes(app)) {
+    return `The twin asked for the "${app}" app, which it may not open (it may open: ${allowed.join(", ") || "none"}).`;
+  }
+  return null;
+}
+
+// A card for {app, params}; `source` says who opened it ("model", "router", "scripted"). What cannot
+// be opened becomes a visible notice in its place (.app-notice), never nothing.
+export async function renderApp(root, { app, params = {} }, source, allowed = APPS) {
+  const refused = refusal(app, allowed);
+  if (refused) return el("p", { className: "app-notice", "data-app": app, "data-source": source }, refused);
   const card = el("section", { className: "app-card", "data-app": app, "data-source": source });
   card.dataset.params = JSON.stringify(params);
   const filters = Object.entries(params).map(([k, v]) => `${k}: ${v}`).join(", ");
   card.append(el("header", {}, el("strong", {}, app), filters ? ` (${filters})` : "",
-    el("small", { className: "source" }, { model: " opened by the twin", router: " opened by the keyword router",
-      scripted: " opened in scripted mode" }[source] || "")));
-  if (!renderers[app]) {
-    card.append(el("p", {}, `This site has no "${app}" app.`));
-    return card;
-  }
+    el("small", { className: "source" }, SOURCES[source] || "")));
   try {
     card.append(renderers[app](await appData(root, app), params));
   } catch (err) {

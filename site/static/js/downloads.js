@@ -7,12 +7,32 @@ async function sha256Hex(bytes) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// fetch() rejects a cross-origin download that the host does not allow (no CORS headers) with the
+// same TypeError as a dropped connection. A second, opaque request tells them apart: it succeeds
+// when the host answered but would not share the bytes with this site.
+async function explainFailure(url, err) {
+  const target = new URL(url, self.location.href);
+  const name = target.pathname.split("/").pop();
+  if (target.origin !== self.location.origin) {
+    try {
+      await fetch(target, { mode: "no-cors", cache: "no-store" });
+      return `the model host does not allow downloads from this site (CORS): ${target.host} answered but ` +
+             `sent no Access-Control-Allow-Origin header for ${name}; the site's author must serve the model ` +
+             `from a host that allows cross-origin downloads`;
+    } catch {
+      // unreachable too: a network problem (or a host the page's Content-Security-Policy does not list)
+    }
+  }
+  return `network error while downloading ${name} from ${target.host} (${err.message}); ` +
+         `check the connection and retry`;
+}
+
 async function fetchWithProgress(url, onChunk) {
   let response;
   try {
     response = await fetch(url);
   } catch (err) {
-    throw new Error(`network error while downloading ${url.split("/").pop()} (${err.message}); check the connection and retry`);
+    throw new Error(await explainFailure(url, err));
   }
   if (!response.ok) throw new Error(`download failed: ${url} answered HTTP ${response.status}`);
   const reader = response.body.getReader();
@@ -24,6 +44,17 @@ async function fetchWithProgress(url, onChunk) {
     onChunk(value.length);
   }
   return new Blob(chunks);
+}
+
+// models.json names shards relative to itself (or absolute, for a remote host) and cache keys from
+// the site's origin; the worker lives at another URL, so the page hands it every URL absolute.
+/** @returns {import("./protocol.js").ModelEntry} */
+export function resolveEntry(entry, registryUrl) {
+  return {
+    ...entry,
+    cache_key: new URL(entry.cache_key, registryUrl).href,
+    shards: entry.shards.map((shard) => ({ ...shard, url: new URL(shard.url, registryUrl).href })),
+  };
 }
 
 export async function isCached(model) {

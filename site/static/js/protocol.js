@@ -1,22 +1,188 @@
-// The messages between the page and the inference worker, written down once.
-// Both sides import this module; nothing else defines a message type.
+// The messages between the page and the inference worker, written down once: each type with the
+// typedef of its message just above it. Both sides import this module; nothing else names a message
+// type. Every request carries an `id` the page chose; every reply carries the id of the request it
+// answers, so the page matches replies and errors to requests by id alone.
+// (tests/browser/test_protocol.py checks the messages the worker really posts against these typedefs.)
 
-// page -> worker
-export const LOAD = "load";          // {model: ModelEntry}  fetch (or read cached), verify, build the core
-export const GENERATE = "generate";  // {prompt, options}    stream a reply
-export const STOP = "stop";          // {}                   end the reply now
-export const RESET = "reset";        // {}                   forget the conversation
-export const LOAD_VOICE = "load_voice";  // {voice: ModelEntry, wasm}  fetch/verify/cache Whisper
-export const TRANSCRIBE = "transcribe";  // {samples: Float32Array}    16 kHz mono speech
+/**
+ * One model or voice entry of models.json, its URLs made absolute by the page (downloads.js resolveEntry).
+ * @typedef {object} ModelEntry
+ * @property {string} id
+ * @property {number} bytes        size of the whole file
+ * @property {string} sha256       of the whole file, checked before anything is kept
+ * @property {string} cache_key    its key in the Cache API
+ * @property {{url: string, bytes: number, sha256: string}[]} shards  fetched in order and joined
+ */
 
-// worker -> page
-export const PROGRESS = "progress";  // {loaded, total, phase}
-export const READY = "ready";        // {info, simd128, cached}
-export const TOKEN = "token";        // {text}              answer text, to show as text
-export const THINKING = "thinking";  // {text}              inner monologue, shown collapsed
-export const TOOL = "tool";          // {app, params}       open an inline app
-export const DONE = "done";          // {reason, tokens, seconds}
-export const VOICE_PROGRESS = "voice_progress";  // {loaded, total, phase}
-export const VOICE_READY = "voice_ready";        // {}
-export const TRANSCRIPT = "transcript";          // {text, nothing_heard, audio_seconds, seconds}
-export const ERROR = "error";        // {message, during}
+/**
+ * The wasm-bindgen module's URLs (content-hashed, absolute).
+ * @typedef {object} WasmUrls
+ * @property {string} js
+ * @property {string} bin
+ */
+
+/**
+ * One event of the core's reply stream, exactly as the core's step() yields it.
+ * @typedef {{kind: "text", text: string}
+ *         | {kind: "thinking", text: string}
+ *         | {kind: "tool", app: string, params: Object<string, *>}} CoreEvent
+ */
+
+// ---- page -> worker: requests
+
+/**
+ * Fetch the model (or read it from this device), verify it and start the core with it.
+ * Answered by PROGRESS..., then READY.
+ * @typedef {object} LoadRequest
+ * @property {number} id
+ * @property {ModelEntry} model
+ * @property {WasmUrls} wasm
+ */
+export const LOAD = "load";
+
+/**
+ * Stream a reply to `prompt` in the running conversation. Answered by EVENT..., then DONE.
+ * @typedef {object} GenerateRequest
+ * @property {number} id
+ * @property {string} prompt
+ * @property {Object<string, number>} options  the model's sampling table from models.json (snake_case)
+ */
+export const GENERATE = "generate";
+
+/**
+ * End the reply being generated now; its DONE says "stopped". No reply of its own.
+ * @typedef {object} StopRequest
+ * @property {number} id
+ */
+export const STOP = "stop";
+
+/**
+ * Forget the conversation. No reply of its own.
+ * @typedef {object} ResetRequest
+ * @property {number} id
+ */
+export const RESET = "reset";
+
+/**
+ * Fetch (or read from this device) and verify the speech model. Answered by PROGRESS..., then VOICE_READY.
+ * @typedef {object} LoadVoiceRequest
+ * @property {number} id
+ * @property {ModelEntry} voice
+ * @property {WasmUrls} wasm
+ */
+export const LOAD_VOICE = "load_voice";
+
+/**
+ * Transcribe speech. Answered by TRANSCRIPT.
+ * @typedef {object} TranscribeRequest
+ * @property {number} id
+ * @property {Float32Array} samples  mono, at constants.js SAMPLE_RATE
+ */
+export const TRANSCRIBE = "transcribe";
+
+// ---- worker -> page: replies
+
+/**
+ * How far a LOAD or LOAD_VOICE has come.
+ * @typedef {object} ProgressReply
+ * @property {number} id
+ * @property {"cached"|"download"|"verify"|"not-cached"|"starting"} phase
+ * @property {number} loaded  bytes
+ * @property {number} total   bytes
+ * @property {string} [warning]  something the visitor should know ("not stored on this device: ...")
+ */
+export const PROGRESS = "progress";
+
+/**
+ * The model runs; ends a LOAD.
+ * @typedef {object} ReadyReply
+ * @property {number} id
+ * @property {{tools: (string|string[]|null), context_length: number}} info  the core's Chat.info(), as it is
+ *   (more fields pass through); `tools` is the twin's tabtwin.tools list (a JSON text), null when any app
+ * @property {boolean} simd128  whether the core was built with wasm simd128
+ * @property {boolean} cached   whether the bytes came from this device
+ */
+export const READY = "ready";
+
+/**
+ * One event of the reply a GENERATE asked for.
+ * @typedef {object} EventReply
+ * @property {number} id
+ * @property {CoreEvent} event
+ */
+export const EVENT = "event";
+
+/**
+ * The reply is over; ends a GENERATE.
+ * @typedef {object} DoneReply
+ * @property {number} id
+ * @property {string} reason  the core's stop reason: end_of_turn, max_tokens, context_full, stopped
+ * @property {number} tokens  tokens the core generated for this reply
+ * @property {number} seconds  from the request to the end, prompt included
+ * @property {number} first_token_s  from the request to the first token (prompt processing)
+ * @property {number|null} decode_tok_s  decode speed from the first token to the last; null under two tokens
+ */
+export const DONE = "done";
+
+/**
+ * The speech model is ready; ends a LOAD_VOICE.
+ * @typedef {object} VoiceReadyReply
+ * @property {number} id
+ */
+export const VOICE_READY = "voice_ready";
+
+/**
+ * What was heard; ends a TRANSCRIBE.
+ * @typedef {object} TranscriptReply
+ * @property {number} id
+ * @property {string} text
+ * @property {boolean} nothing_heard
+ * @property {number} audio_seconds
+ * @property {number} seconds  time spent transcribing
+ */
+export const TRANSCRIPT = "transcript";
+
+/**
+ * The request failed; ends any request.
+ * @typedef {object} ErrorReply
+ * @property {number|null} id  the failed request's (null when the message had none)
+ * @property {string} message  what went wrong and what to do, for the visitor
+ */
+export const ERROR = "error";
+
+// The reply that ends each request (ERROR ends any); the others get no reply unless they fail.
+const LAST_REPLY = { [LOAD]: READY, [GENERATE]: DONE, [LOAD_VOICE]: VOICE_READY, [TRANSCRIBE]: TRANSCRIPT };
+
+/**
+ * The page's end of the worker: `send` gives each request a fresh id and hands every reply to the
+ * handler its request registered for that reply type. An ERROR that no handler of its request takes
+ * goes to `onError`, so no failure is dropped.
+ * @param {Worker} worker
+ * @param {(reply: ErrorReply) => void} onError
+ */
+export function connect(worker, onError) {
+  let lastId = 0;
+  const pending = new Map();  // id -> {type, handlers}, until the request's last reply
+  worker.addEventListener("message", ({ data }) => {
+    const request = pending.get(data.id);
+    if (data.type === ERROR || data.type === LAST_REPLY[request?.type]) pending.delete(data.id);
+    const handler = request?.handlers[data.type];
+    if (handler) handler(data);
+    else if (data.type === ERROR) onError(data);
+  });
+  return {
+    /**
+     * @param {string} type  a request type above
+     * @param {object} payload  the request's fields but `id`
+     * @param {Object<string, function(object): *>} handlers  reply type -> handler
+     * @param {Transferable[]} transfer
+     * @returns {number} the request's id
+     */
+    send(type, payload = {}, handlers = {}, transfer = []) {
+      const id = ++lastId;
+      if (LAST_REPLY[type]) pending.set(id, { type, handlers });
+      worker.postMessage({ type, id, ...payload }, transfer);
+      return id;
+    },
+  };
+}

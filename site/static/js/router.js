@@ -1,12 +1,14 @@
-// The deterministic keyword router: when an answer carries no TOOL event, open the
+// The deterministic keyword router: when an answer carries no tool event, open the
 // app the question plainly asks for. Same input, same output; no model involved.
+import { APPS } from "./constants.js";
 
-const INTENTS = [
-  { app: "projects", pattern: /\b(projects?|built|build(ing)?|working on|repos?|repositor(y|ies)|open[- ]source|tools? you|code)\b/i },
-  { app: "books", pattern: /\b(books?|read(ing)?|novels?|authors?|library)\b/i },
-  { app: "musings", pattern: /\b(musings?|essays?|blog|posts?|articles?|writ(e|es|ing|ten)|newsletter)\b/i },
-  { app: "talks", pattern: /\b(talks?|conferences?|spoke|speak(ing)?|presentations?|meetups?)\b/i },
-];
+// The words that ask for each app; the apps come from constants.js, first match wins in its order.
+const KEYWORDS = {
+  projects: /\b(projects?|built|build(ing)?|working on|repos?|repositor(y|ies)|open[- ]source|tools? you|code)\b/i,
+  books: /\b(books?|read(ing)?|novels?|authors?|library)\b/i,
+  musings: /\b(musings?|essays?|blog|posts?|articles?|writ(e|es|ing|ten)|newsletter)\b/i,
+  talks: /\b(talks?|conferences?|spoke|speak(ing)?|presentations?|meetups?)\b/i,
+};
 
 const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -21,18 +23,16 @@ function findParam(question, values, key) {
 
 // -> {app, params} or null. `data` maps app name -> its items (for parameter words).
 export function route(question, data = {}) {
-  const intent = INTENTS.find(({ pattern }) => pattern.test(question));
-  if (!intent) return null;
-  const items = data[intent.app] || [];
+  const app = APPS.find((name) => KEYWORDS[name]?.test(question));
+  if (!app) return null;
+  const items = data[app] || [];
   const distinct = (field) => [...new Set(items.flatMap((item) => item[field] || []))];
   let params = {};
-  if (intent.app === "projects") {
+  if (app === "projects") {
     params = { ...findParam(question, distinct("languages"), "language") };
     if (!params.language) params = findParam(question, distinct("tags"), "tag");
   } else {
     params = findParam(question, distinct("tags"), "tag");
   }
-  return { app: intent.app, params };
+  return { app, params };
 }
-
-export const APPS = INTENTS.map((i) => i.app);

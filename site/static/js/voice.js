@@ -4,10 +4,9 @@
 // fails in Firefox), and transcribed by Whisper in the worker. Nothing is
 // recorded while the button is not held, and no audio leaves the device.
 import * as msg from "./protocol.js";
+import { SAMPLE_RATE, MIN_CLIP_SECONDS } from "./constants.js";
 
-const SAMPLE_RATE = 16000;
-const MIN_SECONDS = 0.3;
-
+// `worker` is the page's connection to the worker (protocol.js connect).
 export function setupVoice({ worker, voice, wasm, button, meter, input, status, onTranscript }) {
   if (!voice || !navigator.mediaDevices?.getUserMedia || !window.MediaRecorder) {
     button.hidden = true;
@@ -23,22 +22,20 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
     if (ready) return Promise.resolve();
     if (!loading) {
       loading = new Promise((resolve, reject) => {
-        const listener = ({ data }) => {
-          if (data.type === msg.VOICE_PROGRESS && data.total) {
+        worker.send(msg.LOAD_VOICE, { voice, wasm }, {
+          [msg.PROGRESS]: ({ loaded, total }) => {
             // progress never covers a warning or error the visitor has not acted on yet ("Too short")
-            if (!status.dataset.kind) say(`Loading speech model: ${Math.floor((100 * data.loaded) / data.total)}%`);
-          } else if (data.type === msg.VOICE_READY) {
-            worker.removeEventListener("message", listener);
+            if (total && !status.dataset.kind) say(`Loading speech model: ${Math.floor((100 * loaded) / total)}%`);
+          },
+          [msg.VOICE_READY]: () => {
             ready = true;
             resolve();
-          } else if (data.type === msg.ERROR && data.during === msg.LOAD_VOICE) {
-            worker.removeEventListener("message", listener);
+          },
+          [msg.ERROR]: ({ message }) => {
             loading = null;
-            reject(new Error(data.message));
-          }
-        };
-        worker.addEventListener("message", listener);
-        worker.postMessage({ type: msg.LOAD_VOICE, voice, wasm });
+            reject(new Error(message));
+          },
+        });
       });
     }
     return loading;
@@ -100,22 +97,17 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
     r.audioContext.close();
     if (!transcribe) return;
     const heldSeconds = (performance.now() - r.startedAt) / 1000;
-    if (heldSeconds < MIN_SECONDS) return say("Too short: hold the button while you speak.", "warning");
+    if (heldSeconds < MIN_CLIP_SECONDS) return say("Too short: hold the button while you speak.", "warning");
     say("Transcribing on this device…");
     try {
       const samples = await toMono16k(new Blob(r.chunks, { type: r.recorder.mimeType }));
-      if (samples.length < MIN_SECONDS * SAMPLE_RATE) return say("Too short: hold the button while you speak.", "warning");
+      if (samples.length < MIN_CLIP_SECONDS * SAMPLE_RATE) return say("Too short: hold the button while you speak.", "warning");
       await ensureModel();
       const result = await new Promise((resolve, reject) => {
-        const listener = ({ data }) => {
-          if (data.type === msg.TRANSCRIPT) { worker.removeEventListener("message", listener); resolve(data); }
-          if (data.type === msg.ERROR && data.during === msg.TRANSCRIBE) {
-            worker.removeEventListener("message", listener);
-            reject(new Error(data.message));
-          }
-        };
-        worker.addEventListener("message", listener);
-        worker.postMessage({ type: msg.TRANSCRIBE, samples }, [samples.buffer]);
+        worker.send(msg.TRANSCRIBE, { samples }, {
+          [msg.TRANSCRIPT]: resolve,
+          [msg.ERROR]: ({ message }) => reject(new Error(message)),
+        }, [samples.buffer]);
       });
       if (result.nothing_heard) return say("Nothing heard — try again, a little closer to the microphone.", "warning");
       say(`Heard ${result.audio_seconds.toFixed(1)} s of speech (transcribed in ${result.seconds.toFixed(1)} s).`);

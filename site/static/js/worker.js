@@ -1,5 +1,6 @@
 // The inference worker: owns the wasm core and the model. One reply at a time;
 // between tokens it yields to its event loop so a STOP message lands at once.
+// Every message it posts answers one request and carries that request's id (protocol.js).
 import * as msg from "./protocol.js";
 import { loadModelBytes } from "./downloads.js";
 
@@ -9,7 +10,8 @@ let transcriber = null;
 let stopRequested = false;
 const CONTEXT_LIMIT = 2048;
 
-const post = (type, body = {}) => self.postMessage({ type, ...body });
+/** @param {string} type  a reply type of protocol.js  @param {{id: number}} body  its payload, id included */
+const post = (type, body) => self.postMessage({ type, ...body });
 
 // A zero-delay yield (setTimeout clamps to 4 ms after a few nestings).
 const channel = new MessageChannel();
@@ -25,30 +27,43 @@ async function ensureCore(wasm) {
   }
 }
 
-async function loadVoice({ voice, wasm }) {
+/** @param {import("./protocol.js").LoadVoiceRequest} request */
+async function loadVoice({ id, voice, wasm }) {
   await ensureCore(wasm);
   if (!transcriber) {
-    const { bytes } = await loadModelBytes(voice, (p) => post(msg.VOICE_PROGRESS, p));
+    const { bytes } = await loadModelBytes(voice, (p) => post(msg.PROGRESS, { id, ...p }));
     transcriber = new core.Transcriber(bytes);
   }
-  post(msg.VOICE_READY);
+  post(msg.VOICE_READY, { id });
 }
 
-async function transcribe({ samples }) {
+/** @param {import("./protocol.js").TranscribeRequest} request */
+async function transcribe({ id, samples }) {
+  if (!transcriber) throw new Error("the speech model is not loaded yet: load_voice first");
   const started = performance.now();
-  const result = JSON.parse(transcriber.transcribe(samples));
-  post(msg.TRANSCRIPT, { ...result, seconds: (performance.now() - started) / 1000 });
+  const { text, nothing_heard, audio_seconds } = JSON.parse(transcriber.transcribe(samples));
+  post(msg.TRANSCRIPT, { id, text, nothing_heard, audio_seconds, seconds: (performance.now() - started) / 1000 });
 }
 
-async function load({ model, wasm }) {
+/** @param {import("./protocol.js").LoadRequest} request */
+async function load({ id, model, wasm }) {
   await ensureCore(wasm);
-  const { bytes, cached } = await loadModelBytes(model, (p) => post(msg.PROGRESS, p));
-  post(msg.PROGRESS, { phase: "starting", loaded: bytes.length, total: bytes.length });
+  const { bytes, cached } = await loadModelBytes(model, (p) => post(msg.PROGRESS, { id, ...p }));
+  post(msg.PROGRESS, { id, phase: "starting", loaded: bytes.length, total: bytes.length });
   if (chat) chat.free();
   chat = new core.Chat(bytes);
   // Ephemeral, capped conversations: the core drops the oldest turns past this window.
   chat.set_context_limit(Math.min(CONTEXT_LIMIT, JSON.parse(chat.info()).context_length));
-  post(msg.READY, { info: JSON.parse(chat.info()), simd128: core.with_simd128(), cached });
+  post(msg.READY, { id, info: JSON.parse(chat.info()), simd128: core.with_simd128(), cached });
+}
+
+/**
+ * One event of the core's reply stream, passed on exactly as step() yielded it.
+ * @param {number} id  the GENERATE request's
+ * @param {import("./protocol.js").CoreEvent} event
+ */
+function emit(id, event) {
+  post(msg.EVENT, { id, event });
 }
 
 async function generate({ prompt, options = {} }) {
@@ -95,11 +110,12 @@ const handlers = {
 };
 
 self.onmessage = async ({ data }) => {
+  const id = data.id ?? null;
   const handler = handlers[data.type];
-  if (!handler) return post(msg.ERROR, { message: `unknown message type '${data.type}'`, during: data.type });
+  if (!handler) return post(msg.ERROR, { id, message: `unknown message type '${data.type}'` });
   try {
     await handler(data);
   } catch (err) {
-    post(msg.ERROR, { message: String(err && err.message ? err.message : err), during: data.type });
+    post(msg.ERROR, { id, message: String(err && err.message ? err.message : err) });
   }
 };

@@ -1,5 +1,9 @@
-//! The GGUF metadata keys tabtwin adds. Mirrored by `python/tabtwin/keys.py`;
-//! `tests/python/test_keys.py` checks that both tables hold the same pairs.
+//! The constants table: every name and marker that Rust, Python and the page must agree on.
+//! Mirrored by `python/tabtwin/keys.py` (same names, same values, one per line) and compared
+//! by the Python tests; the page's `constants.js` is generated from the Python table.
+//! Standard GGUF keys (`general.*`, `tokenizer.*`) live in `gguf.rs`, as gguf-py keeps them.
+
+// --- tabtwin.* metadata keys in a twin's GGUF
 
 /// The system prompt the twin was trained with; used verbatim at run time.
 pub const SYSTEM_PROMPT: &str = "tabtwin.system_prompt";
@@ -12,6 +16,7 @@ pub const PROVENANCE: &str = "tabtwin.provenance";
 /// Version of the tabtwin key set, so readers can tell what to expect.
 pub const FORMAT_VERSION: &str = "tabtwin.format_version";
 
+/// The tabtwin.* keys by name (Python's `keys.ALL`).
 pub const ALL: &[(&str, &str)] = &[
     ("SYSTEM_PROMPT", SYSTEM_PROMPT),
     ("PERSONA", PERSONA),
@@ -19,3 +24,37 @@ pub const ALL: &[(&str, &str)] = &[
     ("PROVENANCE", PROVENANCE),
     ("FORMAT_VERSION", FORMAT_VERSION),
 ];
+
+// --- whisper.* metadata keys in the Whisper GGUF (written by `tabtwin whisper convert`)
+
+/// The candle/HF config as JSON.
+pub const WHISPER_CONFIG: &str = "whisper.config";
+/// tokenizer.json, verbatim.
+pub const WHISPER_TOKENIZER_JSON: &str = "whisper.tokenizer_json";
+/// The mel filterbank, float32, row-major.
+pub const WHISPER_MEL_FILTERS: &str = "whisper.mel_filters";
+
+// --- the chat format
+
+/// Tokens that end an assistant turn, whichever chat template the model uses (besides `eos_token_id`).
+pub const END_OF_TURN_TOKENS: &[&str] = &["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>"];
+/// A reply's inner monologue opens with this tag and is shown collapsed.
+pub const THINK_OPEN: &str = "<think>";
+pub const THINK_CLOSE: &str = "</think>";
+/// A line `TOOL {"app": ..., "params": {...}}` opens an inline app.
+pub const TOOL_PREFIX: &str = "TOOL ";
+
+/// The inline apps the site offers; a twin's tabtwin.tools may narrow the list.
+pub const APPS: &[&str] = &["projects", "books", "musings", "talks"];
+
+// --- voice
+
+/// Hz, mono: what Whisper hears.
+pub const SAMPLE_RATE: u32 = 16000;
+/// Shorter clips are refused ("too short") rather than guessed at.
+pub const MIN_CLIP_SECONDS: f32 = 0.3;
+
+/// Whether `token` ends an assistant turn in the chat formats we know.
+pub fn is_end_of_turn(token: &str) -> bool {
+    END_OF_TURN_TOKENS.contains(&token)
+}

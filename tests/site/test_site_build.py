@@ -57,15 +57,17 @@ def test_registry_errors_name_file_line_and_key(tmp_path, text, line, words):
         assert word in message, message
 
 
-def test_repository_registry_offers_two_twins_and_their_bases(root):
-    """The demo site: the two Ada twins (composed from a stock base + a committed adapter) and the
-    two stock bases; the default is the small twin, the 0.5B twin is the one that opens apps."""
+def test_repository_registry_publishes_the_two_twins_for_github_pages(root):
+    """The demo site: the two Ada twins (composed from a stock base + a committed adapter), budgeted
+    for GitHub Pages; the stock bases are not published (they would take it to 1.79 GB). The default is
+    the small twin, the 0.5B twin is the one that opens apps and is served with one embedding matrix."""
+    from tabtwin.site.registry import load_site
+
     entries = {e.id: e for e in load(root / "models.toml")}
     twins = [e for e in entries.values() if e.base]
-    assert sorted(e.pypi for e in entries.values() if e.pypi) == [
-        "qwen2.5-coder-0.5b-instruct",
-        "smollm2-135m-instruct",
-    ]
+    assert len(twins) == len(entries) == 2 and not any(e.pypi for e in entries.values())
+    assert load_site(root / "models.toml") == {"target": "github-pages"}
+    assert [e.id for e in twins if e.tie_embeddings] == [next(t.id for t in twins if "qwen" in t.base)]
     assert sorted(e.base for e in twins) == ["qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct"]
     for twin in twins:
         record = json.loads((twin.adapter / "tabtwin.json").read_text())
@@ -76,40 +78,48 @@ def test_repository_registry_offers_two_twins_and_their_bases(root):
 
 
 @pytest.fixture(scope="module")
-def demo_site(root, smollm_path, tmp_path_factory):
+def sharded_model(tmp_path_factory):
+    """A tiny random llama big enough (~7 MB) to be cut into 1 MB shards."""
+    from tiny_gguf import write_tiny_llama
+
+    return write_tiny_llama(tmp_path_factory.mktemp("model") / "small.gguf", hidden=256, layers=6)
+
+
+@pytest.fixture(scope="module")
+def demo_site(root, sharded_model, tmp_path_factory):
     work = tmp_path_factory.mktemp("build")
     reg = work / "models.toml"
     reg.write_text(
-        f'[[model]]\nid = "small"\nlabel = "Small"\npath = "{smollm_path}"\nshard_mb = 50\n'
+        f'[[model]]\nid = "small"\nlabel = "Small"\npath = "{sharded_model}"\nshard_mb = 1\n'
         "[model.sampling]\nmax_tokens = 99\n"
     )
     summary = build(root, work / "_site", reg, log=lambda *_: None)
     return work, reg, summary
 
 
-def test_registry_json_is_read_from_the_gguf_header(demo_site, smollm_path):
+def test_registry_json_is_read_from_the_gguf_header(demo_site, sharded_model):
     work, _, _ = demo_site
     entry = json.loads((work / "_site/models.json").read_text())["models"][0]
-    header = describe(smollm_path)
+    header = describe(sharded_model)
     assert entry["architecture"] == header["architecture"] == "llama"
     assert entry["parameters"] == header["parameters"]
     assert entry["context_length"] == header["context_length"]
     assert entry["vocab_size"] == header["vocab_size"]
-    assert entry["bytes"] == smollm_path.stat().st_size
+    assert entry["bytes"] == sharded_model.stat().st_size
     assert entry["sampling"] == {"max_tokens": 99}
 
 
-def test_shards_are_small_and_reassemble_to_the_original(demo_site, smollm_path):
+def test_shards_are_small_and_reassemble_to_the_original(demo_site, sharded_model):
     work, _, _ = demo_site
     entry = json.loads((work / "_site/models.json").read_text())["models"][0]
-    assert len(entry["shards"]) == -(-smollm_path.stat().st_size // 50_000_000)
+    assert len(entry["shards"]) == -(-sharded_model.stat().st_size // 1_000_000)
     whole = hashlib.sha256()
     for shard in entry["shards"]:
         data = (work / "_site" / shard["url"]).read_bytes()
-        assert len(data) == shard["bytes"] <= 50_000_000
+        assert len(data) == shard["bytes"] <= 1_000_000
         assert hashlib.sha256(data).hexdigest() == shard["sha256"]
         whole.update(data)
-    assert whole.hexdigest() == entry["sha256"] == hashlib.sha256(smollm_path.read_bytes()).hexdigest()
+    assert whole.hexdigest() == entry["sha256"] == hashlib.sha256(sharded_model.read_bytes()).hexdigest()
 
 
 def test_pages_apps_and_service_worker(demo_site, root):
@@ -144,17 +154,18 @@ def test_second_build_does_no_model_work(demo_site, root):
     assert again.model_work == []
 
 
-def test_unsupported_architecture_fails_the_build(root, tmp_path, smollm_path):
-    from test_bad_input import write_gpt2_file
+def test_unsupported_architecture_fails_the_build(root, tmp_path, tiny_gguf):
+    from bad_gguf import write_gpt2_file
 
     model = tmp_path / "gpt2.gguf"
-    write_gpt2_file(model, smollm_path)
+    write_gpt2_file(model, tiny_gguf)
     reg = registry(tmp_path, f'[[model]]\nid = "g"\nlabel = "G"\npath = "{model}"\n')
     with pytest.raises(BuildError, match="architecture 'gpt2' is not supported"):
         build(root, tmp_path / "_site", reg, log=lambda *_: None)
 
 
-def test_remote_url_model_is_left_remote_and_allowed_by_csp(root, tmp_path, smollm_path):
+def test_remote_url_model_is_left_remote_and_allowed_by_csp(root, tmp_path, tiny_gguf):
+    smollm_path = tiny_gguf  # any GGUF the core supports
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(smollm_path.parent))
     handler.log_message = lambda *a: None
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -199,12 +210,59 @@ def test_publish_without_remote_says_what_to_do(tmp_path, demo_site, capsys):
     assert "no git remote 'origin'" in capsys.readouterr().out
 
 
-def test_build_py_reports_registry_errors_and_exits_1(root, tmp_path):
+def test_build_py_reports_registry_errors_on_one_line_and_exits_2(root, tmp_path):
     reg = registry(tmp_path, GOOD + 'colour = "red"\n')
     result = subprocess.run(
         [sys.executable, str(root / "build.py"), "--registry", str(reg), "--out", str(tmp_path / "_site")],
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
+    assert result.stderr.startswith("tabtwin: error: ")
     assert f"{reg}:5:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_model_hub_url_brings_its_download_hosts_into_the_csp():
+    """The hub redirects `resolve` URLs to its CDN and the CSP is checked on every hop."""
+    from tabtwin.site.registry import ModelEntry
+    from tabtwin.site.render import content_security_policy, remote_origins
+
+    hub = ModelEntry(id="t", label="T", url="https://huggingface.co/o/r/resolve/abc/t.gguf", serve="remote")
+    own = ModelEntry(
+        id="u", label="U", url="https://models.example.org/u.gguf", serve="remote", hosts=["https://cdn.example.org"]
+    )
+    copied = ModelEntry(id="v", label="V", url="https://elsewhere.example.org/v.gguf")  # served from the site
+    connect = content_security_policy(remote_origins([hub, own, copied])).split("connect-src ")[1].split(";")[0]
+    assert connect.split()[0] == "'self'"
+    for host in ("https://huggingface.co", "https://*.hf.co", "https://models.example.org", "https://cdn.example.org"):
+        assert host in connect.split(), connect
+    assert "elsewhere.example.org" not in connect
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        ('hosts = ["https://cdn.example.org/path"]', ["key 'hosts'", "no path"]),
+        ('sha256 = "abc"', ["key 'sha256'", "64 lowercase hex"]),
+        ("tie_embeddings = true", ["key 'tie_embeddings'", "base + adapter"]),
+    ],
+)
+def test_remote_pins_and_ties_are_checked(tmp_path, extra, words):
+    text = f'[[model]]\nid = "a"\nlabel = "A"\nurl = "https://x.example.org/a.gguf"\nserve = "remote"\n{extra}\n'
+    with pytest.raises(RegistryError) as err:
+        load(registry(tmp_path, text))
+    assert all(w in str(err.value) for w in words), str(err.value)
+
+
+def test_a_url_model_whose_bytes_changed_fails_the_pinned_sha256(root, tmp_path, tiny_gguf):
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tiny_gguf.parent))
+    handler.log_message = lambda *a: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/{tiny_gguf.name}"
+    try:
+        reg = registry(tmp_path, f'[[model]]\nid = "p"\nlabel = "P"\nurl = "{url}"\nsha256 = "{"0" * 64}"\n')
+        with pytest.raises(BuildError, match="not the pinned 0000000000000000"):
+            build(root, tmp_path / "_site", reg, log=lambda *_: None)
+    finally:
+        server.shutdown()
