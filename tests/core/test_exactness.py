@@ -16,6 +16,8 @@ from tabtwin._core import Chat
 from tabtwin.gguf.convert import DecoderConfig, write_gguf
 from tabtwin.gguf.read import open_gguf
 
+pytestmark = pytest.mark.torch  # transformers is the reference
+
 TOKENS = [1, 450, 3000, 17, 99, 42, 7, 1000, 12, 5000, 333]
 
 

@@ -9,6 +9,7 @@ import pytest
 from tabtwin._core import Chat
 
 QUESTION = "What is the capital of France?"
+pytestmark = pytest.mark.models  # the fixtures are requested by name (getfixturevalue)
 
 
 def tabtwin(*args: str) -> subprocess.CompletedProcess:

@@ -5,6 +5,8 @@ from transformers import AutoTokenizer
 
 from tabtwin._core import Chat
 
+pytestmark = pytest.mark.torch  # transformers is the reference
+
 CORPUS = [
     "What is the capital of France?",
     "Hello, world! 你好，世界。 Ça va? Grüße aus Köln — naïve café.",

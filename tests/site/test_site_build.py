@@ -1,15 +1,13 @@
 """`python build.py`: registry validation, models.json from GGUF headers, shards, pages, incremental, publish."""
 
-import functools
 import hashlib
 import html
 import json
 import subprocess
 import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from loopback import serving
 
 from tabtwin.gguf.read import describe
 from tabtwin.site.build import BuildError, build
@@ -165,21 +163,13 @@ def test_unsupported_architecture_fails_the_build(root, tmp_path, tiny_gguf):
 
 
 def test_remote_url_model_is_left_remote_and_allowed_by_csp(root, tmp_path, tiny_gguf):
-    smollm_path = tiny_gguf  # any GGUF the core supports
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(smollm_path.parent))
-    handler.log_message = lambda *a: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    host = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(tiny_gguf.parent) as host:
         reg = registry(
-            tmp_path, f'[[model]]\nid = "r"\nlabel = "R"\nurl = "{host}/{smollm_path.name}"\nserve = "remote"\n'
+            tmp_path, f'[[model]]\nid = "r"\nlabel = "R"\nurl = "{host}/{tiny_gguf.name}"\nserve = "remote"\n'
         )
         build(root, tmp_path / "_site", reg, log=lambda *_: None)
-    finally:
-        server.shutdown()
     entry = json.loads((tmp_path / "_site/models.json").read_text())["models"][0]
-    assert entry["shards"][0]["url"] == f"{host}/{smollm_path.name}"
+    assert entry["shards"][0]["url"] == f"{host}/{tiny_gguf.name}"
     assert not (tmp_path / "_site/models/r").exists()
     assert f"connect-src 'self' {host}" in html.unescape((tmp_path / "_site/chat/index.html").read_text())
 
@@ -255,14 +245,8 @@ def test_remote_pins_and_ties_are_checked(tmp_path, extra, words):
 
 
 def test_a_url_model_whose_bytes_changed_fails_the_pinned_sha256(root, tmp_path, tiny_gguf):
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tiny_gguf.parent))
-    handler.log_message = lambda *a: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/{tiny_gguf.name}"
-    try:
+    with serving(tiny_gguf.parent) as host:
+        url = f"{host}/{tiny_gguf.name}"
         reg = registry(tmp_path, f'[[model]]\nid = "p"\nlabel = "P"\nurl = "{url}"\nsha256 = "{"0" * 64}"\n')
         with pytest.raises(BuildError, match="not the pinned 0000000000000000"):
             build(root, tmp_path / "_site", reg, log=lambda *_: None)
-    finally:
-        server.shutdown()

@@ -104,6 +104,7 @@ def test_too_short_is_an_error(transcriber):
         transcriber.transcribe([0.01] * 3200)
 
 
+@pytest.mark.models  # converts and runs the default Whisper model
 def test_cli_transcribes_a_wav(tmp_path):
     path = tmp_path / "talks.wav"
     speak(PHRASES[0], path)

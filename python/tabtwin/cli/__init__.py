@@ -69,9 +69,8 @@ def cmd_chat(args) -> int:
         raise TabtwinError("nothing to answer: give --prompt (or a --history that ends with a user message)")
     chat.set_history(turns)
 
-    def show(event_json: str) -> bool:
+    def show(event: dict) -> bool:
         # text as it streams; a thought dimmed in brackets; an inline app as the page would open it
-        event = json.loads(event_json)
         if event["kind"] == "text":
             sys.stdout.write(event["text"])
         elif event["kind"] == "thinking":
@@ -162,10 +161,12 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
     )
     chat.add_argument("--system", help="system prompt (refused for a twin that carries its own)")
     chat.add_argument("--force-system", action="store_true", help="replace a twin's trained system prompt anyway")
-    chat.add_argument("--max-tokens", type=int, default=256)
-    chat.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    chat.add_argument("--repeat-penalty", type=float, default=1.0)
-    chat.add_argument("--seed", type=int, default=42)
+    # Options left unset keep the model's defaults: the core's, then its GGUF's general.sampling.*.
+    unset = "default: the model's (its GGUF's recommendation, else the core's)"
+    chat.add_argument("--max-tokens", type=int, help="the most tokens in the answer; " + unset)
+    chat.add_argument("--temperature", type=float, help="0 = greedy; " + unset)
+    chat.add_argument("--repeat-penalty", type=float, help="1 = none; " + unset)
+    chat.add_argument("--seed", type=int, help="for temperature > 0; " + unset)
     chat.set_defaults(func=cmd_chat)
 
     bench = sub.add_parser("bench", help="decode speed: native core, llama.cpp peer (if installed), Chromium wasm")

@@ -39,7 +39,6 @@ questions with the same system prompt, side by side.
 from __future__ import annotations
 
 import base64
-import html
 import json
 import re
 import shlex
@@ -50,9 +49,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
 from tabtwin.errors import TabtwinError
 from tabtwin.finetune.data.build import HOLDOUT_FILE, Example, read_examples
 from tabtwin.finetune.data.sources import FORBIDDEN_MARKERS, TOOL_PREFIX, check_tool, read_jsonl, tool_line
+from tabtwin.paths import shown
 
 CHECKS = ("recall", "identity", "honesty", "tool", "contrast")
 CANARY_KEYS = ("q", "check", "expect", "tool")
@@ -355,7 +357,7 @@ def ask(chat, question: Question, max_tokens: int) -> dict:
     """One greedy reply after the question's history (none for a first turn or a canary)."""
     events = []
     chat.set_history(question.history)  # also clears the previous question's conversation
-    chat.generate(question.question, max_tokens=max_tokens, on_event=lambda e: events.append(json.loads(e)) or True)
+    chat.generate(question.question, max_tokens=max_tokens, on_event=lambda e: events.append(e) or True)
     reply = {
         "text": "".join(e["text"] for e in events if e["kind"] == "text").strip(),
         "thinking": "".join(e["text"] for e in events if e["kind"] == "thinking") or None,
@@ -476,7 +478,7 @@ def open_model(spec: str | Path):
 def model_record(path: Path) -> dict:
     from tabtwin.paths import sha256_file
 
-    return {"path": str(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}
+    return {"path": shown(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
 def collect_questions(cfg, limit: int | None) -> tuple[list[Question], list[Canary]]:
@@ -501,9 +503,9 @@ def collect_questions(cfg, limit: int | None) -> tuple[list[Question], list[Cana
 
 def command_line(cfg, gguf: Path, limit: int | None, compare_base: str | None) -> str:
     """The command that reruns this evaluation, for the report's header."""
-    words = ["tabtwin", "eval", str(cfg.path)]
+    words = ["tabtwin", "eval", shown(cfg.path)]
     if gguf != Path(cfg.export_path):
-        words += ["--gguf", str(gguf)]
+        words += ["--gguf", shown(gguf)]
     if limit is not None:
         words += ["--limit", str(limit)]
     if compare_base and compare_base != cfg.eval.compare_base:
@@ -571,17 +573,17 @@ def evaluate(
         rows.append(row)
     curves = loss_curves(cfg, gguf)
     report = {
-        "config": str(cfg.path),
+        "config": shown(cfg.path),
         "command": command,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "models": models_used,
-        "holdout": str(cfg.data_dir / HOLDOUT_FILE),
-        "canaries": str(cfg.eval.canaries) if cfg.eval.canaries else None,
+        "holdout": shown(cfg.data_dir / HOLDOUT_FILE),
+        "canaries": shown(cfg.eval.canaries) if cfg.eval.canaries else None,
         "persona": persona,
         "other_names": other_names,
         "max_tokens": cfg.eval.max_tokens,
         "examples": len(rows),
-        "loss_curves": [str(p) for p in curves],
+        "loss_curves": [shown(p) for p in curves],
         "summary": {label: {"rubric": rubric(rows, label), "by_kind": by_kind(rows, label)} for label in answers},
         "rows": rows,
     }
@@ -614,105 +616,33 @@ def rubric_line(r: dict) -> str:
     return ", ".join(f"{title} {metric_cell(r[key])}" for key, title, _ in RUBRIC)
 
 
-CSS = """
-body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:78rem;padding:0 1rem;color:#1d232a}
-h1{font-size:1.5rem}h2{margin-top:2.2rem;border-bottom:1px solid #d6dbe0}
-table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #d6dbe0;padding:.3rem .6rem;text-align:left;
-vertical-align:top}th{background:#f1f3f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
-code,pre{font:13px/1.4 ui-monospace,monospace}pre{white-space:pre-wrap;word-break:break-word;margin:.3rem 0}
-.meta td:first-child{color:#5b6570}.q{border:1px solid #d6dbe0;border-radius:6px;margin:1rem 0;padding:.6rem .9rem}
-.q h3{font-size:.95rem;margin:.1rem 0;color:#5b6570;font-weight:500}.answers{display:grid;gap:.8rem;
-grid-template-columns:repeat(auto-fit,minmax(22rem,1fr))}.answer{background:#f8f9fa;border-radius:4px;
-padding:.4rem .6rem}.pass{color:#17803d;font-weight:600}.fail{color:#b42318;font-weight:600}
-.mark{font-size:.85rem;color:#5b6570}img{max-width:100%;border:1px solid #d6dbe0}
-"""
-
-
-def esc(value) -> str:
-    return html.escape(str(value), quote=True)
+def kind_cell(value, key: str) -> str:
+    return "n/a" if value is None else f"{value:.2f}" if key == "f1" else pct(value)
 
 
 def html_report(report: dict, curves: list[Path]) -> str:
-    """The whole report as one HTML page: no external file, script or font."""
-    labels = list(report["summary"])
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width,initial-scale=1">',
-        f"<title>tabtwin eval: {esc(report['persona'])}</title><style>{CSS}</style></head><body>",
-        f"<h1>tabtwin eval: {esc(report['persona'])}</h1>",
-        html_header(report),
-        "<h2>Rubric</h2>",
-        html_rubric(report, labels),
-    ]
-    if curves:
-        parts.append("<h2>Training loss</h2>")
-        for path in curves:
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            parts.append(
-                f'<figure><img alt="loss curve" src="data:image/png;base64,{data}">'
-                f"<figcaption class=mark>{esc(path)}</figcaption></figure>"
-            )
-    parts += ["<h2>By kind</h2>", html_kinds(report, labels), "<h2>Answers</h2>"]
-    parts += [html_row(r, labels) for r in report["rows"]]
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
-
-
-def html_header(report: dict) -> str:
-    rows = [
-        ("config", f"<code>{esc(report['config'])}</code>"),
-        ("date", esc(report["date"])),
-        (
-            "questions",
-            f"{report['examples']} (holdout: <code>{esc(report['holdout'])}</code>; canaries: "
-            f"<code>{esc(report['canaries'] or 'none')}</code>)",
-        ),
-        ("decoding", f"greedy, at most {report['max_tokens']} tokens a reply"),
-        ("persona", f"{esc(report['persona'])} (identity fails on: {esc(', '.join(report['other_names']))})"),
-        ("regenerate", f"<code>{esc(report['command'])}</code>"),
-    ]
-    for label, m in report["models"].items():
-        rows.append(
-            (
-                label,
-                f"<code>{esc(m['path'])}</code>, sha256 <code>{esc(m['sha256'][:16])}</code>, "
-                f"{m['bytes'] / 1e6:.1f} MB",
-            )
-        )
-    return (
-        "<table class=meta>" + "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
-        "<p class=mark>Every number on this page comes from the run; none is typed by hand.</p>"
+    """The whole report as one HTML page (templates/eval_report.html, autoescaped): no external
+    file, script or font; the loss curves are embedded."""
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, undefined=StrictUndefined
+    )
+    return env.get_template("eval_report.html").render(
+        report=report,
+        labels=list(report["summary"]),
+        rubric=RUBRIC,
+        decoding=decoding_line(report),
+        curves=[{"name": shown(p), "data": base64.b64encode(p.read_bytes()).decode("ascii")} for p in curves],
+        kind_metrics=(("pass", "pass"), ("f1", "word F1"), ("tool", "tool"), ("clean_stop", "clean stop")),
+        metric_cell=metric_cell,
+        kind_cell=kind_cell,
+        marks=marks,
     )
 
 
-def html_rubric(report: dict, labels: list[str]) -> str:
-    head = "<tr><th>metric</th>" + "".join(f"<th>{esc(label)}</th>" for label in labels) + "<th>measured on</th></tr>"
-    body = []
-    for key, title, what in RUBRIC:
-        cells = "".join(
-            f"<td class=num>{esc(metric_cell(report['summary'][label]['rubric'][key]))}</td>" for label in labels
-        )
-        body.append(f"<tr><td>{esc(title)}</td>{cells}<td class=mark>{esc(what)}</td></tr>")
-    return f'<table class="rubric">{head}{"".join(body)}</table>'
-
-
-def html_kinds(report: dict, labels: list[str]) -> str:
-    metrics = (("pass", "pass"), ("f1", "word F1"), ("tool", "tool"), ("clean_stop", "clean stop"))
-    head = (
-        "<tr><th>kind</th><th>n</th>"
-        + "".join(f"<th>{t} ({esc(label)})</th>" for _, t in metrics for label in labels)
-        + "</tr>"
-    )
-    body = []
-    for group, first in report["summary"][labels[0]]["by_kind"].items():
-        cells = []
-        for key, _ in metrics:
-            for label in labels:
-                v = report["summary"][label]["by_kind"][group][key]
-                cells.append(f"<td class=num>{'n/a' if v is None else f'{v:.2f}' if key == 'f1' else pct(v)}</td>")
-        body.append(f"<tr><td>{esc(group)}</td><td class=num>{first['n']}</td>{''.join(cells)}</tr>")
-    return f'<table class="kinds">{head}{"".join(body)}</table>'
+def decoding_line(report: dict) -> str:
+    sampling = report.get("sampling")
+    settings = ", ".join(f"{k} {v}" for k, v in sampling.items()) if sampling else "greedy"
+    return f"{settings}; at most {report['max_tokens']} tokens a reply"
 
 
 def marks(row: dict, a: dict) -> str:
@@ -735,20 +665,3 @@ def marks(row: dict, a: dict) -> str:
         words += ["brings in the persona"] if a.get("persona_named") else []
     words.append("clean stop" if a["stop"] else f"stop: {a['stop_reason']}")
     return "; ".join(words)
-
-
-def html_row(row: dict, labels: list[str]) -> str:
-    turn = f", turn {row['turn']} after {row['history_turns']} seeded messages" if row["history_turns"] else ""
-    answers = []
-    for label in labels:
-        a = row[label]
-        verdict = '<span class="pass">✓ pass</span>' if a["pass"] else '<span class="fail">✗ fail</span>'
-        answers.append(
-            f'<div class="answer"><b>{esc(label)}</b> {verdict} <span class=mark>{esc(marks(row, a))}</span>'
-            f"<pre>{esc(a['reply'] or '')}</pre></div>"
-        )
-    return (
-        f'<div class="q"><h3>{esc(row["where"])} · {esc(row["group"])}{esc(turn)}</h3>'
-        f"<p><b>Q:</b> {esc(row['question'])}</p><p><b>expected:</b> <code>{esc(row['expected'])}</code></p>"
-        f'<div class="answers">{"".join(answers)}</div></div>'
-    )

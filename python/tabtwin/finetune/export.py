@@ -34,6 +34,7 @@ from tabtwin.errors import TabtwinError
 from tabtwin.gguf.merge import FORMAT_VERSION, TWIN_JSON, lora_deltas, write_twin
 from tabtwin.gguf.read import field, open_gguf
 from tabtwin.gguf.store import resolve_quantization
+from tabtwin.paths import shown
 
 
 def twin_metadata(cfg, base, adapter_sha: str, train_report: dict, quantization: str) -> dict[str, str]:
@@ -89,15 +90,15 @@ def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict
         portable = write_portable_adapter(cfg, base, adapter, out, quantization, adapter_sha, train_report)
     log(f"portable adapter: {portable}")
     result = {
-        "gguf": str(out),
+        "gguf": shown(out),
         "bytes": out.stat().st_size,
         "quantization": quantization,
-        "adapter": str(portable),
+        "adapter": shown(portable),
         "base": base.spec,
         "base_sha256": base.sha256,
     }
     if cfg.export.ollama:
-        result["modelfile"] = str(write_modelfile(out, template, cfg.system_prompt))
+        result["modelfile"] = shown(write_modelfile(out, template, cfg.system_prompt))
         log(f"ollama Modelfile: {result['modelfile']}")
     if verify:
         # against the weights the twin was merged from (the float16 portable adapter for a GGUF base)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Style and house gates, each failing the suite: ruff (lint + format), rustfmt, clippy with warnings as
+# errors, repeated code (pylint's similarity checker over the Python package and tests), and the CLI
+# reference in docs/cli.md matching `--help` (scripts/cli_docs.py).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${TABTWIN_CACHE:-$HOME/.cache/tabtwin}"
+cd "$ROOT"
+python3 -m ruff check python tests scripts build.py
+python3 -m ruff format --check python tests scripts build.py
+( cd wasm && cargo fmt --all --check )
+( cd wasm && CARGO_TARGET_DIR="$CACHE/target-native" cargo clippy -q --workspace --all-targets -- -D warnings )
+python3 -m pylint --disable=all --enable=duplicate-code --min-similarity-lines=8 \
+  --ignore-imports=yes --ignore-signatures=yes python/tabtwin tests scripts
+python3 scripts/cli_docs.py --check
+echo "gates: ok"
