@@ -14,6 +14,8 @@ import platform
 import time
 from pathlib import Path
 
+from tabtwin import keys
+
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
 
@@ -130,7 +132,7 @@ def speech_clips(work: Path) -> dict:
     for seconds, text in VOICE_TEXT.items():
         raw, wav = work / f"{seconds}.raw.wav", work / f"{seconds}.wav"
         subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), text], check=True)
-        subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True)
+        subprocess.run(["sox", str(raw), "-r", str(keys.SAMPLE_RATE), "-c", "1", "-b", "16", str(wav)], check=True)
         clips[seconds] = read_wav(wav)
     return clips
 
@@ -146,9 +148,9 @@ def voice_native(clips) -> dict:
         transcriber.transcribe(audio.tolist())
         compute = time.perf_counter() - started
         results[f"{seconds}s"] = {
-            "audio_s": round(len(audio) / 16000, 2),
+            "audio_s": round(len(audio) / keys.SAMPLE_RATE, 2),
             "compute_s": round(compute, 2),
-            "rtf": round(compute / (len(audio) / 16000), 3),
+            "rtf": round(compute / (len(audio) / keys.SAMPLE_RATE), 3),
         }
     return results
 
@@ -177,9 +179,9 @@ def voice_browser(page, clips) -> dict:
             audio.tolist(),
         )
         results[f"{seconds}s"] = {
-            "audio_s": round(len(audio) / 16000, 2),
+            "audio_s": round(len(audio) / keys.SAMPLE_RATE, 2),
             "compute_s": round(compute, 2),
-            "rtf": round(compute / (len(audio) / 16000), 3),
+            "rtf": round(compute / (len(audio) / keys.SAMPLE_RATE), 3),
         }
     return results
 

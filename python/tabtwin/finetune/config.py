@@ -11,11 +11,12 @@ import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
+from tabtwin import keys
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.store import QUANTIZATIONS
 
 # The inline apps of the site (site/static/js/apps.js); a config may narrow the list.
-DEFAULT_APPS = ("projects", "books", "musings", "talks")
+DEFAULT_APPS = keys.APPS
 ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from gguf import GGMLQuantizationType, GGUFReader, GGUFWriter, LlamaFileType
-from gguf.quants import quantize
+from gguf import GGUFReader, LlamaFileType
 
 from tabtwin.errors import TabtwinError
-from tabtwin.gguf.store import copy_metadata, write_and_replace
+from tabtwin.gguf.store import copy_metadata, gguf_writer, store
 
 
 @dataclass
@@ -102,38 +101,35 @@ def write_gguf(
     """Write `state` (HF names -> float arrays) as a GGUF with `qtype` matrices (F32, F16 or Q8_0)."""
     out = Path(out)
     arch = config.architecture
-    tmp = out.with_name(out.name + ".part")
-    writer = GGUFWriter(tmp, arch)
-    tokenizer_reader = GGUFReader(tokenizer_from)
-    copy_metadata(tokenizer_reader, writer, skip={k for k in tokenizer_reader.fields if not k.startswith("tokenizer.")})
-    writer.add_name(config.name)
-    writer.add_context_length(config.context_length)
-    writer.add_embedding_length(config.hidden_size)
-    writer.add_block_count(config.num_layers)
-    writer.add_feed_forward_length(config.intermediate_size)
-    writer.add_head_count(config.num_heads)
-    writer.add_head_count_kv(config.num_kv_heads)
-    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
-    writer.add_rope_freq_base(config.rope_theta)
-    writer.add_rope_dimension_count(config.hidden_size // config.num_heads)
-    writer.add_vocab_size(config.vocab_size)
-    file_type = {"F32": LlamaFileType.ALL_F32, "F16": LlamaFileType.MOSTLY_F16, "Q8_0": LlamaFileType.MOSTLY_Q8_0}
-    writer.add_file_type(file_type[qtype])
-    for key, value in (extra_metadata or {}).items():
-        writer.add_string(key, value)
+    with gguf_writer(out, arch) as writer:
+        tokenizer_reader = GGUFReader(tokenizer_from)
+        copy_metadata(
+            tokenizer_reader, writer, skip={k for k in tokenizer_reader.fields if not k.startswith("tokenizer.")}
+        )
+        writer.add_name(config.name)
+        writer.add_context_length(config.context_length)
+        writer.add_embedding_length(config.hidden_size)
+        writer.add_block_count(config.num_layers)
+        writer.add_feed_forward_length(config.intermediate_size)
+        writer.add_head_count(config.num_heads)
+        writer.add_head_count_kv(config.num_kv_heads)
+        writer.add_layer_norm_rms_eps(config.rms_norm_eps)
+        writer.add_rope_freq_base(config.rope_theta)
+        writer.add_rope_dimension_count(config.hidden_size // config.num_heads)
+        writer.add_vocab_size(config.vocab_size)
+        file_type = {"F32": LlamaFileType.ALL_F32, "F16": LlamaFileType.MOSTLY_F16, "Q8_0": LlamaFileType.MOSTLY_Q8_0}
+        writer.add_file_type(file_type[qtype])
+        for key, value in (extra_metadata or {}).items():
+            writer.add_string(key, value)
 
-    for hf_name, tensor in state.items():
-        name = gguf_name(hf_name)
-        if name is None:
-            raise TabtwinError(f"no GGUF name for tensor '{hf_name}'")
-        weights = np.asarray(tensor, dtype=np.float32)
-        if arch == "llama" and name.endswith(("attn_q.weight", "attn_k.weight")):
-            heads = config.num_heads if "attn_q" in name else config.num_kv_heads
-            weights = permute_for_llama(weights, heads)
-        if weights.ndim < 2 or qtype == "F32" or weights.shape[-1] % 32 != 0:
-            writer.add_tensor(name, np.ascontiguousarray(weights))
-        elif qtype == "F16":
-            writer.add_tensor(name, weights.astype(np.float16))
-        else:
-            writer.add_tensor(name, quantize(weights, GGMLQuantizationType.Q8_0), raw_dtype=GGMLQuantizationType.Q8_0)
-    return write_and_replace(writer, tmp, out)
+        for hf_name, tensor in state.items():
+            name = gguf_name(hf_name)
+            if name is None:
+                raise TabtwinError(f"no GGUF name for tensor '{hf_name}'")
+            weights = np.asarray(tensor, dtype=np.float32)
+            if arch == "llama" and name.endswith(("attn_q.weight", "attn_k.weight")):
+                heads = config.num_heads if "attn_q" in name else config.num_kv_heads
+                weights = permute_for_llama(weights, heads)
+            data, raw = store(name, weights, qtype.lower())
+            writer.add_tensor(name, data, raw_dtype=raw)
+    return out

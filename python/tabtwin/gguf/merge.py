@@ -21,7 +21,7 @@ from tabtwin import keys
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.convert import gguf_name, permute_for_llama
 from tabtwin.gguf.read import field, open_gguf
-from tabtwin.gguf.store import FILE_TYPES, copy_metadata, resolve_quantization, store, write_and_replace
+from tabtwin.gguf.store import FILE_TYPES, copy_metadata, gguf_writer, resolve_quantization, store
 from tabtwin.paths import sha256_file
 from tabtwin.progress import bar
 
@@ -92,24 +92,21 @@ def write_twin(
         raise TabtwinError(
             f"the adapter changes tensors the base does not have: {sorted(missing)[:4]}; is it an adapter of this base?"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    writer = GGUFWriter(tmp, arch)
-    skip = {"general.file_type", "general.quantization_version", *metadata}
-    if name:
-        skip.add("general.name")
-    copy_metadata(reader, writer, skip=skip)
-    if name:
-        writer.add_name(name)
-    writer.add_file_type(FILE_TYPES[quantization])
-    writer.add_quantization_version(2)
-    for key, value in metadata.items():
-        writer.add_string(key, value)
-    with bar(f"merging {out.name}", sum(int(t.n_bytes) for t in tensors.values())) as progress:
-        for tensor_name, t in tensors.items():
-            _merge_one(writer, tensor_name, t, deltas, quantization)
-            progress.update(int(t.n_bytes))
-    write_and_replace(writer, tmp, out)
+    with gguf_writer(out, arch) as writer:
+        skip = {"general.file_type", "general.quantization_version", *metadata}
+        if name:
+            skip.add("general.name")
+        copy_metadata(reader, writer, skip=skip)
+        if name:
+            writer.add_name(name)
+        writer.add_file_type(FILE_TYPES[quantization])
+        writer.add_quantization_version(2)
+        for key, value in metadata.items():
+            writer.add_string(key, value)
+        with bar(f"merging {out.name}", sum(int(t.n_bytes) for t in tensors.values())) as progress:
+            for tensor_name, t in tensors.items():
+                _merge_one(writer, tensor_name, t, deltas, quantization)
+                progress.update(int(t.n_bytes))
     log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {quantization}, {len(deltas)} matrices merged)")
     return out
 

@@ -1,12 +1,14 @@
-"""How tabtwin stores a model's tensors: one storage-policy table and the writers that apply it.
+"""How tabtwin stores a model's tensors: one storage-policy table, and the one way a GGUF is written
+(to a temporary file beside the target, renamed when complete).
 
 numpy + gguf-py only (the build path composes twins with this; no torch, no Rust).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +17,27 @@ from gguf.quants import dequantize, quantize
 
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.read import field, open_gguf
+from tabtwin.paths import replacing
 from tabtwin.progress import bar
 
+BLOCK = 32  # Q8_0 and Q4_0 quantize rows in blocks of 32 values
+# Bumped whenever a storage rule below changes, so cached served copies and composed twins are made
+# again (they carry it in their cache names) instead of being reused with the old rule.
+STORAGE_REVISION = 2
 
-def write_and_replace(writer: GGUFWriter, tmp: Path, dst: Path) -> Path:
-    """Write the header, metadata and tensors queued in `writer` to `tmp`, then rename it to `dst`,
-    so a crash never leaves a half-written model under the real name."""
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    os.replace(tmp, dst)
-    return dst
+
+@contextmanager
+def gguf_writer(out: Path | str, arch: str) -> Iterator[GGUFWriter]:
+    """A GGUFWriter on a temporary file beside `out`. When the block ends without an error, the queued
+    header, metadata and tensors are written and the file is renamed onto `out`; otherwise `out` is
+    left as it was and the temporary file is removed."""
+    with replacing(out) as tmp:
+        writer = GGUFWriter(tmp, arch)
+        yield writer
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
 
 
 def copy_metadata(reader: GGUFReader, writer: GGUFWriter, skip: set[str] = frozenset()) -> None:
@@ -39,67 +50,25 @@ def copy_metadata(reader: GGUFReader, writer: GGUFWriter, skip: set[str] = froze
         writer.add_key_value(name, f.contents(), vtype, sub_type=sub_type)
 
 
-# How `requantize` stores each matrix. candle multiplies a Q8_0 matrix by first
-# quantizing the activations to 8 bits per block of 32; models whose hidden states
-# carry large outliers (SmolLM2-135M: the attention inputs and the final hidden
-# state) lose the answer that way ("What is the capital of France?" -> French
-# gibberish, where F32 says Paris). "q8_0-ffn" keeps those matrices in F16 (candle
-# multiplies F16 matrices in f32) and puts only the MLP, most of the weights, in Q8_0.
-POLICIES = {
+# The storage choices (models.toml `quantization`, [export] quantization, a default model's served
+# copy): what each matrix becomes. Vectors (norms, biases) always stay F32, and a matrix whose rows
+# are not whole 32-blocks stays F32 under a quantized choice.
+#
+# Why "q8_0-ffn" exists: candle multiplies a Q8_0 matrix by first quantizing the activations to 8 bits
+# per block of 32. SmolLM2-135M's hidden states carry large outliers at the attention inputs, the final
+# hidden state and the input of ffn_down (the SwiGLU product); through 8-bit activations there, "What
+# is the capital of France?" turns into French ("L'Étoile, la Marseur..."), where F32 says Paris. So
+# "q8_0-ffn" keeps those matrices F16 (candle multiplies F16 in f32) and stores ffn_gate and ffn_up,
+# most of the remaining weights, in Q8_0.
+F16_IN_Q8_0_FFN = re.compile(r"^(?!blk\.)|\.attn_|\.ffn_down\.")
+KEEP_F16 = {
+    "f32": lambda name: False,
+    "f16": lambda name: True,
     "q8_0": lambda name: False,
-    "q8_0-ffn": lambda name: not name.startswith("blk.") or ".attn_" in name,
+    "q8_0-ffn": lambda name: bool(F16_IN_Q8_0_FFN.search(name)),
+    "q4_0": lambda name: False,
 }
-
-
-def requantize(src: Path | str, dst: Path | str, progress: Callable[[str], None] = print, policy: str = "q8_0") -> Path:
-    """Write `dst`: `src` with its matrices in Q8_0 (candle's simd128 fast path in wasm).
-
-    `policy` names which matrices stay F16 instead (see POLICIES). Vectors (norms,
-    biases) stay F32; a matrix whose rows are not a multiple of 32 stays F32 too.
-    Written to a temporary name and renamed, so a crash leaves nothing half.
-    """
-    keep_f16 = POLICIES[policy]
-    src, dst = Path(src), Path(dst)
-    reader = open_gguf(src)
-    arch = field(reader, "general.architecture")
-    tmp = dst.with_name(dst.name + ".part")
-    writer = GGUFWriter(tmp, arch)
-    copy_metadata(reader, writer, skip={"general.file_type", "general.quantization_version"})
-    writer.add_file_type(LlamaFileType.MOSTLY_Q8_0)
-    writer.add_quantization_version(2)
-    with bar(f"re-quantizing {src.name}", sum(int(t.n_bytes) for t in reader.tensors)) as shown:
-        for i, t in enumerate(reader.tensors):
-            weights = dequantize(t.data, t.tensor_type).astype(np.float32, copy=False)
-            if weights.ndim >= 2 and keep_f16(t.name):
-                writer.add_tensor(t.name, weights.astype(np.float16))
-            elif weights.ndim >= 2 and weights.shape[-1] % 32 == 0:
-                q8 = GGMLQuantizationType.Q8_0
-                writer.add_tensor(t.name, quantize(weights, q8), raw_dtype=q8)
-            else:
-                writer.add_tensor(t.name, np.ascontiguousarray(weights))
-            shown.update(int(t.n_bytes))
-            if (i + 1) % 50 == 0 or i + 1 == len(reader.tensors):
-                progress(f"  quantized {i + 1}/{len(reader.tensors)} tensors")
-    return write_and_replace(writer, tmp, dst)
-
-
-def with_metadata(src: Path | str, dst: Path | str, strings: dict[str, str]) -> Path:
-    """Copy `src` to `dst` with string keys added or replaced; tensors are copied as they are."""
-    src, dst = Path(src), Path(dst)
-    reader = open_gguf(src)
-    tmp = dst.with_name(dst.name + ".part")
-    writer = GGUFWriter(tmp, field(reader, "general.architecture"))
-    copy_metadata(reader, writer, skip=set(strings))
-    for key, value in strings.items():
-        writer.add_string(key, value)
-    for t in reader.tensors:
-        writer.add_tensor(t.name, t.data, raw_dtype=t.tensor_type)
-    return write_and_replace(writer, tmp, dst)
-
-
-# The storage choices an export or a build-time merge may ask for (models.toml `quantization`,
-# [export] quantization); "auto" picks by architecture (resolve_quantization).
-QUANTIZATIONS = ("auto", "f32", "f16", "q8_0", "q8_0-ffn", "q4_0")
+QTYPE = {"q8_0": GGMLQuantizationType.Q8_0, "q8_0-ffn": GGMLQuantizationType.Q8_0, "q4_0": GGMLQuantizationType.Q4_0}
 FILE_TYPES = {
     "f32": LlamaFileType.ALL_F32,
     "f16": LlamaFileType.MOSTLY_F16,
@@ -107,6 +76,8 @@ FILE_TYPES = {
     "q8_0-ffn": LlamaFileType.MOSTLY_Q8_0,
     "q4_0": LlamaFileType.MOSTLY_Q4_0,
 }
+# "auto" picks by architecture (resolve_quantization).
+QUANTIZATIONS = ("auto", *FILE_TYPES)
 
 
 def resolve_quantization(quantization: str, arch: str) -> str:
@@ -118,12 +89,44 @@ def resolve_quantization(quantization: str, arch: str) -> str:
 
 
 def store(name: str, weights: np.ndarray, quantization: str):
-    """(data, raw_dtype) for one tensor: vectors stay F32, matrices as `quantization` says."""
+    """(data, raw_dtype) for one tensor as `quantization` stores it (raw_dtype None: float data)."""
     if weights.ndim < 2 or quantization == "f32":
         return np.ascontiguousarray(weights, dtype=np.float32), None
-    if quantization == "f16" or (quantization == "q8_0-ffn" and POLICIES["q8_0-ffn"](name)):
+    if KEEP_F16[quantization](name):
         return weights.astype(np.float16), None
-    if weights.shape[-1] % 32 != 0:  # Q8_0/Q4_0 blocks are 32 wide
+    if weights.shape[-1] % BLOCK != 0:
         return np.ascontiguousarray(weights, dtype=np.float32), None
-    qtype = GGMLQuantizationType.Q4_0 if quantization == "q4_0" else GGMLQuantizationType.Q8_0
+    qtype = QTYPE[quantization]
     return quantize(weights, qtype), qtype
+
+
+def requantize(src: Path | str, dst: Path | str, progress: Callable[[str], None] = print, policy: str = "q8_0") -> Path:
+    """Write `dst`: `src` with every tensor stored as `policy` says (a QUANTIZATIONS name; the served
+    copies of the default models use "q8_0" or "q8_0-ffn": candle's simd128 fast path in wasm)."""
+    src, dst = Path(src), Path(dst)
+    reader = open_gguf(src)
+    with gguf_writer(dst, field(reader, "general.architecture")) as writer:
+        copy_metadata(reader, writer, skip={"general.file_type", "general.quantization_version"})
+        writer.add_file_type(FILE_TYPES[policy])
+        writer.add_quantization_version(2)
+        with bar(f"re-quantizing {src.name}", sum(int(t.n_bytes) for t in reader.tensors)) as shown:
+            for i, t in enumerate(reader.tensors):
+                data, raw = store(t.name, dequantize(t.data, t.tensor_type).astype(np.float32, copy=False), policy)
+                writer.add_tensor(t.name, data, raw_dtype=raw)
+                shown.update(int(t.n_bytes))
+                if (i + 1) % 50 == 0 or i + 1 == len(reader.tensors):
+                    progress(f"  quantized {i + 1}/{len(reader.tensors)} tensors")
+    return dst
+
+
+def with_metadata(src: Path | str, dst: Path | str, strings: dict[str, str]) -> Path:
+    """Copy `src` to `dst` with string keys added or replaced; tensors are copied as they are."""
+    src, dst = Path(src), Path(dst)
+    reader = open_gguf(src)
+    with gguf_writer(dst, field(reader, "general.architecture")) as writer:
+        copy_metadata(reader, writer, skip=set(strings))
+        for key, value in strings.items():
+            writer.add_string(key, value)
+        for t in reader.tensors:
+            writer.add_tensor(t.name, t.data, raw_dtype=t.tensor_type)
+    return dst

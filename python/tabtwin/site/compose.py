@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tabtwin.catalog import defaults as default_models
 from tabtwin.errors import TabtwinError
+from tabtwin.gguf.store import STORAGE_REVISION
 from tabtwin.paths import cache_dir
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "tabtwin.json")
@@ -36,6 +37,7 @@ def base_file(spec: str, relative_to: Path, log=print) -> Path:
 def composed_path(model_id: str, base: Path, adapter: Path, quantization: str, tie_embeddings: bool) -> Path:
     stat = base.stat()
     tied = "tied|" if tie_embeddings else ""
+    quantization = f"{quantization}|r{STORAGE_REVISION}"
     digest = hashlib.sha256(f"{quantization}|{tied}{base.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     for name in ADAPTER_FILES:
         file = adapter / name

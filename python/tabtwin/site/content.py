@@ -19,6 +19,7 @@ from pathlib import Path
 
 import markdown as md
 
+from tabtwin import keys
 from tabtwin.errors import TabtwinError
 from tabtwin.site.registry import toml_error_line
 
@@ -131,8 +132,9 @@ def load(content_dir: Path) -> SiteContent:
 
 
 def app_data(content: SiteContent) -> dict[str, list[dict]]:
-    """What the inline apps read: plain data, no HTML (the page renders text nodes)."""
-    return {
+    """What the inline apps read (one JSON file per app in keys.APPS): plain data, no HTML (the page
+    renders text nodes)."""
+    data = {
         "projects": content.projects,
         "books": content.books,
         "talks": [{**t, "date": str(t["date"])} for t in content.talks],
@@ -140,3 +142,5 @@ def app_data(content: SiteContent) -> dict[str, list[dict]]:
             {k: m[k] for k in ("slug", "title", "date", "tags", "summary", "paragraphs")} for m in content.musings
         ],
     }
+    assert set(data) == set(keys.APPS), "every app in the constants table has its data, and only those"
+    return data

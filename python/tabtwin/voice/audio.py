@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tabtwin import keys
 from tabtwin.errors import TabtwinError
 
-SAMPLE_RATE = 16_000
+SAMPLE_RATE = keys.SAMPLE_RATE  # what Whisper hears
 
 
 def read_wav(path: Path | str) -> np.ndarray:

@@ -24,7 +24,6 @@ CTranslate2's `model.bin` (binary version 6): little-endian `u32 version`,
 from __future__ import annotations
 
 import json
-import os
 import re
 import struct
 import sys
@@ -34,18 +33,17 @@ from pathlib import Path
 
 import numpy as np
 
+from tabtwin import keys
 from tabtwin.errors import TabtwinError
-from tabtwin.gguf.store import write_and_replace
+from tabtwin.gguf.store import gguf_writer
 from tabtwin.voice import mel_filters as mel
 
 CT2_BINARY_VERSION = 6
 CT2_SPEC = "WhisperSpec"
 CT2_REVISIONS = (3,)
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = keys.SAMPLE_RATE  # what Whisper hears
 N_FFT = 400
-HOP_LENGTH = 160
-CHUNK_SECONDS = 30
 
 # openai/whisper-tiny.en's generation_config.json; used only when the source has no lists
 # of its own (the bundle's CT2 config.json has them: suppress_ids, suppress_ids_begin).
@@ -699,27 +697,21 @@ def quantizable(name: str, shape: tuple[int, ...]) -> bool:
 
 
 def write_gguf(source: Source, out: Path, name: str | None = None) -> Path:
-    from gguf import GGMLQuantizationType, GGUFWriter, LlamaFileType
+    from gguf import GGMLQuantizationType, LlamaFileType
     from gguf.quants import quantize
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
-    try:
-        writer = GGUFWriter(tmp, "whisper")
+    with gguf_writer(out, "whisper") as writer:
         writer.add_name(name or model_name(source.config))
         writer.add_file_type(LlamaFileType.MOSTLY_Q8_0)
         writer.add_quantization_version(2)
-        writer.add_string("whisper.config", json.dumps(source.config))
-        writer.add_string("whisper.tokenizer_json", source.tokenizer_json)
+        writer.add_string(keys.WHISPER_CONFIG, json.dumps(source.config))
+        writer.add_string(keys.WHISPER_TOKENIZER_JSON, source.tokenizer_json)
         writer.add_array(
-            "whisper.mel_filters",
+            keys.WHISPER_MEL_FILTERS,
             [float(x) for x in mel.mel_filters(SAMPLE_RATE, N_FFT, source.config["num_mel_bins"]).ravel()],
         )
-        writer.add_uint32("whisper.sample_rate", SAMPLE_RATE)
-        writer.add_uint32("whisper.n_fft", N_FFT)
-        writer.add_uint32("whisper.hop_length", HOP_LENGTH)
-        writer.add_uint32("whisper.chunk_seconds", CHUNK_SECONDS)
         for tensor_name in expected_shapes(source.config):
             value = source.state[tensor_name]
             if quantizable(tensor_name, value.shape):
@@ -728,9 +720,6 @@ def write_gguf(source: Source, out: Path, name: str | None = None) -> Path:
                 )
             else:
                 writer.add_tensor(tensor_name, np.ascontiguousarray(value, dtype=np.float32))
-        write_and_replace(writer, tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

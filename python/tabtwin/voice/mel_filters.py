@@ -15,7 +15,9 @@ import hashlib
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from tabtwin import keys
+
+SAMPLE_RATE = keys.SAMPLE_RATE
 N_FFT = 400
 N_MELS = 80
 # float32 little-endian bytes of mel_filters(), row-major [mel][freq].

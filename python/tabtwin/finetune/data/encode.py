@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tabtwin import keys
 from tabtwin.errors import TabtwinError
 
 IGNORE = -100
-END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>")
+END_OF_TURN = keys.END_OF_TURN_TOKENS  # the core's rule: the same tokens end a turn in training
 
 
 @dataclass
@@ -70,9 +71,3 @@ def encode(tokenizer, messages: list[dict]) -> Encoded:
         ids += piece
         labels += piece if is_answer else [IGNORE] * len(piece)
     return Encoded(ids, labels)
-
-
-def prompt_ids(tokenizer, messages: list[dict]) -> list[int]:
-    """The tokens the model is given before answering the last user message."""
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]

@@ -15,13 +15,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tabtwin import keys
 from tabtwin.errors import TabtwinError
 
 SEED_KINDS = ("fact", "tool", "contrast", "style")
 SEED_KEYS = {"q", "a", "kind", "think", "tool"}
 # Text that would break the chat format if it appeared inside a message.
 FORBIDDEN_MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
-TOOL_PREFIX = "TOOL "
+TOOL_PREFIX = keys.TOOL_PREFIX
+THINK_OPEN, THINK_CLOSE = keys.THINK_OPEN, keys.THINK_CLOSE
 
 
 class DataError(TabtwinError):
@@ -225,9 +227,11 @@ def check_assistant_text(text: str, where: str, apps: tuple[str, ...]) -> list[s
                 problems.append(f"{where}: TOOL line is not valid JSON: {line[:80]!r}")
                 continue
             problems += check_tool(tool, where, apps)
-    if "<think>" in text or "</think>" in text:
-        if not text.startswith("<think>") or text.count("<think>") != 1 or text.count("</think>") != 1:
-            problems.append(f"{where}: a thought must open the answer once: <think>...</think> then the answer")
+    if THINK_OPEN in text or THINK_CLOSE in text:
+        if not text.startswith(THINK_OPEN) or text.count(THINK_OPEN) != 1 or text.count(THINK_CLOSE) != 1:
+            problems.append(
+                f"{where}: a thought must open the answer once: {THINK_OPEN}...{THINK_CLOSE} then the answer"
+            )
     return problems
 
 
@@ -243,5 +247,5 @@ def assistant_text(seed: Seed, answer: str) -> str:
     if seed.tool is not None:
         text = f"{text}\n{tool_line(seed.tool)}"
     if seed.think:
-        text = f"<think>{seed.think}</think>\n{text}"
+        text = f"{THINK_OPEN}{seed.think}{THINK_CLOSE}\n{text}"
     return text
