@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tabtwin import keys
 from tabtwin.errors import TabtwinError
+from tabtwin.gguf.sampling import RECOMMENDABLE
+from tabtwin.gguf.sampling import problems as sampling_problems
 from tabtwin.gguf.store import QUANTIZATIONS
 
 # The inline apps of the site (site/static/js/apps.js); a config may narrow the list.
@@ -67,6 +69,9 @@ class ExportConfig:
     persona: str = "twin"
     tokenizer_gguf: Path | None = None  # needed when the base is a Hugging Face directory
     ollama: bool = False  # also write an Ollama Modelfile beside the GGUF
+    # the twin's recommended decoding, written into its GGUF (general.sampling.*): temperature, top_k,
+    # top_p, repeat_penalty. The evaluation, the CLI and the page then decode it the same way.
+    sampling: dict = field(default_factory=dict)
 
 
 # Names a twin must not give as its own (the base models' and other assistants' identities);
@@ -182,6 +187,12 @@ def _section(cls, raw: dict, name: str, path: Path, base_dir: Path):
             raise ConfigError(f"{path}: [{name}] {fname} must be a string, got {value!r}")
         elif kind == "bool" and not isinstance(value, bool):
             raise ConfigError(f"{path}: [{name}] {fname} must be true or false, got {value!r}")
+        elif kind == "dict":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [{name}] {fname} must be a table, e.g. {{ repeat_penalty = 1.1 }}")
+            bad = sampling_problems(value, RECOMMENDABLE)
+            if bad:
+                raise ConfigError("; ".join(f"{path}: [{name}] {fname}.{key} {message}" for key, message in bad))
         values[fname] = value
     for fname, f in known.items():  # relative defaults (e.g. output = runs/twin) are config-relative too
         if fname not in values and "Path" in str(f.type) and isinstance(f.default, Path):

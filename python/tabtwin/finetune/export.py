@@ -84,7 +84,8 @@ def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict
         # Merge from the portable (float16) adapter, exactly as `tabtwin merge` and the site build do,
         # so the twin evaluated here is byte for byte the twin a site composes from base + adapter.
         log(f"merging {portable} into {base.gguf.name} (numpy)")
-        write_twin(reader, lora_deltas(portable, reader), out, quantization, meta, cfg.export.persona, log)
+        deltas = lora_deltas(portable, reader)
+        write_twin(reader, deltas, out, quantization, meta, cfg.export.persona, log, sampling=cfg.export.sampling)
     else:
         quantization, template = export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log)
         portable = write_portable_adapter(cfg, base, adapter, out, quantization, adapter_sha, train_report)
@@ -138,7 +139,7 @@ def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> t
     try:
         reader = open_gguf(f32)
         template = field(reader, "tokenizer.chat_template")
-        write_twin(reader, {}, out, quantization, meta, cfg.export.persona, log)
+        write_twin(reader, {}, out, quantization, meta, cfg.export.persona, log, sampling=cfg.export.sampling)
     finally:
         f32.unlink(missing_ok=True)
     return quantization, template
@@ -172,6 +173,7 @@ def write_portable_adapter(
         "base_sha256": base.sha256,
         "quantization": quantization,
         "metadata": twin_metadata(cfg, base, adapter_sha, train_report, quantization),
+        "sampling": dict(cfg.export.sampling),
     }
     (tmp / TWIN_JSON).write_text(json.dumps(twin, indent=1, ensure_ascii=False) + "\n")
     shutil.rmtree(target, ignore_errors=True)

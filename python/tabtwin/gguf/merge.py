@@ -21,6 +21,7 @@ from tabtwin import keys
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.convert import gguf_name, permute_for_llama
 from tabtwin.gguf.read import field, open_gguf
+from tabtwin.gguf.sampling import write as write_sampling
 from tabtwin.gguf.store import FILE_TYPES, copy_metadata, gguf_writer, resolve_quantization, store
 from tabtwin.paths import sha256_file
 from tabtwin.progress import bar
@@ -73,6 +74,7 @@ def write_twin(
     name: str | None,
     log: Callable[[str], None] = print,
     tie_embeddings: bool = False,
+    sampling: dict | None = None,
 ) -> Path:
     """`reader`'s model plus `deltas`, stored as `quantization`, with `metadata` strings; atomic.
 
@@ -103,6 +105,7 @@ def write_twin(
         writer.add_quantization_version(2)
         for key, value in metadata.items():
             writer.add_string(key, value)
+        write_sampling(writer, sampling or {})
         with bar(f"merging {out.name}", sum(int(t.n_bytes) for t in tensors.values())) as progress:
             for tensor_name, t in tensors.items():
                 _merge_one(writer, tensor_name, t, deltas, quantization)
@@ -176,4 +179,7 @@ def merge(
     name = name or meta.get(keys.PERSONA)
     reader = open_gguf(base_gguf)
     deltas = lora_deltas(adapter_dir, reader)
-    return write_twin(reader, deltas, out, quantization, meta, name, log, tie_embeddings=tie_embeddings)
+    sampling = twin.get("sampling", {})  # the recommended decoding the twin was exported with
+    return write_twin(
+        reader, deltas, out, quantization, meta, name, log, tie_embeddings=tie_embeddings, sampling=sampling
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from tabtwin.errors import TabtwinError
+from tabtwin.gguf.sampling import problems as sampling_problems
 from tabtwin.gguf.store import QUANTIZATIONS
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -35,14 +36,6 @@ MODEL_KEYS = {
     *SOURCE_KEYS,
 }
 SITE_KEYS = {"target": str, "budget_mb": int, "file_mb": int}
-SAMPLING_KEYS = {
-    "temperature": (float, 0.0, 5.0),
-    "top_k": (int, 0, 1000),
-    "top_p": (float, 0.0, 1.0),
-    "repeat_penalty": (float, 1.0, 3.0),
-    "max_tokens": (int, 1, 8192),
-    "seed": (int, 0, 2**53),
-}
 SERVE_MODES = ("copy", "remote")
 
 
@@ -268,17 +261,8 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
     if not isinstance(sampling, dict):
         bad("sampling", "must be a table: [model.sampling]")
         sampling = {}
-    for key, value in sampling.items():
-        if key not in SAMPLING_KEYS:
-            bad(f"sampling.{key}", f"unknown sampling key; valid: {', '.join(SAMPLING_KEYS)}")
-            continue
-        kind, low, high = SAMPLING_KEYS[key]
-        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not is_number or (kind is int and not isinstance(value, int)) or not low <= value <= high:
-            bad(
-                f"sampling.{key}",
-                f"must be {'an integer' if kind is int else 'a number'} from {low} to {high} (got {value!r})",
-            )
+    for key, message in sampling_problems(sampling):
+        bad(f"sampling.{key}", message)
     if not ok:
         return None
     path = table.get("path")
