@@ -97,7 +97,7 @@ def browser(paths: dict[str, Path], max_tokens: int, clips) -> dict:
                 page.fill("#prompt", PROMPT)
                 page.keyboard.press("Enter")
                 page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)
-                stats = page.evaluate("window.__tabtwinLastDone || null")
+                stats = json.loads(page.get_attribute("#stats", "data-done") or "null")
                 stats = {k: round(v, 2) if isinstance(v, float) else v for k, v in (stats or {}).items()}
                 results[model_id] = {
                     "load_s": round(load_s, 3),
@@ -155,29 +155,33 @@ def voice_native(clips) -> dict:
     return results
 
 
+# A worker of the benchmark's own, spoken to through the page's protocol module (the page exposes none).
+VOICE_TIMINGS_JS = """async (clips) => {
+    const msg = await import(new URL("../static/js/protocol.js", location.href));
+    const { resolveEntry } = await import(new URL("../static/js/downloads.js", location.href));
+    const registryUrl = new URL("../models.json", location.href);
+    const voice = resolveEntry((await (await fetch(registryUrl)).json()).voice, registryUrl);
+    const wasm = { js: new URL(document.body.dataset.wasm, location.href).href,
+                   bin: new URL(document.body.dataset.wasmBin, location.href).href };
+    const worker = msg.connect(new Worker(new URL("../static/js/worker.js", location.href), { type: "module" }),
+                               ({ message }) => console.error(message));
+    const request = (type, payload, last, transfer) => new Promise((resolve, reject) => worker.send(
+        type, payload, { [last]: resolve, [msg.ERROR]: ({ message }) => reject(new Error(message)) }, transfer));
+    await request(msg.LOAD_VOICE, { voice, wasm }, msg.VOICE_READY);
+    const seconds = {};
+    for (const [name, samples] of Object.entries(clips)) {
+        const audio = new Float32Array(samples);
+        seconds[name] = (await request(msg.TRANSCRIBE, { samples: audio }, msg.TRANSCRIPT, [audio.buffer])).seconds;
+    }
+    return seconds;
+}"""
+
+
 def voice_browser(page, clips) -> dict:
-    page.evaluate("""() => new Promise((resolve, reject) => {
-        const w = window.__tabtwinWorker;
-        w.addEventListener('message', ({data}) => {
-            if (data.type === 'voice_ready') resolve(true);
-            if (data.type === 'error') reject(new Error(data.message));
-        });
-        w.postMessage({type: 'load_voice', voice: window.__tabtwinVoice, wasm: window.__tabtwinWasm});
-    })""")
+    computes = page.evaluate(VOICE_TIMINGS_JS, {str(seconds): audio.tolist() for seconds, audio in clips.items()})
     results = {}
     for seconds, audio in clips.items():
-        compute = page.evaluate(
-            """(samples) => new Promise((resolve, reject) => {
-            const w = window.__tabtwinWorker;
-            const listener = ({data}) => {
-                if (data.type === 'transcript') { w.removeEventListener('message', listener); resolve(data.seconds); }
-                if (data.type === 'error') reject(new Error(data.message));
-            };
-            w.addEventListener('message', listener);
-            w.postMessage({type: 'transcribe', samples: new Float32Array(samples)});
-        })""",
-            audio.tolist(),
-        )
+        compute = computes[str(seconds)]
         results[f"{seconds}s"] = {
             "audio_s": round(len(audio) / keys.SAMPLE_RATE, 2),
             "compute_s": round(compute, 2),

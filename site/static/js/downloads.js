@@ -46,8 +46,8 @@ async function fetchWithProgress(url, onChunk) {
   return new Blob(chunks);
 }
 
-// models.json names shards relative to itself (or absolute, for a remote host) and cache keys from
-// the site's origin; the worker lives at another URL, so the page hands it every URL absolute.
+// models.json's URLs are relative to models.json (a cache key is an absolute path, a remote shard a
+// full URL); the worker lives at another URL, so the page hands it every URL absolute.
 /** @returns {import("./protocol.js").ModelEntry} */
 export function resolveEntry(entry, registryUrl) {
   return {

@@ -119,7 +119,7 @@ export const EVENT = "event";
  * @property {string} reason  the core's stop reason: end_of_turn, max_tokens, context_full, stopped
  * @property {number} tokens  tokens the core generated for this reply
  * @property {number} seconds  from the request to the end, prompt included
- * @property {number} first_token_s  from the request to the first token (prompt processing)
+ * @property {number|null} first_token_s  from the request to the first token (prompt processing); null when none
  * @property {number|null} decode_tok_s  decode speed from the first token to the last; null under two tokens
  */
 export const DONE = "done";
@@ -156,19 +156,30 @@ const LAST_REPLY = { [LOAD]: READY, [GENERATE]: DONE, [LOAD_VOICE]: VOICE_READY,
 /**
  * The page's end of the worker: `send` gives each request a fresh id and hands every reply to the
  * handler its request registered for that reply type. An ERROR that no handler of its request takes
- * goes to `onError`, so no failure is dropped.
+ * goes to `onError`, so no failure is dropped; a worker that fails (its script did not load, or it
+ * threw outside a request) fails every request waiting on it and every later one.
  * @param {Worker} worker
  * @param {(reply: ErrorReply) => void} onError
  */
 export function connect(worker, onError) {
   let lastId = 0;
+  let failure = null;         // why the worker can answer nothing any more
   const pending = new Map();  // id -> {type, handlers}, until the request's last reply
-  worker.addEventListener("message", ({ data }) => {
+
+  function deliver(data) {
     const request = pending.get(data.id);
     if (data.type === ERROR || data.type === LAST_REPLY[request?.type]) pending.delete(data.id);
     const handler = request?.handlers[data.type];
     if (handler) handler(data);
     else if (data.type === ERROR) onError(data);
+  }
+
+  worker.addEventListener("message", ({ data }) => deliver(data));
+  worker.addEventListener("error", (event) => {
+    failure = `the inference worker failed: ${event.message || "its script did not load"}`;
+    const waiting = [...pending.keys()];
+    if (!waiting.length) onError({ id: null, message: failure });
+    for (const id of waiting) deliver({ type: ERROR, id, message: failure });
   });
   return {
     /**
@@ -180,8 +191,9 @@ export function connect(worker, onError) {
      */
     send(type, payload = {}, handlers = {}, transfer = []) {
       const id = ++lastId;
-      if (LAST_REPLY[type]) pending.set(id, { type, handlers });
-      worker.postMessage({ type, id, ...payload }, transfer);
+      if (LAST_REPLY[type] || failure) pending.set(id, { type, handlers });
+      if (failure) queueMicrotask(() => deliver({ type: ERROR, id, message: failure }));
+      else worker.postMessage({ type, id, ...payload }, transfer);
       return id;
     },
   };

@@ -10,7 +10,10 @@ let transcriber = null;
 let stopRequested = false;
 const CONTEXT_LIMIT = 2048;
 
-/** @param {string} type  a reply type of protocol.js  @param {{id: number}} body  its payload, id included */
+/**
+ * @param {string} type  a reply type of protocol.js
+ * @param {{id: number}} body  its payload as the type's typedef declares it, id included
+ */
 const post = (type, body) => self.postMessage({ type, ...body });
 
 // A zero-delay yield (setTimeout clamps to 4 ms after a few nestings).
@@ -53,7 +56,7 @@ async function load({ id, model, wasm }) {
   if (chat) chat.free();
   chat = new core.Chat(bytes);
   // Ephemeral, capped conversations: the core drops the oldest turns past this window.
-  chat.set_context_limit(Math.min(CONTEXT_LIMIT, JSON.parse(chat.info()).context_length));
+  chat.set_context_limit(CONTEXT_LIMIT);  // the core caps it at the model's own context
   post(msg.READY, { id, info: JSON.parse(chat.info()), simd128: core.with_simd128(), cached });
 }
 
@@ -66,12 +69,12 @@ function emit(id, event) {
   post(msg.EVENT, { id, event });
 }
 
-async function generate({ prompt, options = {} }) {
+async function generate({ id, prompt, options = {} }) {
   stopRequested = false;
-  // Sampling options arrive as models.toml writes them ([model.sampling], snake_case).
-  const o = { max_tokens: 256, temperature: 0, top_k: 0, top_p: 1, repeat_penalty: 1.0, seed: 42, ...options };
+  // Overrides arrive as models.toml writes them ([model.sampling], snake_case); the core
+  // fills in the model's own defaults for whatever is not given.
   const started = performance.now();
-  chat.start(prompt, o.max_tokens, o.temperature, o.top_k, o.top_p, o.repeat_penalty, BigInt(o.seed));
+  chat.start(prompt, JSON.stringify(options));
   let tokens = 0;
   let firstTokenAt = 0;
   let lastTokenAt = 0;
@@ -79,23 +82,23 @@ async function generate({ prompt, options = {} }) {
     if (stopRequested) chat.stop();
     const events = chat.step();
     if (events === undefined) break;
-    tokens += 1;
-    lastTokenAt = performance.now();
-    if (tokens === 1) firstTokenAt = lastTokenAt;
-    for (const event of JSON.parse(events)) {
-      if (event.kind === "text") post(msg.TOKEN, { text: event.text });
-      else if (event.kind === "thinking") post(msg.THINKING, { text: event.text });
-      else if (event.kind === "tool") post(msg.TOOL, { app: event.app, params: event.params });
+    const generated = chat.generated_tokens();
+    if (generated > tokens) {
+      lastTokenAt = performance.now();
+      if (tokens === 0) firstTokenAt = lastTokenAt;
+      tokens = generated;
     }
+    for (const event of JSON.parse(events)) emit(id, event);
     await yieldToEvents();
   }
   // Decode speed excludes the prompt: time from the first token to the last.
   const decodeSeconds = (lastTokenAt - firstTokenAt) / 1000;
   post(msg.DONE, {
+    id,
     reason: chat.stop_reason(),
     tokens,
     seconds: (performance.now() - started) / 1000,
-    first_token_s: (firstTokenAt - started) / 1000,
+    first_token_s: tokens > 0 ? (firstTokenAt - started) / 1000 : null,
     decode_tok_s: tokens > 1 ? (tokens - 1) / decodeSeconds : null,
   });
 }

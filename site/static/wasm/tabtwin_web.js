@@ -10,6 +10,14 @@ export class Chat {
         wasm.__wbg_chat_free(ptr, 0);
     }
     /**
+     * Tokens the current/last reply has so far (the end-of-turn token not counted).
+     * @returns {number}
+     */
+    generated_tokens() {
+        const ret = wasm.chat_generated_tokens(this.__wbg_ptr);
+        return ret >>> 0;
+    }
+    /**
      * The conversation so far as JSON [{role, content}, ...].
      * @returns {string}
      */
@@ -26,7 +34,8 @@ export class Chat {
         }
     }
     /**
-     * Model facts as a JSON string.
+     * Model facts as JSON: architecture, name, context_length, vocab_size,
+     * embedded_system_prompt, persona, tools, sampling (the model's effective defaults).
      * @returns {string}
      */
     info() {
@@ -86,24 +95,24 @@ export class Chat {
     }
     /**
      * Begin a reply to `prompt`; then call `step()` until it returns undefined.
+     * `options_json`: a JSON object of overrides in snake_case (max_tokens, temperature,
+     * top_k, top_p, repeat_penalty, repeat_last_n, seed); absent keys keep the model's defaults.
      * @param {string} prompt
-     * @param {number} max_tokens
-     * @param {number} temperature
-     * @param {number} top_k
-     * @param {number} top_p
-     * @param {number} repeat_penalty
-     * @param {bigint} seed
+     * @param {string | null} [options_json]
      */
-    start(prompt, max_tokens, temperature, top_k, top_p, repeat_penalty, seed) {
-        const val2 = +max_tokens;
-        const val3 = +temperature;
-        const val4 = +top_k;
-        const val5 = +top_p;
-        const val6 = +repeat_penalty;
-        const val7 = BigInt.asIntN(64, seed);
-        const ptr0 = passStringToWasm0(prompt, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.chat_start(this.__wbg_ptr, ptr0, len0, val2, val3, val4, val5, val6, val7);
+    start(prompt, options_json) {
+        let ptr0, len0, ptr1, len1;
+        try {
+            ptr0 = passStringToWasm0(prompt, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = isLikeNone(options_json) ? 0 : passStringToWasm0(options_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len1 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+            throw e;
+        }
+        const ret = wasm.chat_start(this.__wbg_ptr, ptr0, len0, ptr1, len1);
         if (ret[1]) {
             throw takeFromExternrefTable0(ret[0]);
         }
@@ -285,6 +294,10 @@ function handleError(f, args) {
         const idx = addToExternrefTable0(e);
         wasm.__wbindgen_exn_store(idx);
     }
+}
+
+function isLikeNone(x) {
+    return x === undefined || x === null;
 }
 
 function passArray8ToWasm0(arg, malloc) {
