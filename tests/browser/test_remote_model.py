@@ -77,7 +77,9 @@ def remote_site(tmp_path_factory, root, smollm_path):
         f'[[model]]\nid = "unlisted"\nlabel = "Unlisted CDN"\nurl = "{hub2_origin}/ada/twin/resolve/abc/other.gguf"\n'
         'serve = "remote"\n'
     )
-    build(root, work / "_site", registry, log=lambda *_: None)
+    with pytest.MonkeyPatch.context() as env:  # the build's download of each url: a throwaway cache
+        env.setenv("TABTWIN_CACHE", str(work / "cache"))
+        build(root, work / "_site", registry, log=lambda *_: None)
     site = make_server(work / "_site", "127.0.0.1", 0)
     threading.Thread(target=site.serve_forever, daemon=True).start()
     yield {

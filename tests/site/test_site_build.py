@@ -162,7 +162,8 @@ def test_unsupported_architecture_fails_the_build(root, tmp_path, tiny_gguf):
         build(root, tmp_path / "_site", reg, log=lambda *_: None)
 
 
-def test_remote_url_model_is_left_remote_and_allowed_by_csp(root, tmp_path, tiny_gguf):
+def test_remote_url_model_is_left_remote_and_allowed_by_csp(root, tmp_path, tiny_gguf, monkeypatch):
+    monkeypatch.setenv("TABTWIN_CACHE", str(tmp_path / "cache"))  # loopback URLs change every run
     with serving(tiny_gguf.parent) as host:
         reg = registry(
             tmp_path, f'[[model]]\nid = "r"\nlabel = "R"\nurl = "{host}/{tiny_gguf.name}"\nserve = "remote"\n'
@@ -244,7 +245,8 @@ def test_remote_pins_and_ties_are_checked(tmp_path, extra, words):
     assert all(w in str(err.value) for w in words), str(err.value)
 
 
-def test_a_url_model_whose_bytes_changed_fails_the_pinned_sha256(root, tmp_path, tiny_gguf):
+def test_a_url_model_whose_bytes_changed_fails_the_pinned_sha256(root, tmp_path, tiny_gguf, monkeypatch):
+    monkeypatch.setenv("TABTWIN_CACHE", str(tmp_path / "cache"))
     with serving(tiny_gguf.parent) as host:
         url = f"{host}/{tiny_gguf.name}"
         reg = registry(tmp_path, f'[[model]]\nid = "p"\nlabel = "P"\nurl = "{url}"\nsha256 = "{"0" * 64}"\n')
