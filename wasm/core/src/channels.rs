@@ -9,28 +9,38 @@
 //! Text arrives in arbitrary pieces, so a tag or a `TOOL ` prefix may be split
 //! across pieces: we hold back exactly the characters that could still become one.
 
+use serde::Serialize;
 use serde_json::Value;
 
-const THINK_OPEN: &str = "<think>";
-const THINK_CLOSE: &str = "</think>";
-const TOOL_PREFIX: &str = "TOOL ";
+use crate::keys::{THINK_CLOSE, THINK_OPEN, TOOL_PREFIX};
 
-#[derive(Debug, Clone, PartialEq)]
+/// One piece of a reply. Serialized for the bindings as
+/// `{"kind": "text", "text": ...}`, `{"kind": "thinking", "text": ...}` or
+/// `{"kind": "tool", "app": ..., "params": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
-    Text(String),
-    Thinking(String),
+    Text { text: String },
+    Thinking { text: String },
     Tool { app: String, params: Value },
 }
 
 impl Event {
-    /// `{"kind": "text", "text": ...}` / `{"kind": "tool", "app": ..., "params": ...}` for the bindings.
-    pub fn to_json(&self) -> Value {
-        match self {
-            Event::Text(t) => serde_json::json!({ "kind": "text", "text": t }),
-            Event::Thinking(t) => serde_json::json!({ "kind": "thinking", "text": t }),
-            Event::Tool { app, params } => serde_json::json!({ "kind": "tool", "app": app, "params": params }),
-        }
+    pub fn text(text: impl Into<String>) -> Self {
+        Event::Text { text: text.into() }
     }
+
+    pub fn thinking(text: impl Into<String>) -> Self {
+        Event::Thinking { text: text.into() }
+    }
+}
+
+/// The events a whole reply streams as (what the page would show and open), at once.
+pub fn parse_reply(text: &str, allowed_apps: Option<Vec<String>>) -> Vec<Event> {
+    let mut parser = ChannelParser::new(allowed_apps);
+    let mut events = parser.push(text);
+    events.extend(parser.finish());
+    merge(events)
 }
 
 #[derive(Debug, Default)]
@@ -81,7 +91,7 @@ impl ChannelParser {
             match self.pending.find(THINK_CLOSE) {
                 Some(i) => {
                     let thought: String = self.pending.drain(..i + THINK_CLOSE.len()).collect();
-                    events.push(Event::Thinking(thought[..i].to_string()));
+                    events.push(Event::thinking(&thought[..i]));
                     self.in_thinking = false;
                     self.after_thought = true;
                     self.at_line_start = true;
@@ -90,7 +100,7 @@ impl ChannelParser {
                     let keep = if at_end { 0 } else { partial_suffix(&self.pending, THINK_CLOSE) };
                     let thought: String = self.pending.drain(..self.pending.len() - keep).collect();
                     if !thought.is_empty() {
-                        events.push(Event::Thinking(thought));
+                        events.push(Event::thinking(thought));
                     }
                 }
             }
@@ -128,7 +138,7 @@ impl ChannelParser {
         let text: String = self.pending.drain(..stop).collect();
         if !text.is_empty() {
             self.at_line_start = text.ends_with('\n');
-            events.push(Event::Text(text));
+            events.push(Event::text(text));
         }
         if think_at == Some(stop) && self.pending.starts_with(THINK_OPEN) {
             self.pending.drain(..THINK_OPEN.len());
@@ -146,7 +156,7 @@ impl ChannelParser {
         self.at_line_start = true;
         match self.parse_tool(&line) {
             Some(event) => events.push(event),
-            None => events.push(Event::Text(line + &newline)),
+            None => events.push(Event::text(line + &newline)),
         }
     }
 
@@ -168,8 +178,10 @@ impl ChannelParser {
 
 /// Length of the longest suffix of `text` that is a proper prefix of `tag`.
 fn partial_suffix(text: &str, tag: &str) -> usize {
-    (1..tag.len()).rev().find(|&n| text.len() >= n && text.is_char_boundary(text.len() - n)
-        && tag.starts_with(&text[text.len() - n..])).unwrap_or(0)
+    (1..tag.len())
+        .rev()
+        .find(|&n| text.len() >= n && text.is_char_boundary(text.len() - n) && tag.starts_with(&text[text.len() - n..]))
+        .unwrap_or(0)
 }
 
 /// Adjacent events of the same text channel become one.
@@ -177,8 +189,8 @@ fn merge(events: Vec<Event>) -> Vec<Event> {
     let mut out: Vec<Event> = Vec::with_capacity(events.len());
     for event in events {
         match (out.last_mut(), event) {
-            (Some(Event::Text(a)), Event::Text(b)) => a.push_str(&b),
-            (Some(Event::Thinking(a)), Event::Thinking(b)) => a.push_str(&b),
+            (Some(Event::Text { text: a }), Event::Text { text: b }) => a.push_str(&b),
+            (Some(Event::Thinking { text: a }), Event::Thinking { text: b }) => a.push_str(&b),
             (_, event) => out.push(event),
         }
     }
@@ -206,14 +218,14 @@ mod tests {
 
     #[test]
     fn plain_text_passes_through() {
-        assert_eq!(run(&["Hello ", "world"], None), vec![Event::Text("Hello world".into())]);
+        assert_eq!(run(&["Hello ", "world"], None), vec![Event::text("Hello world")]);
     }
 
     #[test]
     fn tool_line_becomes_an_event() {
         let text = "Here are my projects.\nTOOL {\"app\":\"projects\",\"params\":{\"tag\":\"rust\"}}";
         let expected = vec![
-            Event::Text("Here are my projects.\n".into()),
+            Event::text("Here are my projects.\n"),
             Event::Tool { app: "projects".into(), params: serde_json::json!({"tag": "rust"}) },
         ];
         for split in every_split(text) {
@@ -225,7 +237,7 @@ mod tests {
     #[test]
     fn thinking_is_its_own_channel() {
         let text = "<think>they ask about books</think>\nI read a lot.";
-        let expected = vec![Event::Thinking("they ask about books".into()), Event::Text("I read a lot.".into())];
+        let expected = vec![Event::thinking("they ask about books"), Event::text("I read a lot.")];
         for split in every_split(text) {
             let pieces: Vec<&str> = split.iter().map(String::as_str).collect();
             assert_eq!(run(&pieces, None), expected, "split {split:?}");
@@ -241,19 +253,32 @@ mod tests {
 
     #[test]
     fn bad_or_forbidden_tool_lines_stay_text() {
-        assert_eq!(run(&["TOOL {not json}"], None), vec![Event::Text("TOOL {not json}".into())]);
+        assert_eq!(run(&["TOOL {not json}"], None), vec![Event::text("TOOL {not json}")]);
         let line = "TOOL {\"app\":\"bank\",\"params\":{}}";
-        assert_eq!(run(&[line], Some(vec!["projects"])), vec![Event::Text(line.into())]);
+        assert_eq!(run(&[line], Some(vec!["projects"])), vec![Event::text(line)]);
     }
 
     #[test]
     fn words_that_start_like_tool_are_text() {
-        assert_eq!(run(&["TO", "OLS are useful"], None), vec![Event::Text("TOOLS are useful".into())]);
-        assert_eq!(run(&["a <thin", "g>"], None), vec![Event::Text("a <thing>".into())]);
+        assert_eq!(run(&["TO", "OLS are useful"], None), vec![Event::text("TOOLS are useful")]);
+        assert_eq!(run(&["a <thin", "g>"], None), vec![Event::text("a <thing>")]);
+    }
+
+    #[test]
+    fn events_serialize_with_their_kind() {
+        let events = parse_reply("<think>hm</think>\nHi.\nTOOL {\"app\":\"books\"}", None);
+        assert_eq!(
+            serde_json::to_value(&events).unwrap(),
+            serde_json::json!([
+                {"kind": "thinking", "text": "hm"},
+                {"kind": "text", "text": "Hi.\n"},
+                {"kind": "tool", "app": "books", "params": {}},
+            ])
+        );
     }
 
     #[test]
     fn multibyte_text_near_tags_is_safe() {
-        assert_eq!(run(&["café <", "3 ✨"], None), vec![Event::Text("café <3 ✨".into())]);
+        assert_eq!(run(&["café <", "3 ✨"], None), vec![Event::text("café <3 ✨")]);
     }
 }

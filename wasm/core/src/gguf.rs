@@ -12,6 +12,28 @@ use candle_core::quantized::gguf_file::{Content, Value};
 
 use crate::error::{Error, Result};
 
+// The standard keys the core reads (gguf-py's `Keys`; tabtwin's own keys are in `keys.rs`).
+pub const ARCHITECTURE: &str = "general.architecture";
+pub const NAME: &str = "general.name";
+/// A model's recommended sampling, as gguf-py writes it.
+pub const SAMPLING_TEMP: &str = "general.sampling.temp";
+pub const SAMPLING_TOP_K: &str = "general.sampling.top_k";
+pub const SAMPLING_TOP_P: &str = "general.sampling.top_p";
+pub const SAMPLING_PENALTY_REPEAT: &str = "general.sampling.penalty_repeat";
+pub const CHAT_TEMPLATE: &str = "tokenizer.chat_template";
+pub const TOKENIZER_MODEL: &str = "tokenizer.ggml.model";
+pub const TOKENIZER_PRE: &str = "tokenizer.ggml.pre";
+pub const TOKENS: &str = "tokenizer.ggml.tokens";
+pub const MERGES: &str = "tokenizer.ggml.merges";
+pub const TOKEN_TYPE: &str = "tokenizer.ggml.token_type";
+pub const BOS_TOKEN_ID: &str = "tokenizer.ggml.bos_token_id";
+pub const EOS_TOKEN_ID: &str = "tokenizer.ggml.eos_token_id";
+
+/// `{arch}.context_length`.
+pub fn context_length_key(architecture: &str) -> String {
+    format!("{architecture}.context_length")
+}
+
 pub struct GgufFile {
     pub content: Content,
     pub bytes: Vec<u8>,
@@ -20,10 +42,7 @@ pub struct GgufFile {
 impl GgufFile {
     pub fn parse(bytes: Vec<u8>) -> Result<Self> {
         if bytes.len() < 4 || &bytes[..4] != b"GGUF" {
-            return Err(Error::BadGguf(format!(
-                "missing the 'GGUF' magic at the start ({} bytes given)",
-                bytes.len()
-            )));
+            return Err(Error::BadGguf(format!("missing the 'GGUF' magic at the start ({} bytes given)", bytes.len())));
         }
         let content = Content::read(&mut Cursor::new(&bytes))
             .map_err(|e| Error::BadGguf(format!("header unreadable ({e}); the file may be truncated")))?;
@@ -81,6 +100,26 @@ impl GgufFile {
         self.u32(key).ok()
     }
 
+    /// An f32 that may be absent; present with another type is an error naming the key.
+    pub fn opt_f32(&self, key: &str) -> Result<Option<f32>> {
+        match self.get(key) {
+            Some(Value::F32(v)) => Ok(Some(*v)),
+            Some(other) => Err(wrong_type(key, "an f32", other)),
+            None => Ok(None),
+        }
+    }
+
+    /// A non-negative i32 or a u32 that may be absent; anything else is an error naming the key.
+    pub fn opt_count(&self, key: &str) -> Result<Option<u32>> {
+        match self.get(key) {
+            Some(Value::U32(v)) => Ok(Some(*v)),
+            Some(Value::I32(v)) if *v >= 0 => Ok(Some(*v as u32)),
+            Some(Value::I32(v)) => Err(Error::Metadata { key: key.to_string(), problem: format!("{v} is negative") }),
+            Some(other) => Err(wrong_type(key, "an i32 or u32", other)),
+            None => Ok(None),
+        }
+    }
+
     pub fn strings(&self, key: &str) -> Result<Vec<&str>> {
         match self.get(key) {
             Some(Value::Array(items)) => items
@@ -97,10 +136,9 @@ impl GgufFile {
 
     pub fn i32s(&self, key: &str) -> Result<Vec<i32>> {
         match self.get(key) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.to_i32().map_err(|_| wrong_type(key, "an array of i32", v)))
-                .collect(),
+            Some(Value::Array(items)) => {
+                items.iter().map(|v| v.to_i32().map_err(|_| wrong_type(key, "an array of i32", v))).collect()
+            }
             Some(other) => Err(wrong_type(key, "an array of integers", other)),
             None => Err(missing(key)),
         }
@@ -112,7 +150,7 @@ fn tensor_data_end(content: &Content) -> Result<u64> {
     for (name, info) in &content.tensor_infos {
         let elems = info.shape.elem_count() as u64;
         let block = info.ggml_dtype.block_size() as u64;
-        if elems % block != 0 {
+        if !elems.is_multiple_of(block) {
             return Err(Error::BadGguf(format!(
                 "tensor '{name}' has {elems} elements, not a multiple of its block size {block}"
             )));
@@ -133,8 +171,5 @@ fn missing(key: &str) -> Error {
 }
 
 fn wrong_type(key: &str, expected: &str, found: &Value) -> Error {
-    Error::Metadata {
-        key: key.to_string(),
-        problem: format!("expected {expected}, found {:?}", found.value_type()),
-    }
+    Error::Metadata { key: key.to_string(), problem: format!("expected {expected}, found {:?}", found.value_type()) }
 }

@@ -37,6 +37,7 @@ pub const WHISPER_MEL_FILTERS: &str = "whisper.mel_filters";
 // --- the chat format
 
 /// Tokens that end an assistant turn, whichever chat template the model uses (besides `eos_token_id`).
+#[rustfmt::skip] // one constant, one line: the table is read by tests/core/test_constants.py
 pub const END_OF_TURN_TOKENS: &[&str] = &["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>"];
 /// A reply's inner monologue opens with this tag and is shown collapsed.
 pub const THINK_OPEN: &str = "<think>";

@@ -4,7 +4,10 @@
 //! it punished the owner's name from the system prompt until the twin could not
 //! say it (the reference system's bug).
 
-#[derive(Debug, Clone, PartialEq)]
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SamplingOptions {
     /// 0 means greedy.
     pub temperature: f32,

@@ -16,15 +16,16 @@ use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 
 use crate::error::{Error, Result};
-use crate::gguf::GgufFile;
+use crate::gguf::{self, GgufFile};
 
 /// Qwen2 / Qwen2.5: like GPT-4's cl100k but single digits.
-const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_PATTERN: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 /// Llama 3 ("llama-bpe"): numbers in groups of up to three.
 const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// Token type 3 (control) and 4 (user defined) are matched whole in the input.
-const TOKEN_TYPE_CONTROL: i32 = 3;
+pub const TOKEN_TYPE_CONTROL: i32 = 3;
 const TOKEN_TYPE_USER_DEFINED: i32 = 4;
 
 pub struct TextTokenizer {
@@ -33,19 +34,24 @@ pub struct TextTokenizer {
 
 impl TextTokenizer {
     pub fn from_gguf(file: &GgufFile) -> Result<Self> {
-        let model = file.string("tokenizer.ggml.model")?;
+        let model = file.string(gguf::TOKENIZER_MODEL)?;
         if model != "gpt2" {
             return Err(Error::Tokenizer(format!(
-                "tokenizer.ggml.model = '{model}' is not supported yet (supported: gpt2 byte-level BPE)"
+                "{} = '{model}' is not supported yet (supported: gpt2 byte-level BPE)",
+                gguf::TOKENIZER_MODEL
             )));
         }
-        let pre = file.opt_string("tokenizer.ggml.pre").unwrap_or("default");
-        let tokens = file.strings("tokenizer.ggml.tokens")?;
-        let merges = file.strings("tokenizer.ggml.merges")?;
-        let token_types = file.i32s("tokenizer.ggml.token_type").unwrap_or_default();
+        let pre = file.opt_string(gguf::TOKENIZER_PRE).unwrap_or("default");
+        let tokens = file.strings(gguf::TOKENS)?;
+        let merges = file.strings(gguf::MERGES)?;
+        let token_types = file.i32s(gguf::TOKEN_TYPE).unwrap_or_default();
+        Self::byte_level_bpe(pre, &tokens, &merges, &token_types)
+    }
 
-        let vocab: Vocab =
-            tokens.iter().enumerate().map(|(id, tok)| (tok.to_string(), id as u32)).collect();
+    /// A byte-level BPE tokenizer from its parts: the pre-tokenizer name, the vocabulary
+    /// (id = position), the merges ("a b") and each token's GGUF token type.
+    pub fn byte_level_bpe(pre: &str, tokens: &[&str], merges: &[&str], token_types: &[i32]) -> Result<Self> {
+        let vocab: Vocab = tokens.iter().enumerate().map(|(id, tok)| (tok.to_string(), id as u32)).collect();
         let merges = merges
             .iter()
             .map(|m| {

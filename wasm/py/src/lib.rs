@@ -1,16 +1,58 @@
-//! PyO3 binding: `tabtwin._core`. Translation only — every decision lives in tabtwin-core.
+//! PyO3 binding: `tabtwin._core`. Translation only — every decision lives in tabtwin-core;
+//! core types cross as Python dicts and lists built from their serde serialization.
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
+use serde::Serialize;
+use serde_json::Value;
 
-use tabtwin_core::{Event, GenerateOptions, Message, SamplingOptions};
+use tabtwin_core::{keys, Message, Overrides};
 
 fn to_py(err: tabtwin_core::Error) -> PyErr {
     match err {
         tabtwin_core::Error::Candle(_) => PyRuntimeError::new_err(err.to_string()),
         _ => PyValueError::new_err(err.to_string()),
     }
+}
+
+/// A core type as the Python value of its JSON serialization (dict, list, str, int, float, bool, None).
+/// Through the JSON text, so an f32 reads as its shortest decimal (0.7, not 0.699999988).
+fn to_python<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    json_to_python(py, &value)
+}
+
+fn json_to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => s.into_pyobject(py)?.into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_python(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(fields) => {
+            let dict = PyDict::new(py);
+            for (key, item) in fields {
+                dict.set_item(key, json_to_python(py, item)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+fn to_messages(pairs: Vec<(String, String)>) -> Vec<Message> {
+    pairs.iter().map(|(role, content)| Message::new(role, content)).collect()
 }
 
 /// A conversation with one GGUF chat model, run by the same core as the browser.
@@ -28,24 +70,17 @@ impl Chat {
 
     #[staticmethod]
     fn from_path(path: std::path::PathBuf) -> PyResult<Self> {
-        let data = std::fs::read(&path)
-            .map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        let data =
+            std::fs::read(&path).map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
         let inner = tabtwin_core::Chat::from_bytes(data)
             .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
         Ok(Self { inner })
     }
 
-    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let info = self.inner.info();
-        let d = PyDict::new(py);
-        d.set_item("architecture", &info.architecture)?;
-        d.set_item("name", &info.name)?;
-        d.set_item("context_length", info.context_length)?;
-        d.set_item("vocab_size", info.vocab_size)?;
-        d.set_item("embedded_system_prompt", &info.embedded_system_prompt)?;
-        d.set_item("persona", &info.persona)?;
-        d.set_item("tools", &info.tools)?;
-        Ok(d)
+    /// Model facts: architecture, name, context_length, vocab_size, embedded_system_prompt,
+    /// persona, tools, sampling (the model's effective defaults: the core's, then the GGUF's).
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, self.inner.info())
     }
 
     #[getter]
@@ -72,51 +107,47 @@ impl Chat {
         self.inner.context_limit()
     }
 
-    /// Drop the KV cache, keep the conversation (the next turn recomputes everything).
-    fn forget_cache(&mut self) {
-        self.inner.forget_cache()
-    }
-
-    /// Generate one reply and return its text channel.
-    /// `on_text(piece)` is called for each text piece, `on_event(json)` for every event
-    /// (`{"kind": "text"|"thinking"|"tool", ...}`); either returning False stops.
-    #[pyo3(signature = (prompt, max_tokens=256, temperature=0.0, top_k=0, top_p=1.0,
-                        repeat_penalty=1.0, repeat_last_n=64, seed=42, on_text=None, on_event=None))]
+    /// Generate one reply and return its text channel. `on_event(event)` is called with
+    /// each event as a dict (`{"kind": "text"|"thinking"|"tool", ...}`), `on_text(piece)`
+    /// with each text piece; either returning False stops the reply. Keyword overrides
+    /// left as None keep the model's defaults (`info()["sampling"]`).
+    #[pyo3(signature = (prompt, on_event=None, *, max_tokens=None, temperature=None, top_k=None, top_p=None,
+                        repeat_penalty=None, repeat_last_n=None, seed=None, on_text=None))]
     #[allow(clippy::too_many_arguments)]
     fn generate(
         &mut self,
+        py: Python<'_>,
         prompt: &str,
-        max_tokens: usize,
-        temperature: f32,
-        top_k: usize,
-        top_p: f32,
-        repeat_penalty: f32,
-        repeat_last_n: usize,
-        seed: u64,
-        on_text: Option<Bound<'_, PyAny>>,
         on_event: Option<Bound<'_, PyAny>>,
+        max_tokens: Option<usize>,
+        temperature: Option<f32>,
+        top_k: Option<usize>,
+        top_p: Option<f32>,
+        repeat_penalty: Option<f32>,
+        repeat_last_n: Option<usize>,
+        seed: Option<u64>,
+        on_text: Option<Bound<'_, PyAny>>,
     ) -> PyResult<String> {
-        let options = GenerateOptions {
-            max_new_tokens: max_tokens,
-            sampling: SamplingOptions { temperature, top_k, top_p, repeat_penalty, repeat_last_n, seed },
-        };
+        let overrides = Overrides { max_tokens, temperature, top_k, top_p, repeat_penalty, repeat_last_n, seed };
         let mut callback_error: Option<PyErr> = None;
+        let mut call = |f: &Bound<'_, PyAny>, arg: PyResult<Bound<'_, PyAny>>| -> bool {
+            match arg.and_then(|arg| f.call1((arg,))) {
+                Ok(ret) => !ret.is(&*PyBool::new(py, false)),
+                Err(e) => {
+                    callback_error.get_or_insert(e);
+                    false
+                }
+            }
+        };
         let reply = self
             .inner
-            .generate(prompt, &options, |event| {
+            .generate(prompt, &overrides, |event| {
                 let mut keep_going = true;
-                let mut call = |f: &Bound<'_, PyAny>, arg: String| match f.call1((arg,)) {
-                    Ok(ret) => keep_going &= !ret.is(&*pyo3::types::PyBool::new(ret.py(), false)),
-                    Err(e) => {
-                        callback_error.get_or_insert(e);
-                        keep_going = false;
-                    }
-                };
-                if let (Some(f), Event::Text(text)) = (&on_text, event) {
-                    call(f, text.clone());
+                if let (Some(f), tabtwin_core::Event::Text { text }) = (&on_text, event) {
+                    keep_going &= call(f, text.into_pyobject(py).map(|s| s.into_any()).map_err(Into::into));
                 }
                 if let Some(f) = &on_event {
-                    call(f, event.to_json().to_string());
+                    keep_going &= call(f, to_python(py, event));
                 }
                 keep_going
             })
@@ -132,30 +163,29 @@ impl Chat {
         self.inner.stop_reason().map(|r| r.as_str())
     }
 
+    /// Tokens of the last reply (the end-of-turn token not counted).
+    fn generated_tokens(&self) -> usize {
+        self.inner.generated_tokens()
+    }
+
     /// The last reply as the model wrote it (thinking tags and TOOL lines included).
     fn last_reply_raw(&self) -> Option<String> {
         self.inner.last_reply_raw()
     }
 
-    fn last_prefill_tokens(&self) -> usize {
-        self.inner.last_prefill_tokens()
-    }
-
     /// The conversation so far as (role, content) pairs.
     fn history(&self) -> Vec<(String, String)> {
-        self.inner.history().iter().map(|m| (m.role.clone(), m.content.clone())).collect()
+        self.inner.history().into_iter().map(|m| (m.role, m.content)).collect()
     }
 
     /// Seed the conversation with earlier (role, content) turns: user, assistant, ... ending with assistant.
     fn set_history(&mut self, messages: Vec<(String, String)>) -> PyResult<()> {
-        let messages: Vec<Message> = messages.iter().map(|(r, c)| Message::new(r, c)).collect();
-        self.inner.set_history(messages).map_err(to_py)
+        self.inner.set_history(to_messages(messages)).map_err(to_py)
     }
 
     /// The prompt the model's template renders for [(role, content), ...] (system prompt prepended).
     fn render(&self, messages: Vec<(String, String)>) -> PyResult<String> {
-        let messages: Vec<Message> = messages.iter().map(|(r, c)| Message::new(r, c)).collect();
-        self.inner.render(&messages).map_err(to_py)
+        self.inner.render(&to_messages(messages)).map_err(to_py)
     }
 
     fn encode(&self, text: &str) -> PyResult<Vec<u32>> {
@@ -164,6 +194,18 @@ impl Chat {
 
     fn decode(&self, ids: Vec<u32>) -> PyResult<String> {
         self.inner.tokenizer().decode(&ids).map_err(to_py)
+    }
+
+    // --- probes (the core's `probes` feature): for exactness and KV-reuse tests
+
+    /// Drop the KV cache, keep the conversation (the next turn recomputes everything).
+    fn forget_cache(&mut self) {
+        self.inner.forget_cache()
+    }
+
+    /// Prompt tokens the last reply fed to the model, after reusing the cached prefix.
+    fn last_prefill_tokens(&self) -> usize {
+        self.inner.last_prefill_tokens()
     }
 
     /// Logits after feeding `tokens[:prefix]` at once and the rest one by one via the KV cache.
@@ -180,36 +222,44 @@ impl Chat {
 /// Whisper speech-to-text from a tabtwin Whisper GGUF (`tabtwin whisper convert`).
 #[pyclass(unsendable)]
 struct Transcriber {
-    inner: tabtwin_core::whisper::Transcriber,
+    inner: tabtwin_core::Transcriber,
 }
 
 #[pymethods]
 impl Transcriber {
     #[staticmethod]
     fn from_path(path: std::path::PathBuf) -> PyResult<Self> {
-        let data = std::fs::read(&path)
-            .map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
-        let inner = tabtwin_core::whisper::Transcriber::from_bytes(data)
+        let data =
+            std::fs::read(&path).map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        let inner = tabtwin_core::Transcriber::from_bytes(data)
             .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
         Ok(Self { inner })
     }
 
     /// Transcribe 16 kHz mono samples; returns a dict (text, tokens, audio_seconds, no_speech_prob, nothing_heard).
-    fn transcribe<'py>(&mut self, py: Python<'py>, samples: Vec<f32>) -> PyResult<Bound<'py, PyDict>> {
-        let t = self.inner.transcribe(&samples).map_err(to_py)?;
-        let d = PyDict::new(py);
-        d.set_item("text", t.text)?;
-        d.set_item("tokens", t.tokens)?;
-        d.set_item("audio_seconds", t.audio_seconds)?;
-        d.set_item("no_speech_prob", t.no_speech_prob)?;
-        d.set_item("nothing_heard", t.nothing_heard)?;
-        Ok(d)
+    fn transcribe<'py>(&mut self, py: Python<'py>, samples: Vec<f32>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.transcribe(&samples).map_err(to_py)?)
     }
 
     /// The log-mel features ([n_mels * 3000], row-major) the encoder sees.
     fn log_mel(&self, samples: Vec<f32>) -> Vec<f32> {
         self.inner.log_mel(&samples)
     }
+}
+
+/// The events the core streams for a whole reply `text` (what the page shows and opens):
+/// dicts `{"kind": "text"|"thinking", "text": ...}` and `{"kind": "tool", "app": ..., "params": {...}}`.
+/// `apps` limits the apps a TOOL line may open (None: any).
+#[pyfunction]
+#[pyo3(signature = (text, apps=None))]
+fn parse_reply<'py>(py: Python<'py>, text: &str, apps: Option<Vec<String>>) -> PyResult<Bound<'py, PyAny>> {
+    to_python(py, &tabtwin_core::parse_reply(text, apps))
+}
+
+/// Whether `token` ends an assistant turn (one of END_OF_TURN_TOKENS).
+#[pyfunction]
+fn is_end_of_turn(token: &str) -> bool {
+    keys::is_end_of_turn(token)
 }
 
 #[pyfunction]
@@ -221,7 +271,10 @@ fn with_simd128() -> bool {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Chat>()?;
     m.add_class::<Transcriber>()?;
+    m.add_function(wrap_pyfunction!(parse_reply, m)?)?;
+    m.add_function(wrap_pyfunction!(is_end_of_turn, m)?)?;
     m.add_function(wrap_pyfunction!(with_simd128, m)?)?;
+    m.add("END_OF_TURN_TOKENS", PyTuple::new(m.py(), keys::END_OF_TURN_TOKENS)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -3,6 +3,8 @@
 
 pub mod llama;
 pub mod qwen2;
+#[cfg(test)]
+pub mod scripted;
 
 use crate::error::Result;
 

@@ -5,14 +5,12 @@ use candle_core::{Device, IndexOp, Tensor, D};
 use candle_transformers::models::whisper::quantized_model::Whisper;
 use candle_transformers::models::whisper::Config;
 use candle_transformers::quantized_var_builder::VarBuilder;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::mel::{MelExtractor, N_FRAMES, SAMPLE_RATE};
+use super::mel::{MelExtractor, N_FRAMES};
 use crate::error::{Error, Result};
-use crate::gguf::GgufFile;
-
-/// Less audio than this is "too short" rather than a guess.
-pub const MIN_SECONDS: f32 = 0.3;
+use crate::gguf::{self, GgufFile};
+use crate::keys::{MIN_CLIP_SECONDS, SAMPLE_RATE, WHISPER_CONFIG, WHISPER_MEL_FILTERS, WHISPER_TOKENIZER_JSON};
 /// Above this probability of the no-speech token, the clip is "nothing heard".
 const NO_SPEECH_THRESHOLD: f32 = 0.6;
 
@@ -27,7 +25,7 @@ struct FileConfig {
     begin_suppress_tokens: Vec<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Transcript {
     pub text: String,
     pub tokens: Vec<u32>,
@@ -48,15 +46,15 @@ pub struct Transcriber {
 impl Transcriber {
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
         let file = GgufFile::parse(bytes)?;
-        let arch = file.string("general.architecture")?;
+        let arch = file.string(gguf::ARCHITECTURE)?;
         if arch != "whisper" {
             return Err(Error::UnsupportedArchitecture { found: arch.to_string(), supported: &["whisper"] });
         }
-        let config: FileConfig = serde_json::from_str(file.string("whisper.config")?)
-            .map_err(|e| Error::Metadata { key: "whisper.config".into(), problem: e.to_string() })?;
-        let tokenizer = tokenizers::Tokenizer::from_bytes(file.string("whisper.tokenizer_json")?.as_bytes())
-            .map_err(|e| Error::Metadata { key: "whisper.tokenizer_json".into(), problem: e.to_string() })?;
-        let filters = f32_array(&file, "whisper.mel_filters")?;
+        let config: FileConfig = serde_json::from_str(file.string(WHISPER_CONFIG)?)
+            .map_err(|e| Error::Metadata { key: WHISPER_CONFIG.into(), problem: e.to_string() })?;
+        let tokenizer = tokenizers::Tokenizer::from_bytes(file.string(WHISPER_TOKENIZER_JSON)?.as_bytes())
+            .map_err(|e| Error::Metadata { key: WHISPER_TOKENIZER_JSON.into(), problem: e.to_string() })?;
+        let filters = f32_array(&file, WHISPER_MEL_FILTERS)?;
         let mel = MelExtractor::new(filters, config.model.num_mel_bins)?;
         let no_speech_token = ["<|nocaptions|>", "<|nospeech|>"].iter().find_map(|t| tokenizer.token_to_id(t));
         let vb = VarBuilder::from_gguf_buffer(&file.bytes, &Device::Cpu)?;
@@ -72,9 +70,9 @@ impl Transcriber {
     /// Transcribe up to 30 s of 16 kHz mono samples in [-1, 1].
     pub fn transcribe(&mut self, pcm: &[f32]) -> Result<Transcript> {
         let audio_seconds = pcm.len() as f32 / SAMPLE_RATE as f32;
-        if audio_seconds < MIN_SECONDS {
+        if audio_seconds < MIN_CLIP_SECONDS {
             return Err(Error::Invalid(format!(
-                "audio too short: {audio_seconds:.2} s (hold the button while you speak, at least {MIN_SECONDS} s)"
+                "audio too short: {audio_seconds:.2} s (hold the button while you speak, at least {MIN_CLIP_SECONDS} s)"
             )));
         }
         let n_mels = self.mel.n_mels();

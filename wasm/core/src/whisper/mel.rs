@@ -15,11 +15,12 @@ use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
 use crate::error::{Error, Result};
+use crate::keys::SAMPLE_RATE;
 
-pub const SAMPLE_RATE: usize = 16_000;
 pub const N_FFT: usize = 400;
 pub const HOP: usize = 160;
-pub const N_SAMPLES: usize = 30 * SAMPLE_RATE;
+/// Whisper always hears a 30 s window.
+pub const N_SAMPLES: usize = 30 * SAMPLE_RATE as usize;
 pub const N_FRAMES: usize = N_SAMPLES / HOP;
 pub const N_BINS: usize = N_FFT / 2 + 1;
 const LOG_FLOOR: f32 = -10.0; // log10(1e-10)
@@ -39,9 +40,8 @@ impl MelExtractor {
                 filters.len()
             )));
         }
-        let window = (0..N_FFT)
-            .map(|i| 0.5 * (1.0 - (2.0 * std::f32::consts::PI * i as f32 / N_FFT as f32).cos()))
-            .collect();
+        let window =
+            (0..N_FFT).map(|i| 0.5 * (1.0 - (2.0 * std::f32::consts::PI * i as f32 / N_FFT as f32).cos())).collect();
         let fft = FftPlanner::<f32>::new().plan_fft_forward(N_FFT);
         Ok(Self { filters, n_mels, window, fft })
     }
@@ -59,7 +59,13 @@ impl MelExtractor {
         let sample = |i: isize| -> f32 {
             // index into the 30 s zero-padded signal, reflected at both ends
             let n = N_SAMPLES as isize;
-            let j = if i < 0 { -i } else if i >= n { 2 * (n - 1) - i } else { i };
+            let j = if i < 0 {
+                -i
+            } else if i >= n {
+                2 * (n - 1) - i
+            } else {
+                i
+            };
             audio.get(j as usize).copied().unwrap_or(0.0)
         };
         // Frames starting at or after this index see only zeros (and reflected zeros).
@@ -106,14 +112,15 @@ mod tests {
     #[test]
     fn silence_is_flat() {
         let mel = MelExtractor::new(identity_filters(80), 80).unwrap();
-        let out = mel.compute(&vec![0.0; 16_000]);
+        let out = mel.compute(&vec![0.0; SAMPLE_RATE as usize]);
         assert!(out.iter().all(|v| (*v - (LOG_FLOOR + 4.0) / 4.0).abs() < 1e-6));
     }
 
     #[test]
     fn a_tone_lands_in_its_bin_and_skipped_frames_match_computed_ones() {
         // 1 kHz tone: bin 1000 / (16000 / 400) = 25
-        let pcm: Vec<f32> = (0..8000).map(|i| (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / 16000.0).sin()).collect();
+        let pcm: Vec<f32> =
+            (0..8000).map(|i| (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / 16000.0).sin()).collect();
         let mut filters = vec![0.0; 2 * N_BINS];
         filters[25] = 1.0; // band 0 = bin 25
         filters[N_BINS + 60] = 1.0; // band 1 = bin 60

@@ -1,0 +1,103 @@
+//! A loaded chat model: the network, its tokenizer, its chat template, the tokens
+//! that end a turn, and the facts read from its header. Everything here comes from
+//! the GGUF file; nothing changes while a conversation runs.
+
+use serde::Serialize;
+
+use crate::arch;
+use crate::error::{Error, Result};
+use crate::gguf::{self, GgufFile};
+use crate::keys;
+use crate::models::CausalLm;
+use crate::options::GenerateOptions;
+use crate::template::{ChatTemplate, Message};
+use crate::tokenizer::TextTokenizer;
+
+/// Facts about the loaded model, read from its header.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    pub architecture: String,
+    pub name: Option<String>,
+    pub context_length: usize,
+    pub vocab_size: usize,
+    pub embedded_system_prompt: Option<String>,
+    pub persona: Option<String>,
+    /// The raw `tabtwin.tools` JSON array, if the file has one.
+    pub tools: Option<String>,
+    /// What a reply is generated with when the caller overrides nothing: the core's
+    /// defaults with the file's recommended sampling (`general.sampling.*`) applied.
+    pub sampling: GenerateOptions,
+}
+
+pub struct Bundle {
+    pub model: Box<dyn CausalLm>,
+    pub tokenizer: TextTokenizer,
+    pub template: ChatTemplate,
+    pub info: ModelInfo,
+    /// Ids of the tokens that end an assistant turn (the known end-of-turn tokens and eos).
+    stop_ids: Vec<u32>,
+}
+
+impl Bundle {
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
+        let file = GgufFile::parse(bytes)?;
+        let architecture = arch::detect(&file)?.to_string();
+        let tokenizer = TextTokenizer::from_gguf(&file)?;
+        let token_at = |key: &str| -> Option<String> { file.opt_u32(key).and_then(|id| tokenizer.id_to_token(id)) };
+        let bos = token_at(gguf::BOS_TOKEN_ID).unwrap_or_default();
+        let eos = token_at(gguf::EOS_TOKEN_ID).unwrap_or_default();
+        let template_src = file.string(gguf::CHAT_TEMPLATE).map_err(|_| {
+            Error::Template(format!(
+                "the file has no {}; tabtwin needs the model's own chat format",
+                gguf::CHAT_TEMPLATE
+            ))
+        })?;
+        let template = ChatTemplate::new(template_src, bos, eos)?;
+        let info = ModelInfo {
+            context_length: file.u32(&gguf::context_length_key(&architecture))? as usize,
+            vocab_size: file.strings(gguf::TOKENS)?.len(),
+            name: file.opt_string(gguf::NAME).map(str::to_string),
+            embedded_system_prompt: file.opt_string(keys::SYSTEM_PROMPT).map(str::to_string),
+            persona: file.opt_string(keys::PERSONA).map(str::to_string),
+            tools: file.opt_string(keys::TOOLS).map(str::to_string),
+            sampling: GenerateOptions::recommended_by(&file)?,
+            architecture,
+        };
+        let eos_id = file.opt_u32(gguf::EOS_TOKEN_ID);
+        let model = arch::load(file)?;
+        Ok(Self::new(model, tokenizer, template, info, eos_id))
+    }
+
+    /// A bundle from parts already built (the loader above, or a test's fake model).
+    pub fn new(
+        model: Box<dyn CausalLm>,
+        tokenizer: TextTokenizer,
+        template: ChatTemplate,
+        info: ModelInfo,
+        eos_id: Option<u32>,
+    ) -> Self {
+        let mut stop_ids: Vec<u32> = keys::END_OF_TURN_TOKENS.iter().filter_map(|t| tokenizer.token_to_id(t)).collect();
+        stop_ids.extend(eos_id);
+        Self { model, tokenizer, template, info, stop_ids }
+    }
+
+    pub fn is_end_of_turn(&self, token: u32) -> bool {
+        self.stop_ids.contains(&token)
+    }
+
+    /// The prompt text the template renders for `conversation`, after `system` (if any).
+    pub fn render(&self, system: Option<&str>, conversation: &[Message]) -> Result<String> {
+        let mut messages = Vec::with_capacity(conversation.len() + 1);
+        if let Some(system) = system {
+            messages.push(Message::new("system", system));
+        }
+        messages.extend_from_slice(conversation);
+        self.template.render(&messages)
+    }
+
+    /// The apps a TOOL line may open: the file's `tabtwin.tools` list, else any.
+    pub fn allowed_apps(&self) -> Option<Vec<String>> {
+        let tools = self.info.tools.as_deref()?;
+        serde_json::from_str::<Vec<String>>(tools).ok()
+    }
+}

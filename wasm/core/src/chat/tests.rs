@@ -1,0 +1,244 @@
+//! The conversation logic with a scripted model: a byte-level tokenizer (one
+//! token per byte, plus the ChatML specials), a ChatML template, and a model that
+//! predicts whatever the test scripted. Each test runs in milliseconds.
+
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+
+use super::*;
+use crate::models::scripted::{Script, ScriptedLm};
+use crate::template::ChatTemplate;
+use crate::tokenizer::TOKEN_TYPE_CONTROL;
+
+const CHATML: &str = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}\
+                      {% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
+fn chat_with(defaults: GenerateOptions) -> (Chat, Script) {
+    let mut alphabet: Vec<char> = ByteLevel::alphabet().into_iter().collect();
+    alphabet.sort();
+    let mut tokens: Vec<String> = alphabet.iter().map(char::to_string).collect();
+    let mut types = vec![1; tokens.len()];
+    for special in ["<|im_start|>", "<|im_end|>"] {
+        tokens.push(special.to_string());
+        types.push(TOKEN_TYPE_CONTROL);
+    }
+    let token_refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let tokenizer = TextTokenizer::byte_level_bpe("gpt2", &token_refs, &[], &types).unwrap();
+    let template = ChatTemplate::new(CHATML, String::new(), "<|im_end|>".into()).unwrap();
+    let end_of_turn = tokenizer.token_to_id("<|im_end|>").unwrap();
+    let script = Script::default();
+    let model = ScriptedLm::new(tokens.len(), end_of_turn, script.clone());
+    let info = ModelInfo {
+        architecture: "scripted".into(),
+        name: None,
+        context_length: 512,
+        vocab_size: tokens.len(),
+        embedded_system_prompt: None,
+        persona: None,
+        tools: None,
+        sampling: defaults,
+    };
+    (Chat::new(Bundle::new(Box::new(model), tokenizer, template, info, None)), script)
+}
+
+fn chat() -> (Chat, Script) {
+    chat_with(GenerateOptions::default())
+}
+
+fn ids(chat: &Chat, text: &str) -> Vec<u32> {
+    chat.tokenizer().encode(text).unwrap()
+}
+
+fn msg(role: &str, content: &str) -> Message {
+    Message::new(role, content)
+}
+
+/// The tokens of the prompt the template renders for `conversation`.
+fn prompt(chat: &Chat, conversation: &[Message]) -> Vec<u32> {
+    ids(chat, &chat.render(conversation).unwrap())
+}
+
+fn say(chat: &Chat, script: &Script, text: &str) {
+    script.replies.borrow_mut().clear();
+    script.say(&ids(chat, text));
+}
+
+fn no_overrides() -> Overrides {
+    Overrides::default()
+}
+
+fn max_tokens(n: usize) -> Overrides {
+    Overrides { max_tokens: Some(n), ..Default::default() }
+}
+
+/// Step the started reply to its end; the text each step handed out.
+fn drain(chat: &mut Chat) -> Vec<String> {
+    let mut pieces = Vec::new();
+    while let Some(events) = chat.step().unwrap() {
+        let text: String = events
+            .iter()
+            .map(|e| match e {
+                Event::Text { text } => text.as_str(),
+                _ => "",
+            })
+            .collect();
+        pieces.push(text);
+    }
+    pieces
+}
+
+#[test]
+fn a_reply_follows_the_model_until_its_end_of_turn_token() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "ok");
+    assert_eq!(chat.generate("hi", &no_overrides(), |_| true).unwrap(), "ok");
+    assert_eq!(chat.stop_reason(), Some(StopReason::EndOfTurn));
+    assert_eq!(chat.generated_tokens(), 2, "the end-of-turn token is not counted");
+    assert_eq!(script.calls_since_reset()[0], (prompt(&chat, &[msg("user", "hi")]), 0));
+    assert_eq!(chat.history(), vec![msg("user", "hi"), msg("assistant", "ok")]);
+}
+
+#[test]
+fn the_second_turn_feeds_the_model_only_its_new_tokens() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "ok");
+    chat.generate("hi", &no_overrides(), |_| true).unwrap();
+    let first = prompt(&chat, &[msg("user", "hi")]);
+    say(&chat, &script, "fine");
+    assert_eq!(chat.generate("and you?", &no_overrides(), |_| true).unwrap(), "fine");
+
+    let whole = prompt(&chat, &[msg("user", "hi"), msg("assistant", "ok"), msg("user", "and you?")]);
+    let calls = script.calls_since_reset();
+    // first prompt, then "o" and "k" fed one at a time, then the second prompt's new part
+    assert_eq!(calls[0], (first.clone(), 0), "no reset between the turns");
+    let reused = first.len() + 2;
+    assert_eq!(calls[3], (whole[reused..].to_vec(), reused));
+}
+
+#[test]
+fn old_turns_drop_out_whole_when_the_window_is_full() {
+    let (mut chat, script) = chat();
+    for (question, answer) in [("first", "one"), ("second", "two")] {
+        say(&chat, &script, answer);
+        chat.generate(question, &no_overrides(), |_| true).unwrap();
+    }
+    let kept = [msg("user", "second"), msg("assistant", "two"), msg("user", "third")];
+    let everything = [msg("user", "first"), msg("assistant", "one")].iter().chain(&kept).cloned().collect::<Vec<_>>();
+    let window = prompt(&chat, &kept).len() + 4;
+    assert!(prompt(&chat, &everything).len() + 4 > window);
+    chat.set_context_limit(window).unwrap();
+
+    say(&chat, &script, "3");
+    chat.generate("third", &max_tokens(4), |_| true).unwrap();
+    assert_eq!(script.calls_since_reset()[0], (prompt(&chat, &kept), 0), "the shorter prompt is fed from scratch");
+    assert_eq!(chat.history()[..2], [msg("user", "second"), msg("assistant", "two")]);
+}
+
+#[test]
+fn a_message_longer_than_the_window_is_refused_with_the_numbers() {
+    let (mut chat, _) = chat();
+    chat.set_context_limit(32).unwrap();
+    let err = chat.start(&"word ".repeat(20), &max_tokens(8)).unwrap_err().to_string();
+    assert!(err.contains("too small") && err.contains("32"), "{err}");
+    assert!(chat.set_context_limit(8).is_err(), "a window too small for anything is refused");
+}
+
+#[test]
+fn stop_ends_the_reply_and_keeps_what_was_said() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "abcdef");
+    chat.start("go", &no_overrides()).unwrap();
+    assert_eq!(chat.step().unwrap(), Some(vec![Event::text("a")]));
+    chat.stop();
+    assert_eq!(drain(&mut chat), vec![String::new()], "one last step hands out what was held back");
+    assert_eq!(chat.stop_reason(), Some(StopReason::Stopped));
+    assert_eq!(chat.generated_tokens(), 1);
+    assert_eq!(chat.history().last(), Some(&msg("assistant", "a")));
+}
+
+#[test]
+fn max_tokens_caps_the_reply() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "abcdef");
+    assert_eq!(chat.generate("go", &max_tokens(3), |_| true).unwrap(), "abc");
+    assert_eq!(chat.stop_reason(), Some(StopReason::MaxTokens));
+    assert_eq!(chat.generated_tokens(), 3);
+}
+
+#[test]
+fn a_full_window_ends_the_reply() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "abcdef");
+    chat.start("go", &max_tokens(8)).unwrap();
+    let fed = prompt(&chat, &[msg("user", "go")]).len();
+    chat.set_context_limit(fed + 2).unwrap();
+    assert_eq!(drain(&mut chat).concat(), "ab");
+    assert_eq!(chat.stop_reason(), Some(StopReason::ContextFull));
+}
+
+#[test]
+fn the_models_defaults_apply_unless_the_caller_overrides_them() {
+    let (mut chat, script) = chat_with(GenerateOptions { max_tokens: 2, ..Default::default() });
+    say(&chat, &script, "abcdef");
+    assert_eq!(chat.generate("go", &no_overrides(), |_| true).unwrap(), "ab");
+    say(&chat, &script, "abcdef");
+    assert_eq!(chat.generate("again", &max_tokens(4), |_| true).unwrap(), "abcd");
+    let info = serde_json::to_value(chat.info()).unwrap();
+    assert_eq!(info["sampling"]["max_tokens"], 2);
+    assert_eq!(info["sampling"]["temperature"], 0.0);
+}
+
+#[test]
+fn a_character_split_across_tokens_is_shown_only_when_whole() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "café");
+    assert_eq!(ids(&chat, "é").len(), 2, "the fixture splits é into two byte tokens");
+    chat.start("go", &no_overrides()).unwrap();
+    let pieces = drain(&mut chat);
+    assert_eq!(pieces[..5], ["c", "a", "f", "", "é"]);
+    assert!(!pieces.concat().contains('\u{FFFD}'));
+    assert_eq!(chat.generated_tokens(), 5);
+}
+
+#[test]
+fn a_reply_cut_inside_a_character_flushes_its_tail() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "aé");
+    chat.start("go", &max_tokens(2)).unwrap();
+    assert_eq!(drain(&mut chat), ["a", "", "\u{FFFD}"]);
+    assert_eq!(chat.stop_reason(), Some(StopReason::MaxTokens));
+}
+
+#[test]
+fn set_history_accepts_alternating_turns_and_the_model_sees_them() {
+    let (mut chat, script) = chat();
+    let earlier = vec![msg("user", "hi"), msg("assistant", "hello")];
+    chat.set_history(earlier.clone()).unwrap();
+    say(&chat, &script, "ok");
+    chat.generate("again", &no_overrides(), |_| true).unwrap();
+    let expected = prompt(&chat, &[msg("user", "hi"), msg("assistant", "hello"), msg("user", "again")]);
+    assert_eq!(script.calls_since_reset()[0], (expected, 0));
+}
+
+#[test]
+fn set_history_refuses_what_is_not_a_conversation_and_keeps_the_old_one() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "ok");
+    chat.generate("hi", &no_overrides(), |_| true).unwrap();
+    let before = chat.history();
+    let cases: [(Vec<Message>, &str); 3] = [
+        (vec![msg("system", "be nice"), msg("user", "hi")], "system prompt comes from the model"),
+        (vec![msg("user", "hi"), msg("user", "hi again")], "should be assistant"),
+        (vec![msg("user", "hi"), msg("assistant", "hello"), msg("user", "and?")], "ends with a user message"),
+    ];
+    for (messages, why) in cases {
+        let err = chat.set_history(messages).unwrap_err().to_string();
+        assert!(err.contains(why), "{err}");
+        assert_eq!(chat.history(), before);
+    }
+}
+
+#[test]
+fn an_empty_message_is_refused() {
+    let (mut chat, _) = chat();
+    assert!(chat.start("  ", &no_overrides()).unwrap_err().to_string().contains("empty"));
+}

@@ -1,0 +1,189 @@
+//! The conversation as the model sees it: the turns so far, the token window they
+//! must fit (oldest turns drop out whole), and the KV cache carried between turns
+//! so that a new turn feeds the model only its new tokens.
+
+use crate::bundle::Bundle;
+use crate::error::{Error, Result};
+use crate::models::CausalLm;
+use crate::template::Message;
+
+/// The smallest token window that can hold a prompt and an answer.
+const MIN_CONTEXT_LIMIT: usize = 16;
+
+pub struct Session {
+    /// Finished turns: user, assistant, user, assistant...
+    history: Vec<Message>,
+    /// The tokens whose keys and values sit in the model's cache, in order.
+    cached_tokens: Vec<u32>,
+    /// The last prompt plus the reply, as text and as the tokens the model actually
+    /// saw and produced. The model may generate a tokenization that re-encoding
+    /// its text would not give back; building the next prompt on these tokens keeps
+    /// the cached prefix valid and shows the model its own words unchanged.
+    transcript_text: String,
+    transcript_tokens: Vec<u32>,
+    /// How many prompt tokens the last turn fed to the model (after reuse).
+    last_prefill: usize,
+    /// The token window: prompt + answer never exceed this.
+    context_limit: usize,
+    /// The model's own context length, the most `context_limit` may be.
+    context_length: usize,
+}
+
+impl Session {
+    pub fn new(context_length: usize) -> Self {
+        Self {
+            history: Vec::new(),
+            cached_tokens: Vec::new(),
+            transcript_text: String::new(),
+            transcript_tokens: Vec::new(),
+            last_prefill: 0,
+            context_limit: context_length,
+            context_length,
+        }
+    }
+
+    pub fn history(&self) -> &[Message] {
+        &self.history
+    }
+
+    /// Replace the turns (validated: user first, alternating, ending with the
+    /// assistant; never a system message) and drop the cache.
+    pub fn set_history(&mut self, messages: Vec<Message>, model: &mut dyn CausalLm) -> Result<()> {
+        for (i, message) in messages.iter().enumerate() {
+            let expected = if i % 2 == 0 { "user" } else { "assistant" };
+            if message.role != expected {
+                let why = if message.role == "system" {
+                    "the system prompt comes from the model (or set_system_prompt), not the history".to_string()
+                } else {
+                    format!("turns alternate user, assistant; this one should be {expected}")
+                };
+                return Err(Error::Invalid(format!("history message {} has role {:?}: {why}", i + 1, message.role)));
+            }
+        }
+        if messages.len() % 2 == 1 {
+            return Err(Error::Invalid(format!(
+                "the history ends with a user message (message {}); the next user message is what start() answers",
+                messages.len()
+            )));
+        }
+        self.reset(model);
+        self.history = messages;
+        Ok(())
+    }
+
+    /// Forget the turns and the cache.
+    pub fn reset(&mut self, model: &mut dyn CausalLm) {
+        self.history.clear();
+        self.transcript_text.clear();
+        self.transcript_tokens.clear();
+        self.forget_cache(model);
+    }
+
+    /// Drop the KV cache but keep the turns: the next turn recomputes its whole prompt.
+    pub fn forget_cache(&mut self, model: &mut dyn CausalLm) {
+        self.cached_tokens.clear();
+        model.reset();
+    }
+
+    pub fn set_context_limit(&mut self, tokens: usize) -> Result<()> {
+        if tokens < MIN_CONTEXT_LIMIT {
+            return Err(Error::Invalid(format!(
+                "a context limit of {tokens} tokens is too small (at least {MIN_CONTEXT_LIMIT})"
+            )));
+        }
+        self.context_limit = tokens.min(self.context_length);
+        Ok(())
+    }
+
+    pub fn context_limit(&self) -> usize {
+        self.context_limit
+    }
+
+    pub fn last_prefill(&self) -> usize {
+        self.last_prefill
+    }
+
+    /// Feed the prompt for `user` and return the logits of its last position. Older
+    /// turns are dropped whole, oldest first, until prompt + `max_tokens` fits the
+    /// window; the system prompt stays.
+    pub fn begin_turn(
+        &mut self,
+        bundle: &mut Bundle,
+        system: Option<&str>,
+        user: &str,
+        max_tokens: usize,
+    ) -> Result<Vec<f32>> {
+        let budget = self.context_limit.saturating_sub(max_tokens);
+        let prompt = loop {
+            let mut conversation = self.history.clone();
+            conversation.push(Message::new("user", user));
+            let text = bundle.render(system, &conversation)?;
+            let tokens = self.prompt_tokens(bundle, &text)?;
+            if tokens.len() <= budget {
+                self.transcript_text = text;
+                break tokens;
+            }
+            if self.history.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "the message needs {} prompt tokens; with {max_tokens} reserved for the answer \
+                     the model's context of {} is too small",
+                    tokens.len(),
+                    self.context_limit
+                )));
+            }
+            let drop = self.history.iter().skip(1).position(|m| m.role == "user").map_or(self.history.len(), |i| i + 1);
+            self.history.drain(..drop);
+        };
+        let logits = self.prefill(bundle.model.as_mut(), &prompt)?;
+        self.transcript_tokens = prompt;
+        Ok(logits)
+    }
+
+    /// Tokens for a rendered prompt: the transcript's own tokens for the part that
+    /// repeats it, fresh tokens for what is new.
+    fn prompt_tokens(&self, bundle: &Bundle, text: &str) -> Result<Vec<u32>> {
+        match text.strip_prefix(self.transcript_text.as_str()) {
+            Some(rest) if !self.transcript_text.is_empty() && !rest.is_empty() => {
+                let mut tokens = self.transcript_tokens.clone();
+                tokens.extend(bundle.tokenizer.encode(rest)?);
+                Ok(tokens)
+            }
+            _ => bundle.tokenizer.encode(text),
+        }
+    }
+
+    /// Feed the prompt, reusing the cached prefix when the new prompt extends it.
+    fn prefill(&mut self, model: &mut dyn CausalLm, prompt: &[u32]) -> Result<Vec<f32>> {
+        let reusable = !self.cached_tokens.is_empty()
+            && prompt.len() > self.cached_tokens.len()
+            && prompt.starts_with(&self.cached_tokens);
+        let start = if reusable { self.cached_tokens.len() } else { 0 };
+        if start == 0 {
+            self.forget_cache(model);
+        }
+        let logits = model.forward(&prompt[start..], start)?;
+        self.cached_tokens.extend_from_slice(&prompt[start..]);
+        self.last_prefill = prompt.len() - start;
+        Ok(logits)
+    }
+
+    /// Whether one more token fits the window after the cached ones.
+    pub fn has_room(&self) -> bool {
+        self.cached_tokens.len() + 1 < self.context_limit
+    }
+
+    /// Feed one generated token and return the next position's logits.
+    pub fn feed(&mut self, model: &mut dyn CausalLm, token: u32) -> Result<Vec<f32>> {
+        let logits = model.forward(&[token], self.cached_tokens.len())?;
+        self.cached_tokens.push(token);
+        Ok(logits)
+    }
+
+    /// Append a finished (or stopped) turn: its text to the history, its tokens to the transcript.
+    pub fn end_turn(&mut self, user: &str, reply: &str, generated: &[u32]) {
+        self.transcript_text.push_str(reply);
+        self.transcript_tokens.extend_from_slice(generated);
+        self.history.push(Message::new("user", user));
+        self.history.push(Message::new("assistant", reply));
+    }
+}
