@@ -53,7 +53,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tabtwin.errors import TabtwinError
 from tabtwin.finetune.data.build import HOLDOUT_FILE, Example, read_examples
-from tabtwin.finetune.data.sources import FORBIDDEN_MARKERS, TOOL_PREFIX, check_tool, read_jsonl, tool_line
+from tabtwin.finetune.data.sources import FORBIDDEN_MARKERS, check_tool, read_jsonl, tool_line
 from tabtwin.paths import shown
 
 CHECKS = ("recall", "identity", "honesty", "tool", "contrast")
@@ -244,23 +244,21 @@ def expected_text(c: Canary) -> str:
 # --- scoring -------------------------------------------------------------------------------------
 
 
+def from_events(events: list[dict]) -> dict:
+    """A reply as the page shows it, from the core's events: thought, visible text, the apps it opens."""
+    return {
+        "text": "".join(e["text"] for e in events if e["kind"] == "text").strip(),
+        "thinking": "".join(e["text"] for e in events if e["kind"] == "thinking") or None,
+        "tools": [{"app": e["app"], "params": e["params"]} for e in events if e["kind"] == "tool"],
+    }
+
+
 def parse_answer(text: str) -> dict:
-    """Split an assistant text like the core's channel parser: thought, visible text, TOOL lines."""
-    thinking = None
-    m = re.match(r"<think>(.*?)</think>\n*", text, re.DOTALL)
-    if m:
-        thinking, text = m.group(1), text[m.end() :]
-    tools, lines = [], []
-    for line in text.split("\n"):
-        if line.startswith(TOOL_PREFIX):
-            try:
-                tool = json.loads(line[len(TOOL_PREFIX) :])
-                tools.append({"app": tool.get("app"), "params": tool.get("params", {})})
-                continue
-            except (json.JSONDecodeError, AttributeError):
-                pass
-        lines.append(line)
-    return {"text": "\n".join(lines).strip(), "thinking": thinking, "tools": tools}
+    """An expected answer split by the core's own channel parser (`tabtwin._core.parse_reply`), so the
+    evaluation reads TOOL lines and thoughts exactly as the page does."""
+    from tabtwin._core import parse_reply
+
+    return from_events(parse_reply(text))
 
 
 def normalize(text: str) -> str:
@@ -353,24 +351,35 @@ def persona_name(cfg) -> str:
 # --- answering -----------------------------------------------------------------------------------
 
 
-def ask(chat, question: Question, max_tokens: int) -> dict:
-    """One greedy reply after the question's history (none for a first turn or a canary)."""
+# The options that decide the tokens of a reply (max_tokens is the evaluation's own cap).
+DECODING = ("temperature", "top_k", "top_p", "repeat_penalty", "repeat_last_n", "seed")
+
+
+def decoding_words(sampling: dict) -> str:
+    if not sampling or sampling.get("temperature", 0.0) == 0.0:
+        rest = {k: v for k, v in sampling.items() if k in ("repeat_penalty", "repeat_last_n")}
+        return "greedy" + (f" ({', '.join(f'{k} {v}' for k, v in rest.items())})" if rest else "")
+    return ", ".join(f"{k} {v}" for k, v in sampling.items())
+
+
+def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None) -> dict:
+    """One reply after the question's history (none for a first turn or a canary), decoded with
+    `sampling` (the twin's recommended options)."""
     events = []
     chat.set_history(question.history)  # also clears the previous question's conversation
-    chat.generate(question.question, max_tokens=max_tokens, on_event=lambda e: events.append(e) or True)
-    reply = {
-        "text": "".join(e["text"] for e in events if e["kind"] == "text").strip(),
-        "thinking": "".join(e["text"] for e in events if e["kind"] == "thinking") or None,
-        "tools": [{"app": e["app"], "params": e["params"]} for e in events if e["kind"] == "tool"],
-    }
-    return {"reply": reply, "raw": chat.last_reply_raw(), "stop_reason": chat.stop_reason()}
+    chat.generate(
+        question.question, max_tokens=max_tokens, on_event=lambda e: events.append(e) or True, **(sampling or {})
+    )
+    return {"reply": from_events(events), "raw": chat.last_reply_raw(), "stop_reason": chat.stop_reason()}
 
 
-def answer_all(chat, questions: list[Question], max_tokens: int, label: str, log: Callable[[str], None]) -> list[dict]:
+def answer_all(
+    chat, questions: list[Question], max_tokens: int, label: str, log: Callable[[str], None], sampling: dict
+) -> list[dict]:
     out = []
     started = time.monotonic()
     for i, q in enumerate(questions, 1):
-        out.append(ask(chat, q, max_tokens))
+        out.append(ask(chat, q, max_tokens, sampling))
         if i % 10 == 0 or i == len(questions):
             log(f"  {label}: {i}/{len(questions)} answered ({time.monotonic() - started:.0f} s)")
     return out
@@ -542,18 +551,23 @@ def evaluate(
     if compare_base:
         runs["base"] = compare_base
     persona, other_names = persona_name(cfg), list(cfg.eval.other_names)
-    answers, models_used = {}, {}
+    answers, models_used, sampling = {}, {}, {}
     for label, spec in runs.items():
         path, chat = open_model(spec)
         if chat.system_prompt != cfg.system_prompt:
             if label == "twin":
                 log(f"note: {path.name} does not carry this config's system prompt; using the config's")
             chat.set_system_prompt(cfg.system_prompt, force=True)
+        if label == "twin":
+            # decode as the page does: the twin's recommendation (its GGUF's general.sampling.*, else the
+            # core's defaults), and the base exactly the same way, so the two are compared like for like
+            recommended = chat.info()["sampling"]
+            sampling = {k: recommended[k] for k in DECODING if k in recommended}
         log(
-            f"{label}: {path} on {len(questions)} questions ({len(canaries)} canaries; greedy, "
-            f"max {cfg.eval.max_tokens} tokens)"
+            f"{label}: {path} on {len(questions)} questions ({len(canaries)} canaries; "
+            f"{decoding_words(sampling)}, max {cfg.eval.max_tokens} tokens)"
         )
-        answers[label] = answer_all(chat, questions, cfg.eval.max_tokens, label, log)
+        answers[label] = answer_all(chat, questions, cfg.eval.max_tokens, label, log, sampling)
         models_used[label] = model_record(path)
 
     rows = []
@@ -582,6 +596,7 @@ def evaluate(
         "persona": persona,
         "other_names": other_names,
         "max_tokens": cfg.eval.max_tokens,
+        "sampling": sampling,
         "examples": len(rows),
         "loss_curves": [shown(p) for p in curves],
         "summary": {label: {"rubric": rubric(rows, label), "by_kind": by_kind(rows, label)} for label in answers},
@@ -640,9 +655,7 @@ def html_report(report: dict, curves: list[Path]) -> str:
 
 
 def decoding_line(report: dict) -> str:
-    sampling = report.get("sampling")
-    settings = ", ".join(f"{k} {v}" for k, v in sampling.items()) if sampling else "greedy"
-    return f"{settings}; at most {report['max_tokens']} tokens a reply"
+    return f"{decoding_words(report.get('sampling') or {})}, at most {report['max_tokens']} tokens a reply"
 
 
 def marks(row: dict, a: dict) -> str:

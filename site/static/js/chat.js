@@ -154,13 +154,13 @@ function startLoad() {
       loaded = model;
       twinApps = allowedApps(info);
       document.body.dataset.simd128 = String(simd128);
-      document.body.dataset.ready = "true";
       document.body.dataset.model = model.id;
       delete document.body.dataset.error;
       $("download").hidden = true;
       status(`${model.label} is running on this device${cached ? " (loaded from this device, no download)" : ""}.`);
       await renderPicker($("models"), models, model.id);
       setBusy(false);
+      document.body.dataset.ready = "true";  // last: everything above is on screen when a reader sees it
     },
     [msg.ERROR]: (error) => {
       $("download").hidden = true;
