@@ -37,8 +37,10 @@ def check_models(site: Path, registry: Path) -> dict:
     listed = json.loads((site / "models.json").read_text())
     entries = load(registry)
     host = host_from(None, load_site(registry), str(registry))
-    expect([m["id"] for m in listed["models"]] == [e.id for e in entries],
-           f"models.json lists {[m['id'] for m in listed['models']]}, models.toml {[e.id for e in entries]}")
+    expect(
+        [m["id"] for m in listed["models"]] == [e.id for e in entries],
+        f"models.json lists {[m['id'] for m in listed['models']]}, models.toml {[e.id for e in entries]}",
+    )
     models = list(listed["models"])
     if load_voice(registry) is not None:
         expect("voice" in listed, "models.json has no voice model although [voice] is on")
@@ -52,8 +54,10 @@ def check_models(site: Path, registry: Path) -> dict:
             path = site / shard["url"]
             data = path.read_bytes() if path.is_file() else b""
             expect(bool(data), f"{model['id']}: shard {shard['url']} is missing")
-            expect(host.file_bytes is None or len(data) < host.file_bytes,
-                   f"{shard['url']}: {len(data)} bytes, not under {host.label}'s per-file limit")
+            expect(
+                host.file_bytes is None or len(data) < host.file_bytes,
+                f"{shard['url']}: {len(data)} bytes, not under {host.label}'s per-file limit",
+            )
             expect(hashlib.sha256(data).hexdigest() == shard["sha256"], f"{shard['url']}: sha256 differs")
             whole.update(data)
         expect(whole.hexdigest() == model["sha256"], f"{model['id']}: the shards do not make the sha256")
@@ -103,8 +107,10 @@ def check_served(site: Path, url: str, listed: dict) -> None:
             continue
         first = model["shards"][0]
         with urllib.request.urlopen(url + first["url"]) as response:
-            expect(hashlib.sha256(response.read()).hexdigest() == first["sha256"],
-                   f"{url}{first['url']}: served bytes differ from models.json")
+            expect(
+                hashlib.sha256(response.read()).hexdigest() == first["sha256"],
+                f"{url}{first['url']}: served bytes differ from models.json",
+            )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page()
