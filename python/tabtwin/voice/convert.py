@@ -35,7 +35,7 @@ import numpy as np
 
 from tabtwin import keys
 from tabtwin.errors import TabtwinError
-from tabtwin.gguf.store import gguf_writer
+from tabtwin.gguf.store import BLOCK, gguf_writer
 from tabtwin.voice import mel_filters as mel
 
 CT2_BINARY_VERSION = 6
@@ -693,7 +693,7 @@ def load_source(src: Path | str) -> Source:
 
 def quantizable(name: str, shape: tuple[int, ...]) -> bool:
     """Q8_0 for 2-D matrices with rows of whole 32-blocks, except the positions candle dequantizes."""
-    return len(shape) == 2 and shape[-1] % 32 == 0 and not name.endswith("embed_positions.weight")
+    return len(shape) == 2 and shape[-1] % BLOCK == 0 and not name.endswith("embed_positions.weight")
 
 
 def write_gguf(source: Source, out: Path, name: str | None = None) -> Path:
