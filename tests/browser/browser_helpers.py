@@ -11,3 +11,19 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def corrupt_registry(page, cache_key: str) -> None:
+    """Serve models.json with every model's sha256 wrong (and its own cache key), so a download fails
+    its integrity check."""
+    import json
+
+    def route(route):
+        response = route.fetch()
+        registry = response.json()
+        for model in registry["models"]:
+            model["sha256"] = "0" * 64
+            model["cache_key"] = f"/__tabtwin_models__/{cache_key}.gguf"
+        route.fulfill(response=response, body=json.dumps(registry))
+
+    page.route("**/models.json", route)

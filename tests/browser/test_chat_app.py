@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from browser_helpers import corrupt_registry
 from test_chat_page import ask, load_model
 
 MODEL = "smollm2-135m-instruct"
@@ -120,15 +121,7 @@ def test_integrity_mismatch_is_refused_and_not_cached(browser, site_url):
     page = context.new_page()
     page.console_lines = []
 
-    def corrupt_registry(route):
-        response = route.fetch()
-        registry = response.json()
-        for model in registry["models"]:
-            model["sha256"] = "0" * 64
-            model["cache_key"] = "/__tabtwin_models__/corrupted.gguf"
-        route.fulfill(response=response, body=json.dumps(registry))
-
-    page.route("**/models.json", corrupt_registry)
+    corrupt_registry(page, "corrupted")
     page.goto(f"{site_url}chat/")
     page.wait_for_selector("body[data-initialized='true']")
     page.check(f".model-card[data-id='{MODEL}'] input")

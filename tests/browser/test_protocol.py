@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+from browser_helpers import corrupt_registry
 from test_chat_page import ANSWER_TIMEOUT_MS, LOAD_TIMEOUT_MS
 
 MODEL = "smollm2-135m-instruct"
@@ -81,15 +82,7 @@ def test_every_message_is_declared_in_protocol_js_and_replies_carry_their_reques
     assert {"load", "generate", "stop", "reset", "event", "done", "error"} <= set(declared)
     context, page = recording_page(browser)
 
-    def corrupt_registry(route):
-        response = route.fetch()
-        registry = response.json()
-        for model in registry["models"]:
-            model["sha256"] = "0" * 64
-            model["cache_key"] = "/__tabtwin_models__/protocol-corrupted.gguf"
-        route.fulfill(response=response, body=json.dumps(registry))
-
-    page.route("**/models.json", corrupt_registry)
+    corrupt_registry(page, "protocol-corrupted")
     load(page, site_url)  # fails: an ERROR answers the LOAD
     assert "integrity check failed" in page.get_attribute("body", "data-error")
     page.unroute("**/models.json")

@@ -10,7 +10,8 @@ moves logits by O(1) and fails by orders of magnitude.
 import numpy as np
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+from tiny_hf import tiny_config
+from transformers import LlamaForCausalLM, Qwen2ForCausalLM
 
 from tabtwin._core import Chat
 from tabtwin.gguf.convert import DecoderConfig, write_gguf
@@ -38,23 +39,10 @@ def randomize(model) -> None:
 
 def build(arch: str, tokenizer_from, out):
     torch.manual_seed(0)
-    common = dict(
-        vocab_size=vocab_size(tokenizer_from),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        rms_norm_eps=1e-5,
-        initializer_range=0.2,
+    config = tiny_config(
+        arch, vocab_size(tokenizer_from), max_position_embeddings=256, rms_norm_eps=1e-5, initializer_range=0.2
     )
-    if arch == "llama":
-        config = LlamaConfig(**common, rope_theta=10000.0, tie_word_embeddings=True)
-        model = LlamaForCausalLM(config)
-    else:
-        config = Qwen2Config(**common, rope_theta=1000000.0, tie_word_embeddings=False)
-        model = Qwen2ForCausalLM(config)
+    model = LlamaForCausalLM(config) if arch == "llama" else Qwen2ForCausalLM(config)
     model = model.float().eval()
     randomize(model)
     state = {k: v.detach().numpy() for k, v in model.state_dict().items()}

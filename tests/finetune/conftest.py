@@ -14,26 +14,15 @@ from finetune_helpers import write_config, write_persona
 def tiny_base(smollm_path, tmp_path_factory) -> Path:
     """A 2-layer, 64-wide llama with random weights, as a GGUF carrying SmolLM2's tokenizer and template."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from tiny_hf import tiny_config
+    from transformers import LlamaForCausalLM
 
     from tabtwin._core import Chat
     from tabtwin.gguf.convert import DecoderConfig, write_gguf
 
     vocab = Chat.from_path(smollm_path).info()["vocab_size"]  # gguf-py takes seconds to parse the vocabulary
     torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=vocab,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        rms_norm_eps=1e-5,
-        rope_theta=10000.0,
-        tie_word_embeddings=True,
-        initializer_range=0.05,
-    )
+    config = tiny_config("llama", vocab, max_position_embeddings=512, rms_norm_eps=1e-5, initializer_range=0.05)
     model = LlamaForCausalLM(config).float().eval()
     state = {k: v.detach().numpy() for k, v in model.state_dict().items() if k != "lm_head.weight"}
     out = tmp_path_factory.mktemp("base") / "tiny-llama.gguf"

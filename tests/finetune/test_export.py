@@ -189,22 +189,13 @@ def test_ollama_modelfile(exported):
 def test_qwen2_twin_from_a_hugging_face_directory(tmp_path, tiny_base, smollm_path):
     """The other architecture and the other kind of base: a tiny qwen2 (biases, untied head, no q/k
     permutation) saved as a Hugging Face directory; its tokenizer and template come from a GGUF."""
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+    from tiny_hf import tiny_config
+    from transformers import AutoTokenizer, Qwen2ForCausalLM
 
     tokenizer = AutoTokenizer.from_pretrained(hf_dir(resolve_base(str(tiny_base))))
     torch.manual_seed(0)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        rms_norm_eps=1e-6,
-        rope_theta=1000000.0,
-        tie_word_embeddings=False,
-        initializer_range=0.05,
+    config = tiny_config(
+        "qwen2", len(tokenizer), max_position_embeddings=512, rms_norm_eps=1e-6, initializer_range=0.05
     )
     model = Qwen2ForCausalLM(config).float()
     with torch.no_grad():

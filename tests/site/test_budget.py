@@ -24,10 +24,8 @@ def registry(tmp_path, model, site: str = "", shard_mb: int | None = None):
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    from tiny_gguf import write_tiny_llama
-
-    return write_tiny_llama(tmp_path_factory.mktemp("model") / "big.gguf", hidden=256, layers=6)
+def model(sharded_model):
+    return sharded_model
 
 
 @pytest.fixture(scope="module")

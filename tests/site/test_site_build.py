@@ -76,14 +76,6 @@ def test_repository_registry_publishes_the_two_twins_for_github_pages(root):
 
 
 @pytest.fixture(scope="module")
-def sharded_model(tmp_path_factory):
-    """A tiny random llama big enough (~7 MB) to be cut into 1 MB shards."""
-    from tiny_gguf import write_tiny_llama
-
-    return write_tiny_llama(tmp_path_factory.mktemp("model") / "small.gguf", hidden=256, layers=6)
-
-
-@pytest.fixture(scope="module")
 def demo_site(root, sharded_model, tmp_path_factory):
     work = tmp_path_factory.mktemp("build")
     reg = work / "models.toml"
