@@ -7,6 +7,7 @@ config works from any working directory. Unknown keys are errors (a typo such as
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -209,8 +210,10 @@ def _is_required(f) -> bool:
 
 
 def _resolve(value: str, base_dir: Path) -> Path:
+    """An absolute path for a config value, relative to the config's folder. Symlinks are kept (not
+    resolved): a twin linked into finetune/twins/ keeps its reports and adapter beside the link."""
     p = Path(str(value)).expanduser()
-    return p if p.is_absolute() else (base_dir / p).resolve()
+    return p if p.is_absolute() else Path(os.path.abspath(base_dir / p))
 
 
 def _check(cfg: RunConfig) -> None:
