@@ -10,9 +10,15 @@ MODEL = "smollm2-135m-instruct"
 
 
 @pytest.fixture(scope="module")
-def shared_context(browser):
-    """One profile for the module, so the Cache API persists between tests like a returning visitor."""
-    context = browser.new_context()
+def shared_context(playwright, tmp_path_factory):
+    """One profile on disk for the module, so the Cache API persists between tests like a returning
+    visitor's. A persistent profile, as a visitor's browser has: an incognito-like context's storage
+    quota is too small for a 271 MB model (the page then runs it uncached and says so)."""
+    from browser_helpers import CHROMIUM, CHROMIUM_FLAGS
+
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path_factory.mktemp("profile")), executable_path=CHROMIUM, args=CHROMIUM_FLAGS
+    )
     yield context
     context.close()
 
