@@ -25,7 +25,7 @@ python3 -m pip install -q -e "python[test]"
 unset CARGO_TARGET_DIR
 
 step "style and house rules"
-bash scripts/gates.sh
+TABTWIN_FAST="$FAST" bash scripts/gates.sh
 
 step "rust unit tests"
 ( cd wasm && CARGO_TARGET_DIR="$CACHE/target-native" cargo test -q -p tabtwin-core --release )
