@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,6 +53,26 @@ def replacing(path: Path | str):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def replacing_folder(path: Path | str):
+    """Yield a fresh temporary folder path beside `path` (not yet created: `save_pretrained` and
+    friends make it); when the block succeeds it takes `path`'s place, the old folder removed only
+    after. An exception leaves `path` as it was and removes the temporary folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(path)
+    old = path.with_name(f".{path.name}.{os.getpid()}.old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        yield tmp
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_text_atomic(path: Path | str, text: str) -> Path:

@@ -22,7 +22,6 @@ prompts are compared with the merged model in transformers (numbers reported).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +33,7 @@ from tabtwin.errors import TabtwinError
 from tabtwin.gguf.merge import FORMAT_VERSION, TWIN_JSON, lora_deltas, write_twin
 from tabtwin.gguf.read import field, open_gguf
 from tabtwin.gguf.store import resolve_quantization
-from tabtwin.paths import shown
+from tabtwin.paths import replacing_folder, shown
 
 
 def twin_metadata(cfg, base, adapter_sha: str, train_report: dict, quantization: str) -> dict[str, str]:
@@ -151,33 +150,30 @@ def write_portable_adapter(
     """<twin>.adapter/: the LoRA weights, what `tabtwin merge` needs to rebuild the same twin, and the
     training record (report with the losses, loss curve, config)."""
     target = out.with_name(out.stem + ".adapter")
-    tmp = target.with_name(target.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    shutil.copy2(adapter / "adapter_config.json", tmp / "adapter_config.json")
-    # float16 halves what a repository carries; the rounding is far below the twin's Q8_0 storage error
-    from safetensors.numpy import load_file, save_file
+    with replacing_folder(target) as tmp:
+        tmp.mkdir()
+        shutil.copy2(adapter / "adapter_config.json", tmp / "adapter_config.json")
+        # float16 halves what a repository carries; the rounding is far below the twin's Q8_0 storage error
+        from safetensors.numpy import load_file, save_file
 
-    weights = load_file(str(adapter / "adapter_model.safetensors"))
-    save_file({k: v.astype(np.float16) for k, v in weights.items()}, str(tmp / "adapter_model.safetensors"))
-    # the training record travels with the weights (a repository commits this folder)
-    for source, name in (
-        (cfg.train.output / "train_report.json", "train_report.json"),
-        (cfg.train.output / "loss_curve.png", "loss_curve.png"),
-        (cfg.path, "train_config.toml"),
-    ):
-        if source.is_file():
-            shutil.copy2(source, tmp / name)
-    twin = {
-        "base_file": base.name,
-        "base_sha256": base.sha256,
-        "quantization": quantization,
-        "metadata": twin_metadata(cfg, base, adapter_sha, train_report, quantization),
-        "sampling": dict(cfg.export.sampling),
-    }
-    (tmp / TWIN_JSON).write_text(json.dumps(twin, indent=1, ensure_ascii=False) + "\n")
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)
+        weights = load_file(str(adapter / "adapter_model.safetensors"))
+        save_file({k: v.astype(np.float16) for k, v in weights.items()}, str(tmp / "adapter_model.safetensors"))
+        # the training record travels with the weights (a repository commits this folder)
+        for source, name in (
+            (cfg.train.output / "train_report.json", "train_report.json"),
+            (cfg.train.output / "loss_curve.png", "loss_curve.png"),
+            (cfg.path, "train_config.toml"),
+        ):
+            if source.is_file():
+                shutil.copy2(source, tmp / name)
+        twin = {
+            "base_file": base.name,
+            "base_sha256": base.sha256,
+            "quantization": quantization,
+            "metadata": twin_metadata(cfg, base, adapter_sha, train_report, quantization),
+            "sampling": dict(cfg.export.sampling),
+        }
+        (tmp / TWIN_JSON).write_text(json.dumps(twin, indent=1, ensure_ascii=False) + "\n")
     return target
 
 

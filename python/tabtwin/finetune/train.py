@@ -41,7 +41,7 @@ from tabtwin.errors import TabtwinError
 from tabtwin.finetune.config import RunConfig
 from tabtwin.finetune.data.build import HOLDOUT_FILE, MANIFEST_FILE, TRAIN_FILE, read_examples
 from tabtwin.finetune.data.sources import DataError
-from tabtwin.paths import cache_dir, sha256_file
+from tabtwin.paths import cache_dir, replacing_folder, sha256_file
 
 CHECKPOINT, ADAPTER = "checkpoint", "adapter"
 REPORT, CURVE = "train_report.json", "loss_curve.png"
@@ -103,12 +103,10 @@ def hf_dir(base: Base, log: Callable[[str], None] = print) -> Path:
     model.hf_quantizer = None  # "gguf" only describes where the weights came from; they are float32 now
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = target.with_name(target.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    (tmp / "tabtwin_source.json").write_text(json.dumps({"gguf": str(base.gguf), "sha256": base.sha256}) + "\n")
-    os.replace(tmp, target)
+    with replacing_folder(target) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "tabtwin_source.json").write_text(json.dumps({"gguf": str(base.gguf), "sha256": base.sha256}) + "\n")
     return target
 
 
@@ -390,23 +388,16 @@ def save_checkpoint(folder: Path, model, optimizer, scheduler, state: TrainState
     import numpy as np
     import torch
 
-    tmp = folder.with_name(folder.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    torch.save(trainable_state(model), tmp / "lora.pt")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-    rng = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
-    if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state_all()
-    torch.save(rng, tmp / "rng.pt")
-    (tmp / "state.json").write_text(json.dumps({"state": asdict(state), "fingerprint": fp}, indent=1))
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
+    with replacing_folder(folder) as tmp:
+        tmp.mkdir()
+        torch.save(trainable_state(model), tmp / "lora.pt")
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+        rng = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        torch.save(rng, tmp / "rng.pt")
+        (tmp / "state.json").write_text(json.dumps({"state": asdict(state), "fingerprint": fp}, indent=1))
 
 
 def load_checkpoint(folder: Path, model, optimizer, scheduler, fp: dict) -> TrainState:
@@ -437,13 +428,10 @@ def load_checkpoint(folder: Path, model, optimizer, scheduler, fp: dict) -> Trai
 
 
 def save_adapter(model, folder: Path, extra: dict) -> None:
-    tmp = folder.with_name(folder.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    (tmp / "README.md").unlink(missing_ok=True)  # peft's empty model-card template
-    (tmp / "tabtwin_train.json").write_text(json.dumps(extra, indent=2, ensure_ascii=False) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    with replacing_folder(folder) as tmp:
+        model.save_pretrained(tmp)
+        (tmp / "README.md").unlink(missing_ok=True)  # peft's empty model-card template
+        (tmp / "tabtwin_train.json").write_text(json.dumps(extra, indent=2, ensure_ascii=False) + "\n")
 
 
 def plot_losses(state: TrainState, out: Path) -> str:
