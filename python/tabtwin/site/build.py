@@ -44,6 +44,9 @@ class BuildSummary:
     budget: host_budget.Budget | None = None
 
     def total_bytes(self) -> int:
+        """The published size: the budget's measurement when the build made one (no second walk)."""
+        if self.budget is not None:
+            return self.budget.total
         return sum(host_budget.published_files(self.out_dir).values())
 
     def table(self) -> str:

@@ -19,8 +19,7 @@ fn to_py(err: tabtwin_core::Error) -> PyErr {
 /// A core type as the Python value of its JSON serialization (dict, list, str, int, float, bool, None).
 /// Through the JSON text, so an f32 reads as its shortest decimal (0.7, not 0.699999988).
 fn to_python<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
-    let text = serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let value = serde_json::to_value(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     json_to_python(py, &value)
 }
 
