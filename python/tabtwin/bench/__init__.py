@@ -66,7 +66,7 @@ def browser(paths: dict[str, Path], max_tokens: int, clips) -> dict:
     from tabtwin.site.build import build
     from tabtwin.site.serve import make_server
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         registry = Path(tmp) / "models.toml"
