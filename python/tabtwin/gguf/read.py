@@ -15,7 +15,7 @@ from tabtwin import keys
 from tabtwin.errors import TabtwinError
 
 # Mirrors wasm/core/src/arch.rs SUPPORTED (tests/python/test_keys.py compares them).
-SUPPORTED_ARCHITECTURES = ("llama", "qwen2")
+SUPPORTED_ARCHITECTURES = ("llama", "qwen2", "qwen3")
 
 
 class GgufError(TabtwinError):

@@ -2,26 +2,36 @@
 
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
-use crate::models::{self, CausalLm};
+use crate::models::decoder::{Decoder, Variant};
+use crate::models::{llama, qwen2, qwen3, CausalLm};
 
-pub const SUPPORTED: &[&str] = &["llama", "qwen2"];
+const VARIANTS: &[&Variant] = &[&llama::VARIANT, &qwen2::VARIANT, &qwen3::VARIANT];
+
+pub const SUPPORTED: &[&str] = &["llama", "qwen2", "qwen3"];
 
 /// Read `general.architecture` and fail with the supported list when it is not ours.
-pub fn detect(file: &GgufFile) -> Result<&'static str> {
+pub fn detect(file: &GgufFile) -> Result<&'static Variant> {
     let found = file.string("general.architecture")?;
-    SUPPORTED
+    VARIANTS
         .iter()
         .copied()
-        .find(|a| *a == found)
+        .find(|v| v.name == found)
         .ok_or_else(|| Error::UnsupportedArchitecture { found: found.to_string(), supported: SUPPORTED })
 }
 
-/// Build the model for the file's architecture. Consumes the file: the weights
-/// are copied out of its bytes, which are then dropped to halve peak memory.
+/// Build the model for the file's architecture. Consumes the file: the weights are
+/// used in place in its bytes.
 pub fn load(file: GgufFile) -> Result<Box<dyn CausalLm>> {
-    Ok(match detect(&file)? {
-        "llama" => Box::new(models::llama::Model::load(file)?),
-        "qwen2" => Box::new(models::qwen2::Model::load(file)?),
-        other => unreachable!("SUPPORTED lists '{other}' without a loader"),
-    })
+    let variant = detect(&file)?;
+    Ok(Box::new(Decoder::load(file, variant)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_supported_list_names_every_variant() {
+        assert_eq!(VARIANTS.iter().map(|v| v.name).collect::<Vec<_>>(), SUPPORTED);
+    }
 }

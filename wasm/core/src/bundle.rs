@@ -41,7 +41,7 @@ pub struct Bundle {
 impl Bundle {
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
         let file = GgufFile::parse(bytes)?;
-        let architecture = arch::detect(&file)?.to_string();
+        let architecture = arch::detect(&file)?.name.to_string();
         let tokenizer = TextTokenizer::from_gguf(&file)?;
         let token_at = |key: &str| -> Option<String> { file.opt_u32(key).and_then(|id| tokenizer.id_to_token(id)) };
         let bos = token_at(gguf::BOS_TOKEN_ID).unwrap_or_default();

@@ -88,8 +88,11 @@ impl Chat {
 
     /// Cap the conversation's token window below the model's context (the
     /// browser keeps conversations short to bound memory and prefill time).
+    /// Cap the token window; the model's KV cache is sized for exactly this window.
     pub fn set_context_limit(&mut self, tokens: usize) -> Result<()> {
-        self.session.set_context_limit(tokens)
+        self.session.set_context_limit(tokens)?;
+        self.bundle.model.set_window(self.session.context_limit());
+        Ok(())
     }
 
     pub fn context_limit(&self) -> usize {

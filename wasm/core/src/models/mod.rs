@@ -1,8 +1,12 @@
-//! One file per architecture, all behind [`CausalLm`]. `arch.rs` is the only
-//! place that chooses between them.
+//! The models the core runs: one decoder ([`decoder`]) over shared blocks
+//! ([`blocks`]), and one short file per architecture saying how it differs.
+//! `arch.rs` is the only place that chooses between them.
 
+pub mod blocks;
+pub mod decoder;
 pub mod llama;
 pub mod qwen2;
+pub mod qwen3;
 #[cfg(test)]
 pub mod scripted;
 
@@ -15,4 +19,7 @@ pub trait CausalLm {
     fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>>;
     /// Forget the KV cache.
     fn reset(&mut self);
+    /// The most tokens the cache must hold (the conversation's window): its storage
+    /// is sized for exactly this many.
+    fn set_window(&mut self, _tokens: usize) {}
 }

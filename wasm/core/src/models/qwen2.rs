@@ -1,32 +1,7 @@
-//! `general.architecture = "qwen2"`: candle's `quantized_qwen2` behind [`CausalLm`].
+//! `general.architecture = "qwen2"` (Qwen2, Qwen2.5): biases on q, k and v (read
+//! wherever the file has them), NEOX rotary (pairs i, i + d/2).
 
-use candle_core::{Device, Tensor};
-use candle_transformers::models::quantized_qwen2::ModelWeights;
+use super::blocks::rope::Pairing;
+use super::decoder::Variant;
 
-use super::CausalLm;
-use crate::error::Result;
-use crate::gguf::GgufFile;
-
-pub struct Model {
-    weights: ModelWeights,
-}
-
-impl Model {
-    pub fn load(file: GgufFile) -> Result<Self> {
-        let GgufFile { content, bytes } = file;
-        let weights = ModelWeights::from_gguf(content, &mut std::io::Cursor::new(&bytes), &Device::Cpu)?;
-        Ok(Self { weights })
-    }
-}
-
-impl CausalLm for Model {
-    fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
-        let input = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
-        let logits = self.weights.forward(&input, pos)?;
-        Ok(logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?.to_vec1()?)
-    }
-
-    fn reset(&mut self) {
-        self.weights.clear_kv_cache();
-    }
-}
+pub const VARIANT: Variant = Variant { name: "qwen2", rope: Pairing::Halves, qk_norm: false };

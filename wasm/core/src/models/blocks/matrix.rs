@@ -1,0 +1,99 @@
+//! A weight matrix used in place, and its product with a batch of activations.
+
+use std::rc::Rc;
+
+use super::activations::Input;
+use super::formats::{dequantize_row, Format};
+use super::kernels;
+
+#[derive(Clone)]
+pub struct Matrix {
+    /// The file's bytes (or, for a converted tensor, its own); shared, never copied.
+    bytes: Rc<Vec<u8>>,
+    start: usize,
+    pub format: Format,
+    pub rows: usize,
+    pub cols: usize,
+    row_bytes: usize,
+}
+
+impl Matrix {
+    pub fn new(bytes: Rc<Vec<u8>>, start: usize, format: Format, rows: usize, cols: usize) -> Self {
+        let row_bytes = format.row_bytes(cols);
+        debug_assert!(start + rows * row_bytes <= bytes.len());
+        Self { bytes, start, format, rows, cols, row_bytes }
+    }
+
+    #[inline(always)]
+    fn row(&self, r: usize) -> &[u8] {
+        let at = self.start + r * self.row_bytes;
+        &self.bytes[at..at + self.row_bytes]
+    }
+
+    /// Row `r` as f32 (an embedding lookup).
+    pub fn row_f32(&self, r: usize, out: &mut [f32]) {
+        dequantize_row(self.format, self.row(r), out);
+    }
+
+    /// `out[t * rows + r] = row r · input token t` for every token of the batch.
+    /// Rows are the outer loop: a row is read from memory once and stays in cache
+    /// for every token of the batch (the prompt's prefill is a matrix-matrix product).
+    pub fn forward(&self, input: &Input, out: &mut [f32]) {
+        debug_assert_eq!(input.cols, self.cols);
+        let tokens = input.tokens;
+        debug_assert_eq!(out.len(), tokens * self.rows);
+        let rows = self.rows;
+        match self.format {
+            Format::Q8_0 | Format::Q4_0 => {
+                let q = input.q16();
+                let blocks = self.cols / super::formats::BLOCK;
+                let dot = if self.format == Format::Q8_0 { kernels::dot_q8_0 } else { kernels::dot_q4_0 };
+                for r in 0..rows {
+                    let row = self.row(r);
+                    for t in 0..tokens {
+                        out[t * rows + r] = dot(
+                            row,
+                            &q.qs[t * self.cols..(t + 1) * self.cols],
+                            &q.scales[t * blocks..(t + 1) * blocks],
+                        );
+                    }
+                }
+            }
+            Format::F16 | Format::F32 => {
+                let dot = if self.format == Format::F16 { kernels::dot_f16 } else { kernels::dot_f32 };
+                for r in 0..rows {
+                    let row = self.row(r);
+                    for t in 0..tokens {
+                        out[t * rows + r] = dot(row, input.row(t));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bytes read per product (the memory-bandwidth cost of one decode step).
+    pub fn stored_bytes(&self) -> usize {
+        self.rows * self.row_bytes
+    }
+}
+
+/// A matrix with an optional bias.
+pub struct Linear {
+    pub weight: Matrix,
+    pub bias: Option<Vec<f32>>,
+}
+
+impl Linear {
+    pub fn forward(&self, input: &Input) -> Vec<f32> {
+        let mut out = vec![0f32; input.tokens * self.weight.rows];
+        self.weight.forward(input, &mut out);
+        if let Some(bias) = &self.bias {
+            for row in out.chunks_exact_mut(bias.len()) {
+                for (o, b) in row.iter_mut().zip(bias) {
+                    *o += b;
+                }
+            }
+        }
+        out
+    }
+}
