@@ -1,4 +1,4 @@
-"""The core's logits equal transformers' for tiny random llama and qwen2 models.
+"""The core's logits equal transformers' for tiny random llama, qwen2 and qwen3 models.
 
 Both sides compute in float32 from the same F32 weights, so they differ only by
 the order of floating-point sums: about n * eps * |x| with n ~ 64-128 terms per
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from tiny_hf import tiny_config
-from transformers import LlamaForCausalLM, Qwen2ForCausalLM
+from transformers import LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM
 
 from tabtwin._core import Chat
 from tabtwin.gguf.convert import DecoderConfig, write_gguf
@@ -42,7 +42,7 @@ def build(arch: str, tokenizer_from, out):
     config = tiny_config(
         arch, vocab_size(tokenizer_from), max_position_embeddings=256, rms_norm_eps=1e-5, initializer_range=0.2
     )
-    model = LlamaForCausalLM(config) if arch == "llama" else Qwen2ForCausalLM(config)
+    model = {"llama": LlamaForCausalLM, "qwen2": Qwen2ForCausalLM, "qwen3": Qwen3ForCausalLM}[arch](config)
     model = model.float().eval()
     randomize(model)
     state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
@@ -52,7 +52,10 @@ def build(arch: str, tokenizer_from, out):
     return model
 
 
-@pytest.mark.parametrize("arch, fixture", [("llama", "smollm_path"), ("qwen2", "qwen_path")])
+ARCHITECTURES = [("llama", "smollm_path"), ("qwen2", "qwen_path"), ("qwen3", "qwen_path")]
+
+
+@pytest.mark.parametrize("arch, fixture", ARCHITECTURES)
 def test_logits_match_transformers(request, tmp_path, arch, fixture):
     path = tmp_path / f"tiny-{arch}.gguf"
     model = build(arch, request.getfixturevalue(fixture), path)
@@ -68,7 +71,7 @@ def test_logits_match_transformers(request, tmp_path, arch, fixture):
         assert int(actual.argmax()) == int(expected.argmax())
 
 
-@pytest.mark.parametrize("arch, fixture", [("llama", "smollm_path"), ("qwen2", "qwen_path")])
+@pytest.mark.parametrize("arch, fixture", ARCHITECTURES)
 def test_kv_cache_decoding_matches_transformers(request, tmp_path, arch, fixture):
     """Generation feeds one token at a time through the KV cache; that path must agree too."""
     path = tmp_path / f"tiny-{arch}.gguf"
@@ -82,7 +85,7 @@ def test_kv_cache_decoding_matches_transformers(request, tmp_path, arch, fixture
         np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-4 * scale, err_msg=f"{arch}, prefix {prefix}")
 
 
-@pytest.mark.parametrize("arch, fixture", [("llama", "smollm_path"), ("qwen2", "qwen_path")])
+@pytest.mark.parametrize("arch, fixture", ARCHITECTURES)
 def test_kv_reuse_between_turns_equals_a_fresh_run(request, tmp_path, arch, fixture):
     """Turn 2 computed on the cached prefix equals turn 2 recomputed from scratch.
 
@@ -125,3 +128,23 @@ def test_streamed_pieces_never_split_a_character(tmp_path, qwen_path):
         multibyte_seen |= any(ord(c) > 0x7F and c != "\ufffd" for c in reply)
         assert raw is not None
     assert multibyte_seen, "the random model produced no multi-byte character to test with"
+
+
+def test_positions_past_4096_match_transformers(tmp_path, qwen_path):
+    """The rotary angles come from the file's context length, not a fixed table: a qwen2 model
+    whose header allows 8192 positions is exact at position 4200 (candle's table ended at 4096)."""
+    torch.manual_seed(0)
+    config = tiny_config("qwen2", vocab_size(qwen_path), max_position_embeddings=8192, rms_norm_eps=1e-5)
+    model = Qwen2ForCausalLM(config).float().eval()
+    randomize(model)
+    path = tmp_path / "tiny-long.gguf"
+    state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    write_gguf(state, DecoderConfig.from_hf(config, "qwen2"), qwen_path, path, qtype="F32")
+    tokens = [(i * 7919) % 5000 + 10 for i in range(4200)]
+    chat = Chat.from_path(path)
+    assert chat.info()["context_length"] == 8192
+    with torch.no_grad():
+        expected = model(torch.tensor([tokens])).logits[0, -1].numpy()
+    actual = np.array(chat.logits_stepwise(tokens, 4100), dtype=np.float32)
+    scale = max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-4 * scale)

@@ -3,7 +3,8 @@
 Used by `tabtwin export` for merged twins and by the tests for tiny random
 models. Tensor names follow llama.cpp; the llama architecture needs llama.cpp's
 q/k row permutation (its RoPE pairs interleaved rows, HF's pairs halves), qwen2
-does not (NEOX RoPE). The tokenizer and chat template are copied from a GGUF of
+does not (NEOX RoPE), nor does qwen3 (NEOX, plus per-head q/k norms and a head size
+of its own). The tokenizer and chat template are copied from a GGUF of
 the same base model, so the result is self-describing.
 """
 
@@ -21,7 +22,7 @@ from tabtwin.gguf.store import copy_metadata, gguf_writer, store
 
 @dataclass
 class DecoderConfig:
-    architecture: str  # "llama" | "qwen2"
+    architecture: str  # "llama" | "qwen2" | "qwen3"
     hidden_size: int
     intermediate_size: int
     num_layers: int
@@ -32,6 +33,11 @@ class DecoderConfig:
     rope_theta: float
     vocab_size: int
     name: str = "tabtwin model"
+    head_dim: int | None = None  # when not hidden_size / num_heads (qwen3)
+
+    @property
+    def head_size(self) -> int:
+        return self.head_dim or self.hidden_size // self.num_heads
 
     @classmethod
     def from_hf(cls, config, architecture: str) -> DecoderConfig:
@@ -49,6 +55,7 @@ class DecoderConfig:
                 or (getattr(config, "rope_parameters", None) or {}).get("rope_theta", 10000.0)
             ),
             vocab_size=config.vocab_size,
+            head_dim=getattr(config, "head_dim", None),
         )
 
 
@@ -61,6 +68,8 @@ LAYER_NAMES = {
     "self_attn.q_proj.bias": "attn_q.bias",
     "self_attn.k_proj.bias": "attn_k.bias",
     "self_attn.v_proj.bias": "attn_v.bias",
+    "self_attn.q_norm.weight": "attn_q_norm.weight",
+    "self_attn.k_norm.weight": "attn_k_norm.weight",
     "post_attention_layernorm.weight": "ffn_norm.weight",
     "mlp.gate_proj.weight": "ffn_gate.weight",
     "mlp.up_proj.weight": "ffn_up.weight",
@@ -115,7 +124,10 @@ def write_gguf(
         writer.add_head_count_kv(config.num_kv_heads)
         writer.add_layer_norm_rms_eps(config.rms_norm_eps)
         writer.add_rope_freq_base(config.rope_theta)
-        writer.add_rope_dimension_count(config.hidden_size // config.num_heads)
+        writer.add_rope_dimension_count(config.head_size)
+        if config.head_size != config.hidden_size // config.num_heads:
+            writer.add_key_length(config.head_size)
+            writer.add_value_length(config.head_size)
         writer.add_vocab_size(config.vocab_size)
         file_type = {"F32": LlamaFileType.ALL_F32, "F16": LlamaFileType.MOSTLY_F16, "Q8_0": LlamaFileType.MOSTLY_Q8_0}
         writer.add_file_type(file_type[qtype])

@@ -1,11 +1,6 @@
 // Model bytes: from the Cache API when this device has them, else fetched shard
-// by shard with progress, checked against the registry's sha256, then cached.
+// by shard with progress, checked against the registry's sha256 and cached.
 const CACHE_NAME = "tabtwin-models-v1";
-
-async function sha256Hex(bytes) {
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 // fetch() rejects a cross-origin download that the host does not allow (no CORS headers) with the
 // same TypeError as a dropped connection. A second, opaque request tells them apart: it succeeds
@@ -27,7 +22,7 @@ async function explainFailure(url, err) {
          `check the connection and retry`;
 }
 
-async function fetchWithProgress(url, onChunk) {
+async function fetchOrExplain(url) {
   let response;
   try {
     response = await fetch(url);
@@ -35,15 +30,16 @@ async function fetchWithProgress(url, onChunk) {
     throw new Error(await explainFailure(url, err));
   }
   if (!response.ok) throw new Error(`download failed: ${url} answered HTTP ${response.status}`);
-  const reader = response.body.getReader();
-  const chunks = [];
+  return response;
+}
+
+async function pump(body, onChunk) {
+  const reader = body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    onChunk(value.length);
+    if (done) return;
+    await onChunk(value);
   }
-  return new Blob(chunks);
 }
 
 // models.json's URLs are relative to models.json (a cache key is an absolute path, a remote shard a
@@ -67,35 +63,71 @@ export async function removeCached(model) {
   return cache.delete(model.cache_key);
 }
 
-export async function loadModelBytes(model, onProgress) {
+// The file streams into `sink` (the core's ModelBytes: wasm memory the model then uses in place)
+// and, on a download, into the Cache API at the same time; the worker never holds the whole file.
+// A download is hashed on its way into the sink and kept only when its sha256 is the registry's.
+/**
+ * @param {import("./protocol.js").ModelEntry} model
+ * @param {(total: number, hash: boolean) => {push(p: Uint8Array): void, received(): number, verify(s: string): void, free(): void}} makeSink
+ */
+export async function loadModelInto(model, makeSink, onProgress) {
   const cache = await caches.open(CACHE_NAME);
+  const total = model.bytes;
   const hit = await cache.match(model.cache_key);
   if (hit) {
-    const bytes = new Uint8Array(await hit.arrayBuffer());
-    onProgress({ phase: "cached", loaded: bytes.length, total: bytes.length });
-    return { bytes, cached: true };
+    const sink = makeSink(total, false);
+    try {
+      await pump(hit.body, (chunk) => {
+        sink.push(chunk);
+        onProgress({ phase: "cached", loaded: sink.received(), total });
+      });
+      if (sink.received() === total) return { sink, cached: true };
+    } catch {
+      // a damaged cached copy (wrong size): forget it and download again below
+    }
+    sink.free();
+    await cache.delete(model.cache_key);
   }
-  let loaded = 0;
-  const total = model.bytes;
-  const parts = [];
-  for (const shard of model.shards) {
-    parts.push(await fetchWithProgress(shard.url, (n) => {
-      loaded += n;
-      onProgress({ phase: "download", loaded, total });
-    }));
-  }
-  const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
-  onProgress({ phase: "verify", loaded: bytes.length, total });
-  const actual = await sha256Hex(bytes);
-  if (actual !== model.sha256) {
-    throw new Error(`integrity check failed for ${model.id}: sha256 ${actual.slice(0, 12)}… ` +
-                    `is not the registry's ${model.sha256.slice(0, 12)}…; nothing was kept, try again`);
-  }
+  const sink = makeSink(total, true);
+  const { readable, writable } = new TransformStream();
+  const writer = writable.getWriter();
+  let notStored = null;
+  const stored = cache
+    .put(model.cache_key, new Response(readable, { headers: { "content-type": "application/octet-stream" } }))
+    .catch((err) => { notStored = notStored || err; });
+  const toCache = async (chunk) => {
+    if (notStored) return;
+    try {
+      await writer.ready;
+      writer.write(chunk).catch((err) => { notStored = notStored || err; });
+    } catch (err) {
+      notStored = notStored || err;  // a full quota must not cost the visitor the download
+    }
+  };
   try {
-    await cache.put(model.cache_key, new Response(bytes, { headers: { "content-type": "application/octet-stream" } }));
+    let loaded = 0;
+    for (const shard of model.shards) {
+      await pump((await fetchOrExplain(shard.url)).body, async (chunk) => {
+        sink.push(chunk);
+        loaded += chunk.length;
+        onProgress({ phase: "download", loaded, total });
+        await toCache(chunk);
+      });
+    }
+    onProgress({ phase: "verify", loaded, total });
+    sink.verify(model.sha256);
   } catch (err) {
-    // A full quota must not cost the visitor the download they just made: run uncached.
-    onProgress({ phase: "not-cached", loaded: bytes.length, total, warning: `not stored on this device: ${err.message}` });
+    await writer.abort(err).catch(() => {});
+    await stored;
+    await cache.delete(model.cache_key);
+    sink.free();
+    throw new Error(`${model.id}: ${err.message}`);
   }
-  return { bytes, cached: false };
+  await writer.close().catch((err) => { notStored = notStored || err; });
+  await stored;
+  if (notStored) {
+    await cache.delete(model.cache_key);
+    onProgress({ phase: "not-cached", loaded: total, total, warning: `not stored on this device: ${notStored.message}` });
+  }
+  return { sink, cached: false };
 }

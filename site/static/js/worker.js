@@ -2,7 +2,7 @@
 // between tokens it yields to its event loop so a STOP message lands at once.
 // Every message it posts answers one request and carries that request's id (protocol.js).
 import * as msg from "./protocol.js";
-import { loadModelBytes } from "./downloads.js";
+import { loadModelInto } from "./downloads.js";
 
 let core = null;  // the wasm-bindgen module, imported on first LOAD (its URL is content-hashed)
 let chat = null;
@@ -30,12 +30,15 @@ async function ensureCore(wasm) {
   }
 }
 
+// Where a model's bytes land: wasm memory, used in place by the model (see downloads.js).
+const newSink = (total, hash) => new core.ModelBytes(total, hash);
+
 /** @param {import("./protocol.js").LoadVoiceRequest} request */
 async function loadVoice({ id, voice, wasm }) {
   await ensureCore(wasm);
   if (!transcriber) {
-    const { bytes } = await loadModelBytes(voice, (p) => post(msg.PROGRESS, { id, ...p }));
-    transcriber = new core.Transcriber(bytes);
+    const { sink } = await loadModelInto(voice, newSink, (p) => post(msg.PROGRESS, { id, ...p }));
+    transcriber = new core.Transcriber(sink);
   }
   post(msg.VOICE_READY, { id });
 }
@@ -51,10 +54,11 @@ async function transcribe({ id, samples }) {
 /** @param {import("./protocol.js").LoadRequest} request */
 async function load({ id, model, wasm }) {
   await ensureCore(wasm);
-  const { bytes, cached } = await loadModelBytes(model, (p) => post(msg.PROGRESS, { id, ...p }));
-  post(msg.PROGRESS, { id, phase: "starting", loaded: bytes.length, total: bytes.length });
-  if (chat) chat.free();
-  chat = new core.Chat(bytes);
+  if (chat) chat.free();  // before the next model's bytes arrive: wasm memory never shrinks
+  chat = null;
+  const { sink, cached } = await loadModelInto(model, newSink, (p) => post(msg.PROGRESS, { id, ...p }));
+  post(msg.PROGRESS, { id, phase: "starting", loaded: model.bytes, total: model.bytes });
+  chat = new core.Chat(sink);
   // Ephemeral, capped conversations: the core drops the oldest turns past this window.
   chat.set_context_limit(CONTEXT_LIMIT);  // the core caps it at the model's own context
   post(msg.READY, { id, info: JSON.parse(chat.info()), simd128: core.with_simd128(), cached });

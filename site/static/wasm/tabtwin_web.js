@@ -51,13 +51,13 @@ export class Chat {
         }
     }
     /**
-     * Parse and load a GGUF model from its bytes (moved, not copied, into wasm memory).
-     * @param {Uint8Array | number[]} bytes
+     * Parse and load a GGUF model from its assembled bytes (consumed: the model uses them in place).
+     * @param {ModelBytes} bytes
      */
     constructor(bytes) {
-        const ptr0 = passArray8ToWasm0(bytes, wasm.__wbindgen_malloc);
-        const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.chat_new(ptr0, len0);
+        _assertClass(bytes, ModelBytes);
+        var ptr0 = bytes.__destroy_into_raw();
+        const ret = wasm.chat_new(ptr0);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -157,6 +157,66 @@ export class Chat {
 if (Symbol.dispose) Chat.prototype[Symbol.dispose] = Chat.prototype.free;
 
 /**
+ * A model file arriving in pieces, assembled in wasm memory where the model will
+ * use it in place (the worker never holds the whole file in JS).
+ */
+export class ModelBytes {
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        ModelBytesFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_modelbytes_free(ptr, 0);
+    }
+    /**
+     * Room for exactly `total` bytes; `hash` to check them with `verify` afterwards.
+     * @param {number} total
+     * @param {boolean} hash
+     */
+    constructor(total, hash) {
+        const ret = wasm.modelbytes_new(total, hash);
+        this.__wbg_ptr = ret;
+        ModelBytesFinalization.register(this, this.__wbg_ptr, this);
+        return this;
+    }
+    /**
+     * Append the next piece (copied into wasm memory; the caller may drop it).
+     * @param {Uint8Array | number[]} piece
+     */
+    push(piece) {
+        const ptr0 = passArray8ToWasm0(piece, wasm.__wbindgen_malloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.modelbytes_push(this.__wbg_ptr, ptr0, len0);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
+     * @returns {number}
+     */
+    received() {
+        const ret = wasm.modelbytes_received(this.__wbg_ptr);
+        return ret >>> 0;
+    }
+    /**
+     * Throw unless every byte arrived and their sha256 is `sha256` (hex).
+     * @param {string} sha256
+     */
+    verify(sha256) {
+        const ptr0 = passStringToWasm0(sha256, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.modelbytes_verify(this.__wbg_ptr, ptr0, len0);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+}
+if (Symbol.dispose) ModelBytes.prototype[Symbol.dispose] = ModelBytes.prototype.free;
+
+/**
  * Whisper speech-to-text, in the same module as the chat models.
  */
 export class Transcriber {
@@ -171,12 +231,12 @@ export class Transcriber {
         wasm.__wbg_transcriber_free(ptr, 0);
     }
     /**
-     * @param {Uint8Array | number[]} bytes
+     * @param {ModelBytes} bytes
      */
     constructor(bytes) {
-        const ptr0 = passArray8ToWasm0(bytes, wasm.__wbindgen_malloc);
-        const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.transcriber_new(ptr0, len0);
+        _assertClass(bytes, ModelBytes);
+        var ptr0 = bytes.__destroy_into_raw();
+        const ret = wasm.transcriber_new(ptr0);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -251,6 +311,9 @@ function __wbg_get_imports() {
 const ChatFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(ptr => wasm.__wbg_chat_free(ptr, 1));
+const ModelBytesFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_modelbytes_free(ptr, 1));
 const TranscriberFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(ptr => wasm.__wbg_transcriber_free(ptr, 1));
@@ -259,6 +322,12 @@ function addToExternrefTable0(obj) {
     const idx = wasm.__externref_table_alloc();
     wasm.__wbindgen_externrefs.set(idx, obj);
     return idx;
+}
+
+function _assertClass(instance, klass) {
+    if (!(instance instanceof klass)) {
+        throw new Error(`expected instance of ${klass.name}`);
+    }
 }
 
 function getArrayU8FromWasm0(ptr, len) {

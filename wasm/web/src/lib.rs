@@ -15,6 +15,36 @@ fn json(value: &impl Serialize) -> String {
     serde_json::to_string(value).expect("core types always serialize")
 }
 
+/// A model file arriving in pieces, assembled in wasm memory where the model will
+/// use it in place (the worker never holds the whole file in JS).
+#[wasm_bindgen]
+pub struct ModelBytes {
+    inner: tabtwin_core::Incoming,
+}
+
+#[wasm_bindgen]
+impl ModelBytes {
+    /// Room for exactly `total` bytes; `hash` to check them with `verify` afterwards.
+    #[wasm_bindgen(constructor)]
+    pub fn new(total: usize, hash: bool) -> ModelBytes {
+        ModelBytes { inner: tabtwin_core::Incoming::new(total, hash) }
+    }
+
+    /// Append the next piece (copied into wasm memory; the caller may drop it).
+    pub fn push(&mut self, piece: &[u8]) -> Result<(), JsError> {
+        self.inner.push(piece).map_err(to_js)
+    }
+
+    pub fn received(&self) -> usize {
+        self.inner.received()
+    }
+
+    /// Throw unless every byte arrived and their sha256 is `sha256` (hex).
+    pub fn verify(&self, sha256: &str) -> Result<(), JsError> {
+        self.inner.verify(sha256).map_err(to_js)
+    }
+}
+
 #[wasm_bindgen]
 pub struct Chat {
     inner: tabtwin_core::Chat,
@@ -22,9 +52,10 @@ pub struct Chat {
 
 #[wasm_bindgen]
 impl Chat {
-    /// Parse and load a GGUF model from its bytes (moved, not copied, into wasm memory).
+    /// Parse and load a GGUF model from its assembled bytes (consumed: the model uses them in place).
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: Vec<u8>) -> Result<Chat, JsError> {
+    pub fn new(bytes: ModelBytes) -> Result<Chat, JsError> {
+        let bytes = bytes.inner.into_bytes().map_err(to_js)?;
         Ok(Chat { inner: tabtwin_core::Chat::from_bytes(bytes).map_err(to_js)? })
     }
 
@@ -95,7 +126,8 @@ pub struct Transcriber {
 #[wasm_bindgen]
 impl Transcriber {
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: Vec<u8>) -> Result<Transcriber, JsError> {
+    pub fn new(bytes: ModelBytes) -> Result<Transcriber, JsError> {
+        let bytes = bytes.inner.into_bytes().map_err(to_js)?;
         Ok(Transcriber { inner: tabtwin_core::Transcriber::from_bytes(bytes).map_err(to_js)? })
     }
 
