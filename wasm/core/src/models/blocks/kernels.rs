@@ -9,13 +9,13 @@
 use super::formats::{block_scale, f16_to_f32, BLOCK, Q4_0_BYTES, Q8_0_BYTES};
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub use super::simd128::{dot, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
+pub use super::simd128::{dot, dot4_q4_0, dot4_q8_0, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
 
 #[cfg(target_arch = "x86_64")]
-pub use super::sse2::{dot, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
+pub use super::sse2::{dot, dot4_q4_0, dot4_q8_0, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
 
 #[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64")))]
-pub use portable::{dot, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
+pub use portable::{dot, dot4_q4_0, dot4_q8_0, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
 
 #[inline(always)]
 pub(crate) fn reduce(acc: [f32; 4]) -> f32 {
@@ -99,6 +99,16 @@ pub mod portable {
         reduce(acc)
     }
 
+    /// Four Q8_0 rows · the same activations (the vector forms share the activation loads).
+    pub fn dot4_q8_0(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
+        rows.map(|row| dot_q8_0(row, qs, scales))
+    }
+
+    /// Four Q4_0 rows · the same activations.
+    pub fn dot4_q4_0(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
+        rows.map(|row| dot_q4_0(row, qs, scales))
+    }
+
     /// A Q4_0 row · 16-bit quantized activations.
     pub fn dot_q4_0(row: &[u8], qs: &[i16], scales: &[f32]) -> f32 {
         let mut acc = [0f32; 4];
@@ -172,6 +182,14 @@ mod tests {
             assert_eq!(k::dot_q8_0(&q8, &q.qs, &q.scales).to_bits(), dot_q8_0(&q8, &q.qs, &q.scales).to_bits());
             let q4: Vec<u8> = q8.chunks_exact(34).flat_map(|b| b[..18].to_vec()).collect();
             assert_eq!(k::dot_q4_0(&q4, &q.qs, &q.scales).to_bits(), dot_q4_0(&q4, &q.qs, &q.scales).to_bits());
+            let other = quantize_q8_0(&values(512, 200 + seed));
+            let rows8 = [&q8[..], &other[..], &q8[..], &other[..]];
+            let want: Vec<u32> = rows8.iter().map(|r| dot_q8_0(r, &q.qs, &q.scales).to_bits()).collect();
+            assert_eq!(k::dot4_q8_0(rows8, &q.qs, &q.scales).map(f32::to_bits).to_vec(), want);
+            let other4: Vec<u8> = other.chunks_exact(34).flat_map(|b| b[..18].to_vec()).collect();
+            let rows4 = [&q4[..], &other4[..], &other4[..], &q4[..]];
+            let want: Vec<u32> = rows4.iter().map(|r| dot_q4_0(r, &q.qs, &q.scales).to_bits()).collect();
+            assert_eq!(k::dot4_q4_0(rows4, &q.qs, &q.scales).map(f32::to_bits).to_vec(), want);
             let f16_row: Vec<u8> = w.iter().flat_map(|v| half::f16::from_f32(*v).to_bits().to_le_bytes()).collect();
             assert_eq!(k::dot_f16(&f16_row, &x).to_bits(), dot_f16(&f16_row, &x).to_bits());
             let f32_row: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();

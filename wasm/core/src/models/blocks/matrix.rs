@@ -6,6 +6,9 @@ use super::activations::Input;
 use super::formats::{dequantize_row, Format};
 use super::kernels;
 
+type Dot = fn(&[u8], &[i16], &[f32]) -> f32;
+type Dot4 = fn([&[u8]; 4], &[i16], &[f32]) -> [f32; 4];
+
 #[derive(Clone)]
 pub struct Matrix {
     /// The file's bytes (or, for a converted tensor, its own); shared, never copied.
@@ -47,15 +50,27 @@ impl Matrix {
             Format::Q8_0 | Format::Q4_0 => {
                 let q = input.q16();
                 let blocks = self.cols / super::formats::BLOCK;
-                let dot = if self.format == Format::Q8_0 { kernels::dot_q8_0 } else { kernels::dot_q4_0 };
-                for r in 0..rows {
+                let (dot, dot4) = if self.format == Format::Q8_0 {
+                    (kernels::dot_q8_0 as Dot, kernels::dot4_q8_0 as Dot4)
+                } else {
+                    (kernels::dot_q4_0 as Dot, kernels::dot4_q4_0 as Dot4)
+                };
+                let token =
+                    |t: usize| (&q.qs[t * self.cols..(t + 1) * self.cols], &q.scales[t * blocks..(t + 1) * blocks]);
+                // Four rows at a time: the activations are loaded once for the four.
+                let grouped = rows / 4 * 4;
+                for r in (0..grouped).step_by(4) {
+                    let group = [self.row(r), self.row(r + 1), self.row(r + 2), self.row(r + 3)];
+                    for t in 0..tokens {
+                        let (qs, scales) = token(t);
+                        out[t * rows + r..t * rows + r + 4].copy_from_slice(&dot4(group, qs, scales));
+                    }
+                }
+                for r in grouped..rows {
                     let row = self.row(r);
                     for t in 0..tokens {
-                        out[t * rows + r] = dot(
-                            row,
-                            &q.qs[t * self.cols..(t + 1) * self.cols],
-                            &q.scales[t * blocks..(t + 1) * blocks],
-                        );
+                        let (qs, scales) = token(t);
+                        out[t * rows + r] = dot(row, qs, scales);
                     }
                 }
             }

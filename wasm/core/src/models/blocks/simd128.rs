@@ -67,13 +67,24 @@ pub fn dot_f16(row: &[u8], x: &[f32]) -> f32 {
     reduce(lanes(acc))
 }
 
+#[inline(always)]
+unsafe fn load_block(a: *const i16) -> [v128; 4] {
+    [
+        v128_load(a as *const v128),
+        v128_load(a.add(8) as *const v128),
+        v128_load(a.add(16) as *const v128),
+        v128_load(a.add(24) as *const v128),
+    ]
+}
+
 /// 32 i8 weights (two vectors) · 32 i16 activations -> four i32 lanes.
 #[inline(always)]
 unsafe fn block_dot(w0: v128, w1: v128, a: *const i16) -> v128 {
-    let a0 = v128_load(a as *const v128);
-    let a1 = v128_load(a.add(8) as *const v128);
-    let a2 = v128_load(a.add(16) as *const v128);
-    let a3 = v128_load(a.add(24) as *const v128);
+    block_dot_loaded(w0, w1, load_block(a))
+}
+
+#[inline(always)]
+unsafe fn block_dot_loaded(w0: v128, w1: v128, [a0, a1, a2, a3]: [v128; 4]) -> v128 {
     i32x4_add(
         i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w0), a0), i32x4_dot_i16x8(i16x8_extend_high_i8x16(w0), a1)),
         i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w1), a2), i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), a3)),
@@ -109,4 +120,46 @@ pub fn dot_q4_0(row: &[u8], qs: &[i16], scales: &[f32]) -> f32 {
         }
     }
     reduce(lanes(acc))
+}
+
+/// Four Q8_0 rows · the same activations: each row's sums exactly as `dot_q8_0`'s,
+/// with the activations loaded once per block and four independent accumulators.
+pub fn dot4_q8_0(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
+    let mut acc = [f32x4_splat(0.0); 4];
+    for (b, (a, da)) in qs.chunks_exact(BLOCK).zip(scales).enumerate() {
+        // SAFETY: every row has a 34-byte block b (rows are cols / 32 blocks long); `a` holds 32 i16.
+        unsafe {
+            let loaded = load_block(a.as_ptr());
+            for (acc, row) in acc.iter_mut().zip(rows) {
+                let block = row.as_ptr().add(b * Q8_0_BYTES);
+                let d = block_scale(core::slice::from_raw_parts(block, 2)) * da;
+                let w0 = v128_load(block.add(2) as *const v128);
+                let w1 = v128_load(block.add(18) as *const v128);
+                let s = block_dot_loaded(w0, w1, loaded);
+                *acc = f32x4_add(*acc, f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(d)));
+            }
+        }
+    }
+    acc.map(|a| reduce(lanes(a)))
+}
+
+/// Four Q4_0 rows · the same activations (see `dot4_q8_0`).
+pub fn dot4_q4_0(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
+    let mut acc = [f32x4_splat(0.0); 4];
+    for (b, (a, da)) in qs.chunks_exact(BLOCK).zip(scales).enumerate() {
+        // SAFETY: every row has an 18-byte block b; `a` holds 32 i16.
+        unsafe {
+            let loaded = load_block(a.as_ptr());
+            for (acc, row) in acc.iter_mut().zip(rows) {
+                let block = row.as_ptr().add(b * Q4_0_BYTES);
+                let d = block_scale(core::slice::from_raw_parts(block, 2)) * da;
+                let v = v128_load(block.add(2) as *const v128);
+                let low = i8x16_sub(v128_and(v, u8x16_splat(0x0f)), i8x16_splat(8));
+                let high = i8x16_sub(u8x16_shr(v, 4), i8x16_splat(8));
+                let s = block_dot_loaded(low, high, loaded);
+                *acc = f32x4_add(*acc, f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(d)));
+            }
+        }
+    }
+    acc.map(|a| reduce(lanes(a)))
 }

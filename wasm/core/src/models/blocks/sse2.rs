@@ -69,15 +69,26 @@ pub fn dot_f16(row: &[u8], x: &[f32]) -> f32 {
     }
 }
 
+#[inline(always)]
+unsafe fn load_block(a: *const i16) -> [__m128i; 4] {
+    [
+        _mm_loadu_si128(a as *const __m128i),
+        _mm_loadu_si128(a.add(8) as *const __m128i),
+        _mm_loadu_si128(a.add(16) as *const __m128i),
+        _mm_loadu_si128(a.add(24) as *const __m128i),
+    ]
+}
+
 /// 32 i8 weights (two vectors) · 32 i16 activations -> four i32 lanes.
 #[inline(always)]
 unsafe fn block_dot(w0: __m128i, w1: __m128i, a: *const i16) -> __m128i {
+    block_dot_loaded(w0, w1, load_block(a))
+}
+
+#[inline(always)]
+unsafe fn block_dot_loaded(w0: __m128i, w1: __m128i, [a0, a1, a2, a3]: [__m128i; 4]) -> __m128i {
     let widen_low = |w| _mm_srai_epi16(_mm_unpacklo_epi8(w, w), 8);
     let widen_high = |w| _mm_srai_epi16(_mm_unpackhi_epi8(w, w), 8);
-    let a0 = _mm_loadu_si128(a as *const __m128i);
-    let a1 = _mm_loadu_si128(a.add(8) as *const __m128i);
-    let a2 = _mm_loadu_si128(a.add(16) as *const __m128i);
-    let a3 = _mm_loadu_si128(a.add(24) as *const __m128i);
     _mm_add_epi32(
         _mm_add_epi32(_mm_madd_epi16(widen_low(w0), a0), _mm_madd_epi16(widen_high(w0), a1)),
         _mm_add_epi32(_mm_madd_epi16(widen_low(w1), a2), _mm_madd_epi16(widen_high(w1), a3)),
@@ -114,5 +125,49 @@ pub fn dot_q4_0(row: &[u8], qs: &[i16], scales: &[f32]) -> f32 {
             acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)));
         }
         reduce(lanes(acc))
+    }
+}
+
+/// Four Q8_0 rows · the same activations: each row's sums exactly as `dot_q8_0`'s,
+/// with the activations loaded once per block and four independent accumulators.
+pub fn dot4_q8_0(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
+    // SAFETY: SSE2 is part of x86_64; every row has a 34-byte block b; `a` holds 32 i16.
+    unsafe {
+        let mut acc = [_mm_setzero_ps(); 4];
+        for (b, (a, da)) in qs.chunks_exact(BLOCK).zip(scales).enumerate() {
+            let loaded = load_block(a.as_ptr());
+            for (acc, row) in acc.iter_mut().zip(rows) {
+                let block = &row[b * Q8_0_BYTES..(b + 1) * Q8_0_BYTES];
+                let d = block_scale(block) * da;
+                let w0 = _mm_loadu_si128(block.as_ptr().add(2) as *const __m128i);
+                let w1 = _mm_loadu_si128(block.as_ptr().add(18) as *const __m128i);
+                let s = block_dot_loaded(w0, w1, loaded);
+                *acc = _mm_add_ps(*acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)));
+            }
+        }
+        acc.map(|a| reduce(lanes(a)))
+    }
+}
+
+/// Four Q4_0 rows · the same activations (see `dot4_q8_0`).
+pub fn dot4_q4_0(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
+    // SAFETY: SSE2 is part of x86_64; every row has an 18-byte block b; `a` holds 32 i16.
+    unsafe {
+        let nibble = _mm_set1_epi8(0x0f);
+        let eight = _mm_set1_epi8(8);
+        let mut acc = [_mm_setzero_ps(); 4];
+        for (b, (a, da)) in qs.chunks_exact(BLOCK).zip(scales).enumerate() {
+            let loaded = load_block(a.as_ptr());
+            for (acc, row) in acc.iter_mut().zip(rows) {
+                let block = &row[b * Q4_0_BYTES..(b + 1) * Q4_0_BYTES];
+                let d = block_scale(block) * da;
+                let v = _mm_loadu_si128(block.as_ptr().add(2) as *const __m128i);
+                let low = _mm_sub_epi8(_mm_and_si128(v, nibble), eight);
+                let high = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), nibble), eight);
+                let s = block_dot_loaded(low, high, loaded);
+                *acc = _mm_add_ps(*acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)));
+            }
+        }
+        acc.map(|a| reduce(lanes(a)))
     }
 }
