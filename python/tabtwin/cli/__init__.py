@@ -96,7 +96,7 @@ def cmd_chat(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from tabtwin import bench
+    from tabtwin.bench import decode
     from tabtwin.catalog import defaults as models
 
     paths = {}
@@ -105,7 +105,30 @@ def cmd_bench(args) -> int:
         paths[path.stem if path.suffix == ".gguf" else item] = (
             path if path.suffix == ".gguf" else models.fetch(models.find(item), log=lambda *_: None)
         )
-    bench.run(paths, args.max_tokens, args.out, args.threads, not args.no_browser)
+    decode.run(paths, args.max_tokens, args.out, args.threads, not args.no_browser)
+    return 0
+
+
+def cmd_bench_browser(args) -> int:
+    from tabtwin.bench import browser, report
+    from tabtwin.bench.models import resolve
+
+    if args.readme:
+        report.write_readme(args.out, args.readme)
+        print(f"rewrote the browser benchmark section of {args.readme} from {args.out}")
+        return 0
+    for name in ("runs", "generations", "max_tokens"):
+        if getattr(args, name) < 1:
+            raise TabtwinError(f"--{name.replace('_', '-')} must be at least 1")
+    settings = browser.Settings(
+        runs=args.runs,
+        generations=args.generations,
+        max_tokens=args.max_tokens,
+        wasm=args.wasm.expanduser() if args.wasm else None,
+        wllama_version=args.wllama_version,
+        runtimes=tuple(args.only) if args.only else report.RUNTIMES,
+    )
+    browser.run(resolve(args.models, log=lambda m: print(m, file=sys.stderr)), settings, args.out)
     return 0
 
 
@@ -169,13 +192,22 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
     chat.add_argument("--seed", type=int, help="for temperature > 0; " + unset)
     chat.set_defaults(func=cmd_chat)
 
-    bench = sub.add_parser("bench", help="decode speed: native core, llama.cpp peer (if installed), Chromium wasm")
-    bench.add_argument("models", nargs="*", help="default model ids or .gguf paths (default: the default models)")
-    bench.add_argument("--max-tokens", type=int, default=64)
-    bench.add_argument("--threads", type=int, default=1, help="native threads (1 = like the browser)")
-    bench.add_argument("--no-browser", action="store_true")
-    bench.add_argument("--out", type=Path, default=Path("bench-results/bench.json"))
-    bench.set_defaults(func=cmd_bench)
+    bench = sub.add_parser(
+        "bench", help="speed and memory: the core natively and in Chromium, beside llama.cpp and wllama"
+    )
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    native = bench_sub.add_parser(
+        "native",
+        help="decode speed: native core, llama.cpp peer (if installed), the /chat page "
+        "(`tabtwin bench [MODEL ...]` runs this)",
+    )
+    native.add_argument("models", nargs="*", help="default model ids or .gguf paths (default: the default models)")
+    native.add_argument("--max-tokens", type=int, default=64)
+    native.add_argument("--threads", type=int, default=1, help="native threads (1 = like the browser)")
+    native.add_argument("--no-browser", action="store_true")
+    native.add_argument("--out", type=Path, default=Path("bench-results/bench.json"))
+    native.set_defaults(func=cmd_bench)
+    add_bench_browser(bench_sub, root)
 
     transcribe = sub.add_parser("transcribe", help="speech to text with Whisper tiny.en, run by the native core")
     transcribe.add_argument("file", type=Path, help="a WAV file (any rate; mono or stereo)")
@@ -200,10 +232,64 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
     return parser
 
 
+def add_bench_browser(bench_sub, root: Path | None) -> None:
+    from tabtwin.bench import report, wllama
+
+    readme = (root or Path(__file__).resolve().parents[3]) / "README.md"
+    b = bench_sub.add_parser(
+        "browser",
+        help="tabtwin against wllama on the same GGUF files in the same headless Chromium, one thread",
+        description="Each run is a fresh Chromium profile; runs alternate tabtwin/wllama. Per run: load "
+        "(page start to ready, uncached), time to first token, decode tok/s, the decode speed as a fraction "
+        "of the single-thread memory-bandwidth bound, cached reload to first token, renderer peak RSS. "
+        "Prints a table (median, min-max, ratio tabtwin/wllama), writes JSON and a PNG beside it.",
+    )
+    b.add_argument(
+        "models",
+        nargs="*",
+        help="GGUF paths or default model ids (default: an all-Q8_0 SmolLM2-135M made once into "
+        "~/.cache/tabtwin/bench, and the served SmolLM2-135M F16 and Qwen2.5-Coder-0.5B Q8_0)",
+    )
+    b.add_argument("--runs", type=int, default=3, help="runs per runtime and model, each in a fresh profile")
+    b.add_argument("--generations", type=int, default=2, help="replies per run")
+    b.add_argument("--max-tokens", type=int, default=128, help="greedy tokens per reply")
+    b.add_argument(
+        "--wasm",
+        type=Path,
+        help="a folder like site/static/wasm (tabtwin_web.js, tabtwin_web_bg.wasm) to measure instead of "
+        "the committed build, e.g. a copy of an older one for before/after figures",
+    )
+    b.add_argument(
+        "--wllama-version", default=wllama.VERSION, help="the @wllama/wllama npm version (fetched once with npm)"
+    )
+    b.add_argument("--only", nargs="+", choices=report.RUNTIMES, help="measure only these runtimes")
+    b.add_argument("--out", type=Path, default=Path("bench-results/browser.json"), help="the JSON (PNG beside it)")
+    b.add_argument(
+        "--readme",
+        nargs="?",
+        type=Path,
+        const=readme,
+        metavar="README",
+        help="measure nothing: rewrite the section between <!-- bench:browser:start/end --> of README.md "
+        "(or README) from the JSON at --out",
+    )
+    b.set_defaults(func=cmd_bench_browser)
+
+
+BENCH_VERBS = {"native", "browser", "-h", "--help"}
+
+
+def with_bench_verb(argv: list[str]) -> list[str]:
+    """`tabtwin bench [MODEL ...]` predates `bench browser`: without a sub-verb it means `bench native`."""
+    if argv[:1] == ["bench"] and not (len(argv) > 1 and argv[1] in BENCH_VERBS):
+        return ["bench", "native", *argv[1:]]
+    return argv
+
+
 def main(argv: list[str] | None = None, prog: str = "tabtwin", root: Path | None = None) -> int:
     """Run one verb. A TabtwinError (or a ValueError from the native core: a bad file or argument)
     is printed on one line with exit code 2; anything else is a bug and keeps its traceback."""
-    args = build_parser(prog, root).parse_args(argv)
+    args = build_parser(prog, root).parse_args(with_bench_verb(sys.argv[1:] if argv is None else list(argv)))
     try:
         return args.func(args)
     except (TabtwinError, ValueError) as exc:
