@@ -5,7 +5,8 @@
 
 use super::blocks::activations::Input;
 use super::blocks::attention::{attend, Shape};
-use super::blocks::kv_cache::KvCache;
+use super::blocks::formats::Format;
+use super::blocks::kv_cache::{KvCache, Precision};
 use super::blocks::matrix::{Linear, Matrix};
 use super::blocks::norm::{rms_norm, rms_norm_rows};
 use super::blocks::rope::{Pairing, Rope};
@@ -160,9 +161,13 @@ impl Decoder {
         // Tied models have no `output.weight`: the embedding matrix, used as stored.
         let output =
             if t.has("output.weight") { t.matrix("output.weight", vocab, h.hidden)? } else { embedding_info.clone() };
+        // f32 keys and values for an all-F32 model (exact), f16 for any other (see kv_cache.rs);
+        // dot_f16 reads eight values per step, so an odd head size keeps f32.
+        let exact = layers.iter().all(|l| l.q.weight.format == Format::F32);
+        let precision = if exact || !h.head_dim.is_multiple_of(8) { Precision::F32 } else { Precision::F16 };
         Ok(Self {
             rope: Rope::new(variant.rope, h.rope_dims, h.rope_base),
-            cache: KvCache::new(h.layers, kv_dim, h.context_length),
+            cache: KvCache::new(h.layers, kv_dim, h.context_length, precision),
             output_norm: t.vector("output_norm.weight", h.hidden)?,
             embedding: embedding_info,
             output,
@@ -200,8 +205,7 @@ impl Decoder {
             self.rope.apply(&mut q, h.heads, h.head_dim, &angles);
             self.rope.apply(&mut k, h.kv_heads, h.head_dim, &angles);
             self.cache.append(i, &k, &v);
-            let (keys, values) = self.cache.layer(i);
-            let attended = attend(&q, keys, values, first, &shape);
+            let attended = attend(&q, &self.cache.layer(i), first, &shape);
             add(&mut x, &layer.o.forward(&Input::new(&attended, h.heads * h.head_dim)));
 
             let normed = rms_norm_rows(&x, &layer.ffn_norm, h.eps);

@@ -1,7 +1,7 @@
 //! Causal grouped-query attention over the KV cache: each query head reads the
 //! key/value head of its group, positions up to its own.
 
-use super::kernels::dot;
+use super::kv_cache::LayerView;
 
 pub struct Shape {
     pub heads: usize,
@@ -9,11 +9,10 @@ pub struct Shape {
     pub head_dim: usize,
 }
 
-/// `q`: tokens x heads x head_dim for positions `first..first + tokens`; `keys` and
-/// `values`: every cached position (the batch's included) x kv_heads x head_dim.
-pub fn attend(q: &[f32], keys: &[f32], values: &[f32], first: usize, shape: &Shape) -> Vec<f32> {
+/// `q`: tokens x heads x head_dim for positions `first..first + tokens`; `cache`: every
+/// cached position (the batch's included).
+pub fn attend(q: &[f32], cache: &LayerView, first: usize, shape: &Shape) -> Vec<f32> {
     let Shape { heads, kv_heads, head_dim } = *shape;
-    let width = kv_heads * head_dim;
     let group = heads / kv_heads;
     let scale = 1.0 / (head_dim as f32).sqrt();
     let tokens = q.len() / (heads * head_dim);
@@ -25,7 +24,7 @@ pub fn attend(q: &[f32], keys: &[f32], values: &[f32], first: usize, shape: &Sha
             let offset = (h / group) * head_dim;
             let query = &q[(t * heads + h) * head_dim..][..head_dim];
             scores.clear();
-            scores.extend((0..seen).map(|j| dot(query, &keys[j * width + offset..][..head_dim]) * scale));
+            scores.extend((0..seen).map(|j| cache.score(query, j, offset) * scale));
             let max = scores.iter().fold(f32::NEG_INFINITY, |m, s| m.max(*s));
             let mut sum = 0f32;
             for s in scores.iter_mut() {
@@ -34,10 +33,7 @@ pub fn attend(q: &[f32], keys: &[f32], values: &[f32], first: usize, shape: &Sha
             }
             let o = &mut out[(t * heads + h) * head_dim..][..head_dim];
             for (j, s) in scores.iter().enumerate() {
-                let p = s / sum;
-                for (o, v) in o.iter_mut().zip(&values[j * width + offset..][..head_dim]) {
-                    *o += p * v;
-                }
+                cache.add_value(o, s / sum, j, offset);
             }
         }
     }

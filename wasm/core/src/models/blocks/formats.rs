@@ -74,7 +74,7 @@ impl Q16 {
             let d = amax / 32767.0;
             let inverse = if d > 0.0 { 1.0 / d } else { 0.0 };
             for (q, v) in q.iter_mut().zip(block) {
-                *q = (v * inverse).round() as i16;
+                *q = (v * inverse).round_ties_even() as i16;
             }
             *scale = d;
         }

@@ -4,7 +4,7 @@
 
 use core::arch::wasm32::*;
 
-use super::formats::{block_scale, BLOCK, Q4_0_BYTES, Q8_0_BYTES};
+use super::formats::{block_scale, f16_to_f32, BLOCK, Q4_0_BYTES, Q8_0_BYTES};
 use super::kernels::reduce;
 
 #[inline(always)]
@@ -122,44 +122,51 @@ pub fn dot_q4_0(row: &[u8], qs: &[i16], scales: &[f32]) -> f32 {
     reduce(lanes(acc))
 }
 
-/// Four Q8_0 rows · the same activations: each row's sums exactly as `dot_q8_0`'s,
-/// with the activations loaded once per block and four independent accumulators.
-pub fn dot4_q8_0(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
-    let mut acc = [f32x4_splat(0.0); 4];
-    for (b, (a, da)) in qs.chunks_exact(BLOCK).zip(scales).enumerate() {
-        // SAFETY: every row has a 34-byte block b (rows are cols / 32 blocks long); `a` holds 32 i16.
-        unsafe {
-            let loaded = load_block(a.as_ptr());
-            for (acc, row) in acc.iter_mut().zip(rows) {
-                let block = row.as_ptr().add(b * Q8_0_BYTES);
-                let d = block_scale(core::slice::from_raw_parts(block, 2)) * da;
-                let w0 = v128_load(block.add(2) as *const v128);
-                let w1 = v128_load(block.add(18) as *const v128);
-                let s = block_dot_loaded(w0, w1, loaded);
-                *acc = f32x4_add(*acc, f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(d)));
-            }
-        }
-    }
-    acc.map(|a| reduce(lanes(a)))
+/// One Q8_0 block of one row into its accumulator.
+#[inline(always)]
+unsafe fn q8_step(acc: v128, row: &[u8], b: usize, loaded: [v128; 4], da: f32) -> v128 {
+    let block = row.as_ptr().add(b * Q8_0_BYTES);
+    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)])) * da;
+    let w0 = v128_load(block.add(2) as *const v128);
+    let w1 = v128_load(block.add(18) as *const v128);
+    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(block_dot_loaded(w0, w1, loaded)), f32x4_splat(d)))
 }
 
-/// Four Q4_0 rows · the same activations (see `dot4_q8_0`).
-pub fn dot4_q4_0(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
-    let mut acc = [f32x4_splat(0.0); 4];
-    for (b, (a, da)) in qs.chunks_exact(BLOCK).zip(scales).enumerate() {
-        // SAFETY: every row has an 18-byte block b; `a` holds 32 i16.
-        unsafe {
-            let loaded = load_block(a.as_ptr());
-            for (acc, row) in acc.iter_mut().zip(rows) {
-                let block = row.as_ptr().add(b * Q4_0_BYTES);
-                let d = block_scale(core::slice::from_raw_parts(block, 2)) * da;
-                let v = v128_load(block.add(2) as *const v128);
-                let low = i8x16_sub(v128_and(v, u8x16_splat(0x0f)), i8x16_splat(8));
-                let high = i8x16_sub(u8x16_shr(v, 4), i8x16_splat(8));
-                let s = block_dot_loaded(low, high, loaded);
-                *acc = f32x4_add(*acc, f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(d)));
-            }
-        }
-    }
-    acc.map(|a| reduce(lanes(a)))
+/// One Q4_0 block of one row into its accumulator.
+#[inline(always)]
+unsafe fn q4_step(acc: v128, row: &[u8], b: usize, loaded: [v128; 4], da: f32) -> v128 {
+    let block = row.as_ptr().add(b * Q4_0_BYTES);
+    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)])) * da;
+    let v = v128_load(block.add(2) as *const v128);
+    let low = i8x16_sub(v128_and(v, u8x16_splat(0x0f)), i8x16_splat(8));
+    let high = i8x16_sub(u8x16_shr(v, 4), i8x16_splat(8));
+    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(block_dot_loaded(low, high, loaded)), f32x4_splat(d)))
 }
+
+/// Four rows · the same activations: each row's sums exactly as the one-row kernel's,
+/// with the activations loaded once per block and four independent accumulators
+/// (named, so they stay in registers: an array of them is kept in memory).
+macro_rules! four_rows {
+    ($name:ident, $step:ident, $bytes:expr) => {
+        pub fn $name(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
+            let blocks = scales.len();
+            assert!(qs.len() >= blocks * BLOCK && rows.iter().all(|r| r.len() >= blocks * $bytes));
+            let (mut a0, mut a1, mut a2, mut a3) =
+                (f32x4_splat(0.0), f32x4_splat(0.0), f32x4_splat(0.0), f32x4_splat(0.0));
+            for (b, da) in scales.iter().enumerate() {
+                // SAFETY: checked above: every row has block b, `qs` has its 32 values.
+                unsafe {
+                    let loaded = load_block(qs.as_ptr().add(b * BLOCK));
+                    a0 = $step(a0, rows[0], b, loaded, *da);
+                    a1 = $step(a1, rows[1], b, loaded, *da);
+                    a2 = $step(a2, rows[2], b, loaded, *da);
+                    a3 = $step(a3, rows[3], b, loaded, *da);
+                }
+            }
+            [reduce(lanes(a0)), reduce(lanes(a1)), reduce(lanes(a2)), reduce(lanes(a3))]
+        }
+    };
+}
+
+four_rows!(dot4_q8_0, q8_step, Q8_0_BYTES);
+four_rows!(dot4_q4_0, q4_step, Q4_0_BYTES);

@@ -4,7 +4,7 @@
 
 use core::arch::x86_64::*;
 
-use super::formats::{block_scale, BLOCK, Q4_0_BYTES, Q8_0_BYTES};
+use super::formats::{block_scale, f16_to_f32, BLOCK, Q4_0_BYTES, Q8_0_BYTES};
 use super::kernels::reduce;
 
 #[inline(always)]
@@ -128,46 +128,52 @@ pub fn dot_q4_0(row: &[u8], qs: &[i16], scales: &[f32]) -> f32 {
     }
 }
 
-/// Four Q8_0 rows · the same activations: each row's sums exactly as `dot_q8_0`'s,
-/// with the activations loaded once per block and four independent accumulators.
-pub fn dot4_q8_0(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
-    // SAFETY: SSE2 is part of x86_64; every row has a 34-byte block b; `a` holds 32 i16.
-    unsafe {
-        let mut acc = [_mm_setzero_ps(); 4];
-        for (b, (a, da)) in qs.chunks_exact(BLOCK).zip(scales).enumerate() {
-            let loaded = load_block(a.as_ptr());
-            for (acc, row) in acc.iter_mut().zip(rows) {
-                let block = &row[b * Q8_0_BYTES..(b + 1) * Q8_0_BYTES];
-                let d = block_scale(block) * da;
-                let w0 = _mm_loadu_si128(block.as_ptr().add(2) as *const __m128i);
-                let w1 = _mm_loadu_si128(block.as_ptr().add(18) as *const __m128i);
-                let s = block_dot_loaded(w0, w1, loaded);
-                *acc = _mm_add_ps(*acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)));
-            }
-        }
-        acc.map(|a| reduce(lanes(a)))
-    }
+/// One Q8_0 block of one row into its accumulator.
+#[inline(always)]
+unsafe fn q8_step(acc: __m128, row: &[u8], b: usize, loaded: [__m128i; 4], da: f32) -> __m128 {
+    let block = row.as_ptr().add(b * Q8_0_BYTES);
+    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)])) * da;
+    let w0 = _mm_loadu_si128(block.add(2) as *const __m128i);
+    let w1 = _mm_loadu_si128(block.add(18) as *const __m128i);
+    _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(block_dot_loaded(w0, w1, loaded)), _mm_set1_ps(d)))
 }
 
-/// Four Q4_0 rows · the same activations (see `dot4_q8_0`).
-pub fn dot4_q4_0(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
-    // SAFETY: SSE2 is part of x86_64; every row has an 18-byte block b; `a` holds 32 i16.
-    unsafe {
-        let nibble = _mm_set1_epi8(0x0f);
-        let eight = _mm_set1_epi8(8);
-        let mut acc = [_mm_setzero_ps(); 4];
-        for (b, (a, da)) in qs.chunks_exact(BLOCK).zip(scales).enumerate() {
-            let loaded = load_block(a.as_ptr());
-            for (acc, row) in acc.iter_mut().zip(rows) {
-                let block = &row[b * Q4_0_BYTES..(b + 1) * Q4_0_BYTES];
-                let d = block_scale(block) * da;
-                let v = _mm_loadu_si128(block.as_ptr().add(2) as *const __m128i);
-                let low = _mm_sub_epi8(_mm_and_si128(v, nibble), eight);
-                let high = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), nibble), eight);
-                let s = block_dot_loaded(low, high, loaded);
-                *acc = _mm_add_ps(*acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)));
+/// One Q4_0 block of one row into its accumulator.
+#[inline(always)]
+unsafe fn q4_step(acc: __m128, row: &[u8], b: usize, loaded: [__m128i; 4], da: f32) -> __m128 {
+    let block = row.as_ptr().add(b * Q4_0_BYTES);
+    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)])) * da;
+    let v = _mm_loadu_si128(block.add(2) as *const __m128i);
+    let nibble = _mm_set1_epi8(0x0f);
+    let eight = _mm_set1_epi8(8);
+    let low = _mm_sub_epi8(_mm_and_si128(v, nibble), eight);
+    let high = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), nibble), eight);
+    _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(block_dot_loaded(low, high, loaded)), _mm_set1_ps(d)))
+}
+
+/// Four rows · the same activations: each row's sums exactly as the one-row kernel's,
+/// with the activations loaded once per block and four independent accumulators.
+macro_rules! four_rows {
+    ($name:ident, $step:ident, $bytes:expr) => {
+        pub fn $name(rows: [&[u8]; 4], qs: &[i16], scales: &[f32]) -> [f32; 4] {
+            let blocks = scales.len();
+            assert!(qs.len() >= blocks * BLOCK && rows.iter().all(|r| r.len() >= blocks * $bytes));
+            // SAFETY: SSE2 is part of x86_64; checked above: every row has block b, `qs` its 32 values.
+            unsafe {
+                let (mut a0, mut a1, mut a2, mut a3) =
+                    (_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps());
+                for (b, da) in scales.iter().enumerate() {
+                    let loaded = load_block(qs.as_ptr().add(b * BLOCK));
+                    a0 = $step(a0, rows[0], b, loaded, *da);
+                    a1 = $step(a1, rows[1], b, loaded, *da);
+                    a2 = $step(a2, rows[2], b, loaded, *da);
+                    a3 = $step(a3, rows[3], b, loaded, *da);
+                }
+                [reduce(lanes(a0)), reduce(lanes(a1)), reduce(lanes(a2)), reduce(lanes(a3))]
             }
         }
-        acc.map(|a| reduce(lanes(a)))
-    }
+    };
 }
+
+four_rows!(dot4_q8_0, q8_step, Q8_0_BYTES);
+four_rows!(dot4_q4_0, q4_step, Q4_0_BYTES);

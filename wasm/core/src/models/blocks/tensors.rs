@@ -21,7 +21,10 @@ pub struct Tensors {
 
 impl Tensors {
     pub fn new(file: GgufFile) -> Self {
-        let GgufFile { content, bytes } = file;
+        let GgufFile { mut content, bytes } = file;
+        // The header's metadata (vocabulary, merges...) has been read by now; only the
+        // tensor directory is needed from here on.
+        content.metadata = Default::default();
         Self { content, bytes: Rc::new(bytes) }
     }
 
