@@ -10,9 +10,9 @@ copied, and the tabtwin.* keys are added: system prompt, persona, allowed apps,
 provenance. The site build can run this merge from a cached base and a committed
 adapter, so a repository never has to hold a full model.
 
-Storage (`[export] quantization`): "auto" is "q8_0-ffn" for llama (SmolLM2 loses its
-answers when the attention inputs go through candle's 8-bit activations, see
-gguf.store.POLICIES) and "q8_0" for qwen2; "f32", "f16", "q8_0" and "q4_0" on request.
+Storage (`[export] quantization`): "auto" is "q8_0-ffn" for llama (chosen when the core
+used candle's 8-bit activations, see gguf.store; the demo twin is evaluated on it) and
+"q8_0" for qwen2; "f32", "f16", "q8_0" and "q4_0" on request.
 
 `tabtwin export` then verifies the file: the native core (the browser's code)
 loads it, uses the trained system prompt, and its next-token logits on a few

@@ -54,16 +54,17 @@ def copy_metadata(reader: GGUFReader, writer: GGUFWriter, skip: set[str] = froze
 # copy): what each matrix becomes. Vectors (norms, biases) always stay F32, and a matrix whose rows
 # are not whole 32-blocks stays F32 under a quantized choice.
 #
-# Why "q8_0-ffn" exists: candle multiplies a Q8_0 matrix by first quantizing the activations to 8 bits
-# per block of 32. SmolLM2-135M's hidden states carry large outliers (the attention inputs and the final
-# hidden state); through 8-bit activations there, "What is the capital of France?" turns into French
-# ("L'Étoile, la Marseur...") where F32 says Paris. "q8_0-ffn" keeps attention and embeddings F16
-# (candle multiplies F16 in f32) and stores the MLP, most of the weights, in Q8_0. Measured against
-# the F32 model (top-1 next token, teacher-forced on its own answers to 41 questions, 385 positions,
-# native core): q8_0-ffn 95.8% (196 MB), ffn_down F16 too 97.9% (221 MB), all F16 100% (270 MB). The
-# prompt above sits on a knife edge: which of the 8-bit copies says Paris differs between the native
-# and the wasm kernels. Twins keep q8_0-ffn (the demo's GitHub Pages budget); the stock SmolLM2 base,
-# which the tests ask about France, is served F16 (catalog.defaults).
+# Why "q8_0-ffn" exists (history: written for the candle-based core, which the core's own decoder with 16-bit
+# activations replaced; kept because the served 135M twin and its evaluation use it until the twin is re-evaluated
+# all-Q8_0, see README "Default models"): candle multiplied a Q8_0 matrix by first quantizing the activations to 8
+# bits per block of 32. SmolLM2-135M's hidden states carry large outliers (the attention inputs and the final hidden
+# state); through 8-bit activations there, "What is the capital of France?" turns into French ("L'Étoile, la
+# Marseur...") where F32 says Paris. "q8_0-ffn" keeps attention and embeddings F16 (candle multiplies F16 in f32) and
+# stores the MLP, most of the weights, in Q8_0. Measured against the F32 model (top-1 next token, teacher-forced on
+# its own answers to 41 questions, 385 positions, native core): q8_0-ffn 95.8% (196 MB), ffn_down F16 too 97.9% (221
+# MB), all F16 100% (270 MB). The prompt above sits on a knife edge: which of the 8-bit copies says Paris differs
+# between the native and the wasm kernels. Twins keep q8_0-ffn (the demo's GitHub Pages budget); the stock SmolLM2
+# base, which the tests ask about France, is served F16 (catalog.defaults).
 F16_IN_Q8_0_FFN = re.compile(r"^(?!blk\.)|\.attn_")
 KEEP_F16 = {
     "f32": lambda name: False,
@@ -106,7 +107,7 @@ def store(name: str, weights: np.ndarray, quantization: str):
 
 def requantize(src: Path | str, dst: Path | str, progress: Callable[[str], None] = print, policy: str = "q8_0") -> Path:
     """Write `dst`: `src` with every tensor stored as `policy` says (a QUANTIZATIONS name; the served
-    copies of the default models use "q8_0" or "q8_0-ffn": candle's simd128 fast path in wasm)."""
+    copies of the default models use "q8_0", "q8_0-ffn" or "f16": formats the core's kernels read in place)."""
     src, dst = Path(src), Path(dst)
     reader = open_gguf(src)
     with gguf_writer(dst, field(reader, "general.architecture")) as writer:
