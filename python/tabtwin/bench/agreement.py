@@ -528,12 +528,12 @@ def parse_core(spec: str) -> tuple[str, Path | None]:
     label, sep, path = spec.partition("=")
     if not sep:
         label, path = "core", spec
-    return label, Path(path).expanduser()
+    return label, None if path == "installed" else Path(path).expanduser()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tabtwin.bench.agreement",
+        prog="tabtwin bench agreement",
         description="Top-1 agreement of runtimes with transformers' F32 logits on one text corpus.",
     )
     parser.add_argument(

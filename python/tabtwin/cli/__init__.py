@@ -109,6 +109,12 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_bench_agreement(args) -> int:
+    from tabtwin.bench import agreement
+
+    return agreement.main(args.options)
+
+
 def cmd_bench_browser(args) -> int:
     from tabtwin.bench import browser, report
     from tabtwin.bench.models import resolve
@@ -208,6 +214,14 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
     native.add_argument("--out", type=Path, default=Path("bench-results/bench.json"))
     native.set_defaults(func=cmd_bench)
     add_bench_browser(bench_sub, root)
+    agreement = bench_sub.add_parser(
+        "agreement",
+        add_help=False,
+        help="top-1 agreement with transformers' F32 logits on one corpus: the core (any built extension), "
+        "llama.cpp (`tabtwin bench agreement --help` for its options)",
+    )
+    agreement.add_argument("options", nargs="*")
+    agreement.set_defaults(func=cmd_bench_agreement)
 
     transcribe = sub.add_parser("transcribe", help="speech to text with Whisper tiny.en, run by the native core")
     transcribe.add_argument("file", type=Path, help="a WAV file (any rate; mono or stereo)")
@@ -276,7 +290,7 @@ def add_bench_browser(bench_sub, root: Path | None) -> None:
     b.set_defaults(func=cmd_bench_browser)
 
 
-BENCH_VERBS = {"native", "browser", "-h", "--help"}
+BENCH_VERBS = {"native", "browser", "agreement", "-h", "--help"}
 
 
 def with_bench_verb(argv: list[str]) -> list[str]:
@@ -289,7 +303,11 @@ def with_bench_verb(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None, prog: str = "tabtwin", root: Path | None = None) -> int:
     """Run one verb. A TabtwinError (or a ValueError from the native core: a bad file or argument)
     is printed on one line with exit code 2; anything else is a bug and keeps its traceback."""
-    args = build_parser(prog, root).parse_args(with_bench_verb(sys.argv[1:] if argv is None else list(argv)))
+    argv = with_bench_verb(sys.argv[1:] if argv is None else list(argv))
+    if argv[:2] == ["bench", "agreement"]:
+        # its own argparse (python -m tabtwin.bench.agreement): argparse cannot hand options on to it
+        argv = ["bench", "agreement", "--", *argv[2:]]
+    args = build_parser(prog, root).parse_args(argv)
     try:
         return args.func(args)
     except (TabtwinError, ValueError) as exc:
