@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tabtwin.bench import bandwidth, report, wllama
-from tabtwin.bench.chromium import FLAGS, fresh_profile, renderer_peak_rss_mb
+from tabtwin.bench.chromium import CHROMIUM, FLAGS, fresh_profile, renderer_peak_rss_mb
 from tabtwin.bench.models import model_id
 from tabtwin.bench.site import ROOT, served_site
 from tabtwin.errors import TabtwinError
@@ -170,7 +170,7 @@ def run(paths: list[Path], s: Settings, out: Path, log=print) -> dict:
         "schema": "tabtwin-bench-browser/1",
         "date": time.strftime("%Y-%m-%d"),
         "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "loadavg_start": os.getloadavg()[0]},
-        "browser": {"executable": "/usr/bin/chromium", "flags": ["--headless", *FLAGS]},
+        "browser": {"executable": CHROMIUM, "flags": ["--headless", *FLAGS]},
         "settings": {
             **{k: v for k, v in asdict(s).items() if k not in ("wasm", "runtimes", "timeout_s")},
             "threads": 1,
