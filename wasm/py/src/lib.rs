@@ -7,7 +7,7 @@ use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
 use serde::Serialize;
 use serde_json::Value;
 
-use tabtwin_core::{keys, Message, Overrides};
+use tabtwin_core::{grounding, keys, Message, Overrides};
 
 fn to_py(err: tabtwin_core::Error) -> PyErr {
     match err {
@@ -246,6 +246,87 @@ impl Transcriber {
     }
 }
 
+/// The site's grounding index (`grounding.<hash>.json` from `python build.py`): passages of the
+/// author's own pages and Q&A, retrieved for a question as the page does.
+#[pyclass(unsendable)]
+struct Grounding {
+    inner: tabtwin_core::grounding::Grounding,
+}
+
+fn limits(top_k: Option<usize>, min_score: Option<f32>, budget_chars: Option<usize>) -> PyResult<grounding::Limits> {
+    grounding::LIMITS.with(&grounding::LimitOverrides { top_k, min_score, budget_chars }).map_err(to_py)
+}
+
+#[pymethods]
+impl Grounding {
+    #[new]
+    fn new(data: Vec<u8>) -> PyResult<Self> {
+        Ok(Self { inner: tabtwin_core::grounding::Grounding::from_json(&data).map_err(to_py)? })
+    }
+
+    #[staticmethod]
+    fn from_path(path: std::path::PathBuf) -> PyResult<Self> {
+        let data =
+            std::fs::read(&path).map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        let inner = tabtwin_core::grounding::Grounding::from_json(&data)
+            .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
+        Ok(Self { inner })
+    }
+
+    /// The passages, as dicts (id, source, title, url, text).
+    fn passages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.passages())
+    }
+
+    /// Every passage's score for `question`, best first: dicts {passage (index), score}.
+    fn rank<'py>(&self, py: Python<'py>, question: &str) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.rank(question))
+    }
+
+    /// `question` as the model sees it: dict {text, sources: [{id, source, title, url, score}]}.
+    #[pyo3(signature = (question, top_k=None, min_score=None, budget_chars=None))]
+    fn ground<'py>(
+        &self,
+        py: Python<'py>,
+        question: &str,
+        top_k: Option<usize>,
+        min_score: Option<f32>,
+        budget_chars: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.ground(question, &limits(top_k, min_score, budget_chars)?))
+    }
+}
+
+/// A user turn with `passages` (dicts with at least title and text) in the core's fixed block:
+/// what `tabtwin data build` trains on and what the page sends.
+#[pyfunction]
+fn render_grounded_turn(user: &str, passages: Vec<Bound<'_, PyDict>>) -> PyResult<String> {
+    let field = |d: &Bound<'_, PyDict>, key: &str| -> PyResult<String> {
+        match d.get_item(key)? {
+            Some(v) => v.extract(),
+            None => Err(PyValueError::new_err(format!("a passage needs a {key:?} (got keys {:?})", d.keys()))),
+        }
+    };
+    let mut owned = Vec::with_capacity(passages.len());
+    for d in &passages {
+        owned.push(grounding::Passage {
+            id: String::new(),
+            source: String::new(),
+            title: field(d, "title")?,
+            url: String::new(),
+            text: field(d, "text")?,
+        });
+    }
+    let refs: Vec<&grounding::Passage> = owned.iter().collect();
+    Ok(grounding::render_turn(user, &refs))
+}
+
+/// The default grounding limits: {top_k, min_score, budget_chars}.
+#[pyfunction]
+fn grounding_limits(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    to_python(py, &grounding::LIMITS)
+}
+
 /// The events the core streams for a whole reply `text` (what the page shows and opens):
 /// dicts `{"kind": "text"|"thinking", "text": ...}` and `{"kind": "tool", "app": ..., "params": {...}}`.
 /// `apps` limits the apps a TOOL line may open (None: any).
@@ -270,6 +351,9 @@ fn with_simd128() -> bool {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Chat>()?;
     m.add_class::<Transcriber>()?;
+    m.add_class::<Grounding>()?;
+    m.add_function(wrap_pyfunction!(render_grounded_turn, m)?)?;
+    m.add_function(wrap_pyfunction!(grounding_limits, m)?)?;
     m.add_function(wrap_pyfunction!(parse_reply, m)?)?;
     m.add_function(wrap_pyfunction!(is_end_of_turn, m)?)?;
     m.add_function(wrap_pyfunction!(with_simd128, m)?)?;

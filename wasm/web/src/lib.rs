@@ -5,7 +5,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use tabtwin_core::{Message, Overrides};
+use tabtwin_core::{grounding, Message, Overrides};
 
 fn to_js(err: tabtwin_core::Error) -> JsError {
     JsError::new(&err.to_string())
@@ -114,6 +114,35 @@ impl Chat {
     /// Forget the conversation.
     pub fn reset(&mut self) {
         self.inner.reset()
+    }
+}
+
+/// The site's grounding index: passages of the author's own pages for each question.
+#[wasm_bindgen]
+pub struct Grounding {
+    inner: tabtwin_core::grounding::Grounding,
+}
+
+#[wasm_bindgen]
+impl Grounding {
+    /// From the assembled (and verified) bytes of `grounding.<hash>.json`, as a model arrives.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: ModelBytes) -> Result<Grounding, JsError> {
+        let bytes = bytes.inner.into_bytes().map_err(to_js)?;
+        Ok(Grounding { inner: tabtwin_core::grounding::Grounding::from_json(&bytes).map_err(to_js)? })
+    }
+
+    pub fn passages(&self) -> usize {
+        self.inner.passages().len()
+    }
+
+    /// `question` as the model sees it, as JSON {text, sources: [{id, source, title, url, score}]}.
+    /// `limits_json`: overrides of the core's limits (top_k, min_score, budget_chars).
+    pub fn ground(&self, question: &str, limits_json: Option<String>) -> Result<String, JsError> {
+        let overrides =
+            grounding::LimitOverrides::from_json(limits_json.as_deref().unwrap_or_default()).map_err(to_js)?;
+        let limits = grounding::LIMITS.with(&overrides).map_err(to_js)?;
+        Ok(json(&self.inner.ground(question, &limits)))
     }
 }
 

@@ -1,0 +1,87 @@
+use super::*;
+
+fn index() -> Grounding {
+    let json = r#"{"format":1,"passages":[
+      {"id":"about/home","source":"about","title":"About","url":"about/#home","text":"I live in Majorna, an old working-class district of Gothenburg, with my cat Mercator."},
+      {"id":"projects/tidewater","source":"projects","title":"Project: tidewater","url":"projects/#tidewater","text":"tidewater prints tide tables for Swedish harbours from open data. Written in Rust."},
+      {"id":"musings/slack-water","source":"musings","title":"Musing: Slack water","url":"musings/slack-water/","text":"Slack water is the still moment between tides when sailing a Folkboat gets easy."},
+      {"id":"qa/born","source":"qa","title":"Q&A","url":"","text":"Q: Where were you born? A: In Uppsala, in 1991."}
+    ]}"#;
+    Grounding::from_json(json.as_bytes()).unwrap()
+}
+
+#[test]
+fn a_name_finds_its_passage_first() {
+    let g = index();
+    let hits = g.search("whats ur cat called, is it Mercator?", &LIMITS);
+    assert_eq!(g.passages()[hits[0].passage].id, "about/home");
+    let hits = g.search("which tool prints tide tables?", &LIMITS);
+    assert_eq!(g.passages()[hits[0].passage].id, "projects/tidewater");
+}
+
+#[test]
+fn stems_meet_across_forms() {
+    assert_eq!(lexical::terms("maps baking tables"), lexical::terms("map bake table"));
+    assert_eq!(lexical::terms("What is your cat?"), vec!["cat".to_string()]);
+}
+
+#[test]
+fn an_off_map_question_gets_no_passages() {
+    let g = index();
+    assert!(g.search("What is your blood type?", &LIMITS).is_empty());
+    let grounded = g.ground("What is your blood type?", &LIMITS);
+    assert!(grounded.sources.is_empty());
+    assert_eq!(grounded.text, "What is your blood type?", "no passages: the turn is the question unchanged");
+}
+
+#[test]
+fn scores_are_between_zero_and_one_and_sorted() {
+    let g = index();
+    let ranked = g.rank("tide tables in Rust");
+    assert_eq!(ranked.len(), 4);
+    assert!(ranked.windows(2).all(|w| w[0].score >= w[1].score));
+    assert!(ranked.iter().all(|h| (0.0..=1.0).contains(&h.score)), "{ranked:?}");
+}
+
+#[test]
+fn top_k_and_the_budget_bound_a_turn() {
+    let g = index();
+    let wide = Limits { top_k: 4, min_score: 0.0, budget_chars: 10_000 };
+    assert_eq!(g.search("tides sailing Majorna Uppsala", &wide).len(), 4);
+    let one = Limits { top_k: 4, min_score: 0.0, budget_chars: 10 };
+    assert_eq!(g.search("tides sailing Majorna Uppsala", &one).len(), 1, "the best passage always fits");
+    let two = Limits { top_k: 2, ..wide };
+    assert_eq!(g.search("tides sailing Majorna Uppsala", &two).len(), 2);
+}
+
+#[test]
+fn the_rendered_turn_is_the_fixed_block_then_the_question() {
+    let g = index();
+    let Grounded { text, sources } = g.ground("Where were you born?", &LIMITS);
+    assert_eq!(sources[0].id, "qa/born");
+    assert_eq!((sources[0].title.as_str(), sources[0].url.as_str()), ("Q&A", ""));
+    let expected =
+        format!("{HEADER}\n[Q&A] Q: Where were you born? A: In Uppsala, in 1991.\n", HEADER = render::HEADER);
+    assert!(text.starts_with(&expected), "{text}");
+    assert!(text.ends_with("\n\nWhere were you born?"), "{text}");
+}
+
+#[test]
+fn a_bad_index_is_refused_with_its_reason() {
+    let err = |json: &str| Grounding::from_json(json.as_bytes()).err().expect("must fail").to_string();
+    assert!(err("not json").contains("not valid JSON"));
+    assert!(err(r#"{"format":2,"passages":[]}"#).contains("format 2"));
+    assert!(err(r#"{"format":1,"passages":[{"id":"a","source":"qa","title":"t","url":"","text":" "}]}"#)
+        .contains("empty id or text"));
+    assert!(err(r#"{"format":1,"passages":[],"extra":1}"#).contains("extra"));
+}
+
+#[test]
+fn limits_are_overridden_and_checked() {
+    let wide = LIMITS.with(&LimitOverrides::from_json(r#"{"top_k": 5}"#).unwrap()).unwrap();
+    assert_eq!((wide.top_k, wide.min_score, wide.budget_chars), (5, LIMITS.min_score, LIMITS.budget_chars));
+    assert!(LIMITS.with(&LimitOverrides { min_score: Some(1.5), ..Default::default() }).is_err());
+    assert!(LIMITS.with(&LimitOverrides { top_k: Some(0), ..Default::default() }).is_err());
+    let err = LimitOverrides::from_json(r#"{"topk": 5}"#).unwrap_err().to_string();
+    assert!(err.contains("topk"), "{err}");
+}
