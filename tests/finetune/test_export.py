@@ -165,12 +165,12 @@ def test_tabtwin_merge_rebuilds_the_twin_from_base_and_portable_adapter(exported
     assert not (tmp_path / "wrong.gguf").exists()
 
 
-def test_auto_quantization_of_a_llama_twin_keeps_attention_f16(trained, tmp_path):
+def test_auto_quantization_stores_every_matrix_q8_0(trained, tmp_path):
     cfg = fresh(trained, tmp_path, "auto", quantization="auto")
     result = export(cfg, log=quiet)
-    assert result["quantization"] == "q8_0-ffn"
+    assert result["quantization"] == "q8_0"
     types = {t.name: t.tensor_type.name for t in open_gguf(cfg.export_path).tensors}
-    assert types["blk.0.attn_q.weight"] == "F16" and types["token_embd.weight"] == "F16"
+    assert types["blk.0.attn_q.weight"] == "Q8_0" and types["token_embd.weight"] == "Q8_0"
     assert types["blk.0.ffn_down.weight"] == "Q8_0" and types["blk.1.ffn_up.weight"] == "Q8_0"
     assert types["blk.0.attn_norm.weight"] == "F32"
     assert result["verification"]["top1_agreement"] >= 0.5  # reported; 8-bit weights may flip near-ties

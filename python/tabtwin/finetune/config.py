@@ -66,7 +66,7 @@ class TrainConfig:
 @dataclass
 class ExportConfig:
     output: Path | None = None  # default <train.output>/<persona slug>.gguf
-    quantization: str = "auto"  # auto: llama -> q8_0-ffn, qwen2 -> q8_0
+    quantization: str = "auto"  # auto: q8_0 (gguf.store)
     persona: str = "twin"
     tokenizer_gguf: Path | None = None  # needed when the base is a Hugging Face directory
     ollama: bool = False  # also write an Ollama Modelfile beside the GGUF

@@ -10,9 +10,8 @@ copied, and the tabtwin.* keys are added: system prompt, persona, allowed apps,
 provenance. The site build can run this merge from a cached base and a committed
 adapter, so a repository never has to hold a full model.
 
-Storage (`[export] quantization`): "auto" is "q8_0-ffn" for llama (chosen when the core
-used candle's 8-bit activations, see gguf.store; the demo twin is evaluated on it) and
-"q8_0" for qwen2; "f32", "f16", "q8_0" and "q4_0" on request.
+Storage (`[export] quantization`): "auto" is "q8_0" (see gguf.store); "f32", "f16",
+"q8_0-ffn" and "q4_0" on request.
 
 `tabtwin export` then verifies the file: the native core (the browser's code)
 loads it, uses the trained system prompt, and its next-token logits on a few
@@ -76,8 +75,7 @@ def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict
     if base.gguf is not None:
         reader = open_gguf(base.gguf)  # parsing a 50k-token vocabulary takes seconds: once per export
         template = field(reader, "tokenizer.chat_template")
-        arch = field(reader, "general.architecture")
-        quantization = resolve_quantization(cfg.export.quantization, arch)
+        quantization = resolve_quantization(cfg.export.quantization)
         meta = twin_metadata(cfg, base, adapter_sha, train_report, quantization)
         portable = write_portable_adapter(cfg, base, adapter, out, quantization, adapter_sha, train_report)
         # Merge from the portable (float16) adapter, exactly as `tabtwin merge` and the site build do,
@@ -131,7 +129,7 @@ def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> t
     state = {k: v.detach().cpu().numpy() for k, v in merged.state_dict().items()}
     if merged.config.tie_word_embeddings:
         state.pop("lm_head.weight", None)
-    quantization = resolve_quantization(cfg.export.quantization, arch)
+    quantization = resolve_quantization(cfg.export.quantization)
     meta = twin_metadata(cfg, base, adapter_sha, train_report, quantization)
     f32 = out.with_name(out.name + ".f32.part")
     write_gguf(state, DecoderConfig.from_hf(merged.config, arch), tokenizer_gguf, f32, qtype="F32")

@@ -85,7 +85,7 @@ def write_twin(
     and in the tab; the core projects with token_embd when output.weight is absent."""
     out = Path(out)
     arch = field(reader, "general.architecture")
-    quantization = resolve_quantization(quantization, arch)
+    quantization = resolve_quantization(quantization)
     tensors = {t.name: t for t in reader.tensors}
     if tie_embeddings:
         tensors = _tied(tensors, deltas, reader)

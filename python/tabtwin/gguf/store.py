@@ -54,17 +54,15 @@ def copy_metadata(reader: GGUFReader, writer: GGUFWriter, skip: set[str] = froze
 # copy): what each matrix becomes. Vectors (norms, biases) always stay F32, and a matrix whose rows
 # are not whole 32-blocks stays F32 under a quantized choice.
 #
-# Why "q8_0-ffn" exists (history: written for the candle-based core, which the core's own decoder with 16-bit
-# activations replaced; kept because the served 135M twin and its evaluation use it until the twin is re-evaluated
-# all-Q8_0, see README "Default models"): candle multiplied a Q8_0 matrix by first quantizing the activations to 8
-# bits per block of 32. SmolLM2-135M's hidden states carry large outliers (the attention inputs and the final hidden
-# state); through 8-bit activations there, "What is the capital of France?" turns into French ("L'Étoile, la
-# Marseur...") where F32 says Paris. "q8_0-ffn" keeps attention and embeddings F16 (candle multiplies F16 in f32) and
-# stores the MLP, most of the weights, in Q8_0. Measured against the F32 model (top-1 next token, teacher-forced on
-# its own answers to 41 questions, 385 positions, native core): q8_0-ffn 95.8% (196 MB), ffn_down F16 too 97.9% (221
-# MB), all F16 100% (270 MB). The prompt above sits on a knife edge: which of the 8-bit copies says Paris differs
-# between the native and the wasm kernels. Twins keep q8_0-ffn (the demo's GitHub Pages budget); the stock SmolLM2
-# base, which the tests ask about France, is served F16 (catalog.defaults).
+# "auto" is "q8_0" for every architecture: the core multiplies a Q8_0 matrix with activations quantized to 16 bits
+# per block of 32, ~1e-5 from float, and its native and browser kernels agree bit for bit. Top-1 agreement with
+# transformers' F32 logits on SmolLM2-135M (`tabtwin bench agreement`, 530 tokens): all-Q8_0 96.0%, as llama.cpp on
+# the same file (95.7%).
+#
+# "q8_0-ffn" (attention and embeddings F16, the MLP Q8_0; 196 MB instead of 145 MB for SmolLM2-135M) stays on
+# request. It was "auto" for llama while the core was candle's, whose 8-bit activations turned SmolLM2's large
+# hidden-state outliers into a different answer ("What is the capital of France?" -> "L'Étoile" where F32 says
+# Paris); with 16-bit activations the all-Q8_0 copy says Paris in both the native and the browser core.
 F16_IN_Q8_0_FFN = re.compile(r"^(?!blk\.)|\.attn_")
 KEEP_F16 = {
     "f32": lambda name: False,
@@ -81,13 +79,13 @@ FILE_TYPES = {
     "q8_0-ffn": LlamaFileType.MOSTLY_Q8_0,
     "q4_0": LlamaFileType.MOSTLY_Q4_0,
 }
-# "auto" picks by architecture (resolve_quantization).
+# "auto" is the default choice (resolve_quantization).
 QUANTIZATIONS = ("auto", *FILE_TYPES)
 
 
-def resolve_quantization(quantization: str, arch: str) -> str:
+def resolve_quantization(quantization: str) -> str:
     if quantization == "auto":
-        return "q8_0-ffn" if arch == "llama" else "q8_0"
+        return "q8_0"
     if quantization not in FILE_TYPES:
         raise TabtwinError(f"unknown quantization {quantization!r}; use auto, {', '.join(FILE_TYPES)}")
     return quantization
