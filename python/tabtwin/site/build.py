@@ -1,8 +1,9 @@
 """`python build.py` / `tabtwin build`: models.toml + site/ -> a static site in _site/.
 
 Steps: validate the registry; fetch, compose or locate every model and read its GGUF header;
-shard the served copies; stage the committed wasm under content-hashed names; render the jinja2
-templates; write models.json; check the published size against the host's budget; summarize.
+shard the served copies; stage the committed wasm under content-hashed names; write the grounding
+index of the author's own material (site.grounding); render the jinja2 templates; write models.json;
+check the published size against the host's budget; summarize.
 No Rust and no torch are needed here.
 """
 
@@ -16,9 +17,10 @@ from pathlib import Path
 
 from tabtwin.paths import write_text_atomic
 from tabtwin.site import budget as host_budget
+from tabtwin.site import grounding as site_grounding
 from tabtwin.site.content import app_data
 from tabtwin.site.content import load as load_content
-from tabtwin.site.registry import load, load_site, load_voice
+from tabtwin.site.registry import load, load_grounding, load_site, load_voice
 from tabtwin.site.render import (
     constants_js,
     content_security_policy,
@@ -42,6 +44,7 @@ class BuildSummary:
     model_work: list[str] = field(default_factory=list)  # ids whose files were hashed/copied this run
     steps: list[tuple[str, float]] = field(default_factory=list)  # (what, seconds)
     budget: host_budget.Budget | None = None
+    grounding: site_grounding.Index | None = None  # None: no [grounding] (or enabled = false)
 
     def total_bytes(self) -> int:
         """The published size: the budget's measurement when the build made one (no second walk)."""
@@ -59,6 +62,7 @@ class BuildSummary:
         slow = [f"{what} {seconds:.0f} s" for what, seconds in self.steps if seconds >= 1]
         if slow:
             rows.append(f"work done: {', '.join(slow)}")
+        rows.append(self.grounding.line() if self.grounding else "grounding: none ([grounding] in models.toml)")
         rows.append(f"site size: {self.total_bytes() / 1e6:.1f} MB in {self.out_dir}")
         if self.budget:
             rows.append(self.budget.line())
@@ -75,6 +79,8 @@ def build(
     registry_path = registry_path or root / "models.toml"
     entries = load(registry_path)
     host = host_budget.host_from(target, load_site(registry_path), str(registry_path))
+    grounding_config = load_grounding(registry_path)
+    content = load_content(site_dir / "content")
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = BuildSummary(out_dir=out_dir)
     record_path = out_dir / RECORD_NAME
@@ -103,10 +109,15 @@ def build(
     summary.steps.append(("voice", time.monotonic() - started))
     if voice:
         registry_json["voice"] = voice
+    # before the pages: the service worker lists the hashed index with the other shell files
+    try:
+        summary.grounding = site_grounding.write(grounding_config, content, out_dir)
+    except site_grounding.GroundingError as exc:
+        raise BuildError(f"{registry_path}: {exc}") from None
+    registry_json["grounding"] = summary.grounding.entry if summary.grounding else None
     write_text_atomic(out_dir / "models.json", json.dumps(registry_json, indent=2) + "\n")
     write_text_atomic(record_path, json.dumps(record, indent=2))
 
-    content = load_content(site_dir / "content")
     apps_dir = out_dir / "data" / "apps"
     apps_dir.mkdir(parents=True, exist_ok=True)
     for name, items in app_data(content).items():

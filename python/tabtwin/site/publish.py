@@ -28,7 +28,8 @@ def publish(site_dir: Path, repo: Path, remote: str | None, branch: str = "gh-pa
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "site"
-        shutil.copytree(site_dir, work, ignore=shutil.ignore_patterns(".tabtwin-build.json"))
+        # the build's own files (its record, the grounding report) are not published
+        shutil.copytree(site_dir, work, ignore=shutil.ignore_patterns(".tabtwin-*"))
         (work / ".nojekyll").touch()  # serve files starting with _ and skip Jekyll
         _git("init", "-q", "-b", branch, cwd=work)
         _git("add", "-A", cwd=work)

@@ -36,6 +36,9 @@ MODEL_KEYS = {
     *SOURCE_KEYS,
 }
 SITE_KEYS = {"target": str, "budget_mb": int, "file_mb": int}
+# [grounding]: the index of the author's own material the page retrieves from (site.grounding)
+GROUNDING_SOURCES = ("about", "projects", "books", "musings", "talks", "qa")  # also the index's order
+GROUNDING_KEYS = {"enabled": bool, "sources": list, "qa": str}
 SERVE_MODES = ("copy", "remote")
 
 
@@ -129,10 +132,11 @@ def load(path: Path | str) -> list[ModelEntry]:
         where = f"key '{key}'" if key else "entry"
         problems.append(f"{path}:{line}: model #{index + 1} {where}: {message}")
 
-    unknown_top = set(data) - {"model", "voice", "site"}
+    unknown_top = set(data) - {"model", "voice", "site", "grounding"}
     for key in sorted(unknown_top):
         problems.append(
-            f"{path}:1: unknown top-level key '{key}' (models.toml holds [[model]] tables, [voice] and [site])"
+            f"{path}:1: unknown top-level key '{key}' "
+            "(models.toml holds [[model]] tables, [voice], [site] and [grounding])"
         )
     tables = data.get("model", [])
     if not isinstance(tables, list) or not tables:
@@ -357,3 +361,75 @@ def load_voice(path: Path | str) -> Path | str | None:
     if not isinstance(model, str) or not model:
         raise RegistryError([f'{path}:{line}: [voice] model must be "default" or a path to a Whisper GGUF'])
     return "default" if model == "default" else (path.parent / model).resolve()
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """What the grounding index holds: `sources` (in GROUNDING_SOURCES order) and the persona's Q&A file."""
+
+    sources: tuple[str, ...]
+    qa: Path | None = None
+
+
+def load_grounding(path: Path | str) -> Grounding | None:
+    """The optional `[grounding]` table: `enabled` (default true when the table is written),
+    `sources` (any of GROUNDING_SOURCES; default all of the site's, plus "qa" when `qa` is set) and
+    `qa` (the persona's seeds.jsonl, relative to models.toml; needed when "qa" is a source).
+    None (no index, the page offers no grounding) when the table is absent or enabled = false."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    table = tomllib.loads(text).get("grounding")
+    if table is None:
+        return None
+    lines = text.splitlines()
+    start = next((n for n, raw in enumerate(lines, 1) if raw.strip() == "[grounding]"), 1)
+
+    def line_of(key: str) -> int:
+        for n, raw in enumerate(lines[start:], start + 1):
+            if raw.strip().startswith("["):
+                break
+            if raw.split("=", 1)[0].strip() == key:
+                return n
+        return start
+
+    if not isinstance(table, dict):
+        raise RegistryError([f"{path}:{start}: [grounding] must be a table"])
+    problems = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(f"{path}:{line_of(key)}: [grounding] key '{key}': {message}")
+
+    for key in sorted(set(table) - set(GROUNDING_KEYS)):
+        bad(key, f"unknown key; valid keys: {', '.join(GROUNDING_KEYS)}")
+    for key, kind in GROUNDING_KEYS.items():
+        if key in table and not isinstance(table[key], kind):
+            what = {bool: "true or false", list: "a list of source names", str: "a path (a string)"}[kind]
+            bad(key, f"must be {what} (got {table[key]!r})")
+    if problems:
+        raise RegistryError(problems)
+    if not table.get("enabled", True):
+        return None
+    qa = table.get("qa")
+    if "sources" in table:
+        sources = table["sources"]
+        unknown = [s for s in sources if s not in GROUNDING_SOURCES]
+        if unknown:
+            bad("sources", f"unknown source(s) {', '.join(map(repr, unknown))}; known: {', '.join(GROUNDING_SOURCES)}")
+        elif len(set(sources)) != len(sources):
+            bad("sources", f"lists a source twice ({sources!r})")
+        elif not sources:
+            bad("sources", "is empty; list what the index holds, or set enabled = false for no index")
+    else:
+        sources = [s for s in GROUNDING_SOURCES if s != "qa" or qa is not None]
+    if "qa" in sources and qa is None:
+        bad("qa", 'required when sources lists "qa": the persona\'s seeds.jsonl, relative to this file')
+    if qa is not None and not qa:
+        bad("qa", "must be a path to the persona's seeds.jsonl, relative to this file")
+    elif qa is not None and "qa" in sources and not (path.parent / qa).is_file():
+        bad("qa", f"{path.parent / qa} does not exist (the persona's Q&A: one JSON object a line)")
+    if problems:
+        raise RegistryError(problems)
+    return Grounding(
+        sources=tuple(s for s in GROUNDING_SOURCES if s in sources),
+        qa=(path.parent / qa).resolve() if qa and "qa" in sources else None,
+    )
