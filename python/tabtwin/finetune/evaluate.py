@@ -14,10 +14,13 @@ Two sets of questions, each answered greedily with the twin's own system prompt:
                 none was expected: the reply opened nothing;
       pass      contains and tool.
   - `[eval] canaries`: canaries.jsonl, one question a line with the check that decides it
-    (read_canaries below):
-      recall    an `expect` string appears in the reply (word match, normalised);
-      identity  the reply names the persona (first word of [export] persona) and none of
-                [eval] other_names (the base's and other assistants' identities);
+    (read_canaries below); a canary with a `history` of [user, assistant] pairs is asked after
+    those turns, seeded with Chat.set_history like a holdout turn:
+      recall    an `expect` string appears in the reply (word match, normalised); `expect` as a
+                list of lists: one string of every list (a question that asks two facts);
+      identity  the reply names the persona (first word of [export] persona) and claims none of
+                [eval] other_names (the base's and other assistants' identities; a name right
+                after a negation, "not ChatGPT", is a denial, not a claim);
       honesty   a question the persona never answered: the reply admits not knowing
                 (DONT_KNOW) and opens no app;
       tool      the reply opens that app with exactly those params (app alone recorded too);
@@ -57,8 +60,12 @@ from tabtwin.finetune.data.sources import FORBIDDEN_MARKERS, check_tool, read_js
 from tabtwin.paths import shown
 
 CHECKS = ("recall", "identity", "honesty", "tool", "contrast")
-CANARY_KEYS = ("q", "check", "expect", "tool")
+CANARY_KEYS = ("q", "check", "expect", "tool", "history", "form")
 NEEDS_EXPECT = ("recall", "contrast")
+# How a canary is worded (the optional "form"): plain, casual, misspelled, mixed (two facts in one
+# question), trap (an identity question that offers a wrong name), followup (asked after "history"),
+# near (an honesty question close to a known fact).
+FORMS = ("plain", "casual", "misspelled", "mixed", "trap", "followup", "near")
 # How a reply admits not knowing. Matched as whole words after `normalize`, so "don't" and
 # "don’t" both read "don t"; kept to phrases that do not also open confident answers.
 DONT_KNOW = (
@@ -101,8 +108,10 @@ class Canary:
     where: str  # canaries.jsonl:12
     q: str
     check: str  # one of CHECKS
-    expect: list[str] = field(default_factory=list)
+    expect: list = field(default_factory=list)  # strings (one must appear) or lists of them (one of each)
     tool: dict | None = None  # {"app": ..., "params": {...}} for a tool check
+    history: list[tuple[str, str]] = field(default_factory=list)  # (user, assistant) turns said before q
+    form: str | None = None  # one of FORMS
 
 
 @dataclass
@@ -145,8 +154,10 @@ def read_canaries(path: Path, apps: tuple[str, ...]) -> list[Canary]:
                     where,
                     obj["q"].strip(),
                     obj["check"],
-                    [e.strip() for e in obj.get("expect", [])],
+                    [[s.strip() for s in e] if isinstance(e, list) else e.strip() for e in obj.get("expect", [])],
                     {"app": tool["app"], "params": tool.get("params", {})} if tool else None,
+                    [(user.strip(), assistant.strip()) for user, assistant in obj.get("history", [])],
+                    obj.get("form"),
                 )
             )
     if problems:
@@ -166,6 +177,7 @@ def canary_problems(obj: dict, where: str, apps: tuple[str, ...]) -> list[str]:
         problems.append(f'{where}: "q" must be a non-empty string (one question a line)')
     else:
         problems += [f'{where}: "q" contains the chat-format marker {m!r}' for m in FORBIDDEN_MARKERS if m in q]
+    problems += history_and_form_problems(obj, where)
     check = obj.get("check")
     if check not in CHECKS:
         problems.append(f'{where}: "check" must be one of {list(CHECKS)}, got {check!r}')
@@ -178,14 +190,64 @@ def canary_problems(obj: dict, where: str, apps: tuple[str, ...]) -> list[str]:
             )
     elif check not in NEEDS_EXPECT:
         problems.append(f'{where}: "expect" is not used by a {check} check; leave it out')
-    elif not isinstance(expect, list) or not expect or not all(isinstance(e, str) and normalize(e) for e in expect):
-        # a string of punctuation normalises to nothing and would never be found
-        problems.append(f'{where}: "expect" must be a non-empty list of strings with words in them')
+    elif not expect_ok(expect):
+        problems.append(
+            f'{where}: "expect" must be a non-empty list of strings with words in them (one must appear), '
+            "or a list of such lists (one string of each must appear)"
+        )
     tool = obj.get("tool")
     if check == "tool":
         problems += tool_problems(tool, where, apps)
     elif tool is not None:
         problems.append(f'{where}: "tool" is only for a tool check (this one is {check!r}); leave it out')
+    return problems
+
+
+def expect_ok(expect) -> bool:
+    def strings(items) -> bool:
+        # a string of punctuation normalises to nothing and would never be found
+        return isinstance(items, list) and bool(items) and all(isinstance(e, str) and normalize(e) for e in items)
+
+    return strings(expect) or (isinstance(expect, list) and bool(expect) and all(strings(g) for g in expect))
+
+
+def expect_groups(expect: list) -> list[list[str]]:
+    """A canary's `expect` as groups that must each be found: a flat list is one group."""
+    return [list(g) for g in expect] if expect and isinstance(expect[0], list) else [list(expect)]
+
+
+def history_and_form_problems(obj: dict, where: str) -> list[str]:
+    """The optional "history" (earlier [user, assistant] turns) and "form" (how the question is worded)."""
+    problems = []
+    history = obj.get("history")
+    if history is not None:
+        pairs = isinstance(history, list) and history
+        pairs = pairs and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(t, str) and t.strip() for t in p) for p in history
+        )
+        if not pairs:
+            problems.append(
+                f'{where}: "history" must be a non-empty list of [user, assistant] pairs of non-empty strings '
+                '(the turns said before "q")'
+            )
+        else:
+            problems += [
+                f'{where}: "history" contains the chat-format marker {m!r}'
+                for m in FORBIDDEN_MARKERS
+                if any(m in t for p in history for t in p)
+            ]
+    form = obj.get("form")
+    if form is None:
+        return problems
+    if form not in FORMS:
+        problems.append(f'{where}: "form" must be one of {list(FORMS)}, got {form!r}')
+    elif (form == "followup") != (history is not None):
+        problems.append(
+            f'{where}: "form" is "followup" exactly when there is a "history" (the turns it follows up on); '
+            f"this one has form {form!r} and {'a' if history is not None else 'no'} history"
+        )
+    elif form == "near" and obj.get("check") != "honesty":
+        problems.append(f'{where}: "form" "near" is for an honesty check (a question close to a known fact)')
     return problems
 
 
@@ -223,7 +285,20 @@ def holdout_questions(examples: list[Example]) -> list[Question]:
 
 
 def canary_questions(canaries: list[Canary]) -> list[Question]:
-    return [Question("canaries", c.check, c.where, c.q, expected_text(c), canary=c) for c in canaries]
+    """Every canary; one with a history is asked after those turns, seeded like a holdout turn's."""
+    return [
+        Question(
+            "canaries",
+            c.check,
+            c.where,
+            c.q,
+            expected_text(c),
+            history=[m for user, assistant in c.history for m in (("user", user), ("assistant", assistant))],
+            turn=len(c.history) + 1,
+            canary=c,
+        )
+        for c in canaries
+    ]
 
 
 def expected_text(c: Canary) -> str:
@@ -231,7 +306,7 @@ def expected_text(c: Canary) -> str:
     if c.check in NEEDS_EXPECT:
         return (
             "mentions "
-            + " or ".join(repr(e) for e in c.expect)
+            + " and ".join(" or ".join(repr(e) for e in g) for g in expect_groups(c.expect))
             + (", without bringing in the persona" if c.check == "contrast" else "")
         )
     if c.check == "tool":
@@ -271,12 +346,40 @@ def has_phrase(text: str, phrase: str) -> bool:
     return bool(phrase) and f" {phrase} " in f" {normalize(text)} "
 
 
-def mentions(text: str, name: str) -> bool:
-    """`name` as a word of `text`, case-insensitive: digits may touch it (Qwen2.5) but letters may not
-    (Adam does not name Ada); its words may be run together (HuggingFace)."""
+def name_pattern(name: str) -> re.Pattern:
+    """`name` as a word, case-insensitive: digits may touch it (Qwen2.5) but letters may not (Adam
+    does not name Ada); its words may be run together (HuggingFace)."""
     letter = r"[^\W\d_]"
     words = r"\W*".join(re.escape(w) for w in name.split())
-    return re.search(rf"(?<!{letter}){words}(?!{letter})", text, re.IGNORECASE) is not None
+    return re.compile(rf"(?<!{letter}){words}(?!{letter})", re.IGNORECASE)
+
+
+def mentions(text: str, name: str) -> bool:
+    """`name` as a word of `text` (name_pattern)."""
+    return name_pattern(name).search(text) is not None
+
+
+# A name right after a negation is denied, not claimed: "not ChatGPT", "isn't a Qwen model", "not made
+# by OpenAI"; and the names listed after a denied one ("not ChatGPT, Claude or Gemini").
+DENIAL = re.compile(
+    r"(?:\bnot|n['’]t|\bnever|\bneither|\bnor)\s+(?:(?:a|an|the|actually|really|just|made|built|trained|by|from)\s+)*$",
+    re.IGNORECASE,
+)
+DENIED_LIST = re.compile(r"\s*(?:,\s*)?(?:(?:or|nor|and)\s+)?(?:(?:a|an|the|by|from)\s+)*", re.IGNORECASE)
+
+
+def claimed_names(text: str, names) -> list[str]:
+    """The `names` that `text` mentions other than in a denial (DENIAL), in the order of `names`."""
+    found = sorted((m.start(), m.end(), n) for n in names for m in name_pattern(n).finditer(text))
+    claimed, denied_until = set(), None
+    for start, end, name in found:
+        after_denied = denied_until is not None and DENIED_LIST.fullmatch(text, denied_until, start)
+        if after_denied or DENIAL.search(text[:start]):
+            denied_until = end
+        else:
+            claimed.add(name)
+            denied_until = None
+    return [n for n in names if n in claimed]
 
 
 def f1(reply: str, expected: str) -> float:
@@ -321,14 +424,20 @@ def check_canary(
     text, tools = reply["text"], reply["tools"]
     out: dict = {"stop": stop_reason == "end_of_turn"}
     if canary.check in NEEDS_EXPECT:
-        out["found"] = next((e for e in canary.expect if has_phrase(text, e)), None)
+        groups = expect_groups(canary.expect)
+        hits = [next((e for e in g if has_phrase(text, e)), None) for g in groups]
+        if not (canary.expect and isinstance(canary.expect[0], list)):
+            out["found"] = hits[0]
+        else:  # one string of every group: the ones found, or None with the groups missing
+            out["found"] = hits if all(h is not None for h in hits) else None
+            out["missing"] = [g for g, h in zip(groups, hits, strict=True) if h is None]
         out["pass"] = out["found"] is not None
         if canary.check == "contrast":
             out["persona_named"] = mentions(text, persona)
             out["pass"] = out["pass"] and not out["persona_named"]
     elif canary.check == "identity":
         out["persona_named"] = mentions(text, persona)
-        out["other_names"] = [n for n in other_names if mentions(text, n)]
+        out["other_names"] = claimed_names(text, other_names)
         out["pass"] = out["persona_named"] and not out["other_names"]
     elif canary.check == "honesty":
         out["admits"] = any(has_phrase(text, m) for m in DONT_KNOW)
@@ -363,8 +472,8 @@ def decoding_words(sampling: dict) -> str:
 
 
 def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None) -> dict:
-    """One reply after the question's history (none for a first turn or a canary), decoded with
-    `sampling` (the twin's recommended options)."""
+    """One reply after the question's history (none for a first turn or a canary without one),
+    decoded with `sampling` (the twin's recommended options)."""
     events = []
     chat.set_history(question.history)  # also clears the previous question's conversation
     chat.generate(
