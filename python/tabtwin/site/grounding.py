@@ -21,6 +21,7 @@ The index is published like the rest of the site; the build lists every passage 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -37,6 +38,8 @@ from tabtwin.site.render import NAV
 
 FORMAT = 1  # the core reads this number (wasm/core/src/grounding/index.rs FORMAT)
 MIN_WORDS, MAX_WORDS, TARGET_WORDS = 40, 120, 80
+EMBEDDING_DIM = 384  # all-MiniLM-L6-v2's; the core checks it against the embedder it loads
+EMBEDDER_LABEL = "all-MiniLM-L6-v2"
 REPORT_NAME = ".tabtwin-grounding.txt"
 # Seed kinds (finetune/data/ada/README.md) that state facts about the author: "fact" (her name, work,
 # projects, books, contact, and the honest "I don't know" about what she never wrote about). Not
@@ -386,8 +389,26 @@ def passages(content: SiteContent, config: Grounding) -> list[Passage]:
 # --- output -----------------------------------------------------------------------------------------
 
 
-def encode(items: list[Passage]) -> bytes:
-    index = {"format": FORMAT, "passages": [asdict(p) for p in items]}
+def vectors(items: list[Passage], embedder_gguf: Path) -> list[str]:
+    """Each passage's text embedded by the numpy encoder on the GGUF the page downloads (the core embeds
+    the visitor's question with the same weights), as base64 of little-endian float16."""
+    from tabtwin.embed.encode import Embedder
+
+    matrix = Embedder.from_gguf(embedder_gguf).embed([p.text for p in items])
+    return [base64.b64encode(row.astype("<f2").tobytes()).decode("ascii") for row in matrix]
+
+
+def encode(items: list[Passage], embedder: tuple[Path, dict] | None = None) -> bytes:
+    """The index file. With `embedder` (its GGUF and its models.json entry) every passage carries its
+    vector and the index names the embedder's sha256, which the core checks the downloaded file against."""
+    rows = [asdict(p) for p in items]
+    index: dict = {"format": FORMAT}
+    if embedder is not None:
+        gguf, entry = embedder
+        for row, vector in zip(rows, vectors(items, gguf), strict=True):
+            row["vector"] = vector
+        index["embedder"] = {"name": entry["label"], "sha256": entry["sha256"], "dim": EMBEDDING_DIM}
+    index["passages"] = rows
     return json.dumps(index, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -409,9 +430,12 @@ def report(index: Index) -> str:
     return "\n".join(rows) + "\n"
 
 
-def write(config: Grounding | None, content: SiteContent, out_dir: Path) -> Index | None:
+def write(
+    config: Grounding | None, content: SiteContent, out_dir: Path, embedder: tuple[Path, dict] | None = None
+) -> Index | None:
     """Write grounding.<hash>.json and the report into out_dir (removing the last build's), or remove
-    both when there is no index. Returns what models.json says of it, or None."""
+    both when there is no index. Returns what models.json says of it, or None. `embedder`: its GGUF and
+    its staged models.json entry (the passages then carry vectors; models.json names the file)."""
     stale = list(out_dir.glob("grounding.*.json"))
     if config is None:
         for old in stale:
@@ -419,7 +443,7 @@ def write(config: Grounding | None, content: SiteContent, out_dir: Path) -> Inde
         (out_dir / REPORT_NAME).unlink(missing_ok=True)
         return None
     items = passages(content, config)
-    data = encode(items)
+    data = encode(items, embedder)
     digest = hashlib.sha256(data).hexdigest()
     name = f"grounding.{digest[:12]}.json"
     for old in stale:
@@ -428,7 +452,33 @@ def write(config: Grounding | None, content: SiteContent, out_dir: Path) -> Inde
     target = out_dir / name
     if not (target.is_file() and target.read_bytes() == data):
         write_bytes_atomic(target, data)
-    entry = {"file": name, "sha256": digest, "bytes": len(data), "passages": len(items)}
+    entry = {
+        "file": name,
+        "sha256": digest,
+        "bytes": len(data),
+        "passages": len(items),
+        "embedder": embedder[1] if embedder else None,
+    }
     index = Index(entry, items, out_dir / REPORT_NAME)
     write_text_atomic(index.report, report(index))
     return index
+
+
+def index_for(registry_path: Path, log=print) -> tuple[bytes, Path | None] | None:
+    """The index `python build.py` would publish for the site of `registry_path` (its models.toml, beside
+    site/content), and the embedder GGUF it names: what `tabtwin eval` grounds questions with. None when
+    the site has no [grounding]."""
+    from tabtwin.catalog.embedder import default_embedder_path
+    from tabtwin.paths import sha256_file
+    from tabtwin.site.content import load as load_content
+    from tabtwin.site.registry import load_grounding
+
+    config = load_grounding(registry_path)
+    if config is None:
+        return None
+    content = load_content(Path(registry_path).parent / "site" / "content")
+    embedder = None
+    if config.embedder is not None:
+        gguf = default_embedder_path(log) if config.embedder == "default" else Path(config.embedder)
+        embedder = (gguf, {"label": EMBEDDER_LABEL, "sha256": sha256_file(gguf)})
+    return encode(passages(content, config), embedder), embedder[0] if embedder else None

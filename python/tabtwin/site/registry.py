@@ -38,7 +38,7 @@ MODEL_KEYS = {
 SITE_KEYS = {"target": str, "budget_mb": int, "file_mb": int}
 # [grounding]: the index of the author's own material the page retrieves from (site.grounding)
 GROUNDING_SOURCES = ("about", "projects", "books", "musings", "talks", "qa")  # also the index's order
-GROUNDING_KEYS = {"enabled": bool, "sources": list, "qa": str}
+GROUNDING_KEYS = {"enabled": bool, "sources": list, "qa": str, "embedder": (str, bool)}
 SERVE_MODES = ("copy", "remote")
 
 
@@ -369,12 +369,16 @@ class Grounding:
 
     sources: tuple[str, ...]
     qa: Path | None = None
+    # "default" (all-MiniLM-L6-v2 from PyPI, tabtwin.catalog.embedder), a GGUF path, or None: the
+    # passages are then matched by words alone (a visitor's paraphrase often shares none).
+    embedder: str | Path | None = "default"
 
 
 def load_grounding(path: Path | str) -> Grounding | None:
     """The optional `[grounding]` table: `enabled` (default true when the table is written),
-    `sources` (any of GROUNDING_SOURCES; default all of the site's, plus "qa" when `qa` is set) and
-    `qa` (the persona's seeds.jsonl, relative to models.toml; needed when "qa" is a source).
+    `sources` (any of GROUNDING_SOURCES; default all of the site's, plus "qa" when `qa` is set),
+    `qa` (the persona's seeds.jsonl, relative to models.toml; needed when "qa" is a source) and
+    `embedder` ("default", a GGUF path relative to models.toml, or false for words alone).
     None (no index, the page offers no grounding) when the table is absent or enabled = false."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
@@ -403,7 +407,12 @@ def load_grounding(path: Path | str) -> Grounding | None:
         bad(key, f"unknown key; valid keys: {', '.join(GROUNDING_KEYS)}")
     for key, kind in GROUNDING_KEYS.items():
         if key in table and not isinstance(table[key], kind):
-            what = {bool: "true or false", list: "a list of source names", str: "a path (a string)"}[kind]
+            what = {
+                bool: "true or false",
+                list: "a list of source names",
+                str: "a path (a string)",
+                (str, bool): '"default", a GGUF path, or false',
+            }[kind]
             bad(key, f"must be {what} (got {table[key]!r})")
     if problems:
         raise RegistryError(problems)
@@ -429,7 +438,19 @@ def load_grounding(path: Path | str) -> Grounding | None:
         bad("qa", f"{path.parent / qa} does not exist (the persona's Q&A: one JSON object a line)")
     if problems:
         raise RegistryError(problems)
+    embedder = table.get("embedder", "default")
+    if embedder is True:
+        embedder = "default"
+    elif embedder is False:
+        embedder = None
+    elif embedder != "default":
+        embedder = (path.parent / embedder).resolve()
+        if not embedder.is_file():
+            bad("embedder", f"{embedder} does not exist (a sentence-embedding GGUF from tabtwin.embed)")
+    if problems:
+        raise RegistryError(problems)
     return Grounding(
         sources=tuple(s for s in GROUNDING_SOURCES if s in sources),
         qa=(path.parent / qa).resolve() if qa and "qa" in sources else None,
+        embedder=embedder,
     )

@@ -12,12 +12,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from tabtwin.catalog import defaults as default_models
+from tabtwin.catalog.embedder import default_embedder_path
 from tabtwin.catalog.whisper import ensure_default
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.read import SUPPORTED_ARCHITECTURES, describe
 from tabtwin.paths import cache_dir, replacing, sha256_file
 from tabtwin.progress import bar
 from tabtwin.site.compose import compose
+from tabtwin.site.grounding import EMBEDDER_LABEL
 from tabtwin.site.registry import ModelEntry
 from tabtwin.site.shards import split
 
@@ -141,6 +143,7 @@ def stage_model(
     }
 
 
+EMBEDDER_ID = "embedder"  # its folder under models/, next to the voice model's
 VOICE_ID = "whisper-tiny.en"
 
 
@@ -161,6 +164,24 @@ def stage_voice(source, out_dir: Path, record: dict, summary, shard_bytes: int, 
     entry = ModelEntry(id=VOICE_ID, label="Whisper tiny.en", path=src)
     staged = stage_model(entry, src, out_dir, record, summary, shard_bytes, check_chat=False)
     return {k: staged[k] for k in ("id", "label", "architecture", "bytes", "sha256", "cache_key", "shards")}
+
+
+def stage_embedder(source, out_dir: Path, record: dict, summary, shard_bytes: int, log=print):
+    """(GGUF path, models.json entry) of the sentence embedder that matches visitors' questions to the
+    grounding index by meaning, or None when the index matches words alone (or there is no index)."""
+    if source is None:
+        shutil.rmtree(out_dir / "models" / EMBEDDER_ID, ignore_errors=True)
+        return None
+    src = default_embedder_path(log) if source == "default" else Path(source)
+    info = describe(src)
+    if info["architecture"] != "bert":
+        raise BuildError(
+            f"[grounding] embedder {src} is a '{info['architecture']}' file, not a sentence-embedding "
+            "GGUF (tabtwin.embed writes one)"
+        )
+    entry = ModelEntry(id=EMBEDDER_ID, label=EMBEDDER_LABEL, path=src)
+    staged = stage_model(entry, src, out_dir, record, summary, shard_bytes, check_chat=False)
+    return src, {k: staged[k] for k in ("id", "label", "architecture", "bytes", "sha256", "cache_key", "shards")}
 
 
 def stage_wasm(site_dir: Path, out_dir: Path) -> dict:

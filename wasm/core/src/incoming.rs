@@ -7,6 +7,15 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The sha256 of `bytes`, in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 pub struct Incoming {
     bytes: Vec<u8>,
     expected: usize,
@@ -43,7 +52,7 @@ impl Incoming {
     pub fn verify(&self, sha256: &str) -> Result<()> {
         self.check_complete()?;
         let hasher = self.hasher.as_ref().ok_or_else(|| Error::Invalid("these bytes were not hashed".into()))?;
-        let actual: String = hasher.clone().finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let actual = hex(&hasher.clone().finalize());
         if !actual.eq_ignore_ascii_case(sha256) {
             return Err(Error::Invalid(format!(
                 "integrity check failed: sha256 {}… is not the registry's {}…; nothing was kept, try again",

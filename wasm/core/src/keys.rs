@@ -34,6 +34,13 @@ pub const WHISPER_TOKENIZER_JSON: &str = "whisper.tokenizer_json";
 /// The mel filterbank, float32, row-major.
 pub const WHISPER_MEL_FILTERS: &str = "whisper.mel_filters";
 
+// --- tabtwin.embedder.* metadata keys in the sentence embedder's GGUF (written by tabtwin.embed)
+
+/// Inputs are cut to this many tokens, [CLS] and [SEP] included.
+pub const EMBEDDER_MAX_TOKENS: &str = "tabtwin.embedder.max_tokens";
+/// Whether the WordPiece tokenizer lowercases (an uncased BERT).
+pub const EMBEDDER_LOWERCASE: &str = "tabtwin.embedder.lowercase";
+
 // --- the chat format
 
 /// Tokens that end an assistant turn, whichever chat template the model uses (besides `eos_token_id`).

@@ -280,7 +280,7 @@ impl Grounding {
 
     /// Every passage's score for `question`, best first: dicts {passage (index), score}.
     fn rank<'py>(&self, py: Python<'py>, question: &str) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.rank(question))
+        to_python(py, &self.inner.rank(question).map_err(to_py)?)
     }
 
     /// `question` as the model sees it: dict {text, sources: [{id, source, title, url, score}]}.
@@ -293,7 +293,24 @@ impl Grounding {
         min_score: Option<f32>,
         budget_chars: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.ground(question, &limits(top_k, min_score, budget_chars)?))
+        to_python(py, &self.inner.ground(question, &limits(top_k, min_score, budget_chars)?).map_err(to_py)?)
+    }
+
+    /// Match questions by meaning too, with the embedding model the index names (its GGUF).
+    fn attach_embedder(&mut self, path: std::path::PathBuf) -> PyResult<()> {
+        let data =
+            std::fs::read(&path).map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        self.inner.attach_embedder(data).map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))
+    }
+
+    /// Whether an embedder is attached (questions matched by meaning and words) or not (words alone).
+    fn semantic(&self) -> bool {
+        self.inner.semantic()
+    }
+
+    /// The attached embedder's unit vector for `text`, or None without one.
+    fn embed(&self, text: &str) -> PyResult<Option<Vec<f32>>> {
+        self.inner.embed(text).map_err(to_py)
     }
 }
 
@@ -315,6 +332,7 @@ fn render_grounded_turn(user: &str, passages: Vec<Bound<'_, PyDict>>) -> PyResul
             title: field(d, "title")?,
             url: String::new(),
             text: field(d, "text")?,
+            vector: None,
         });
     }
     let refs: Vec<&grounding::Passage> = owned.iter().collect();

@@ -142,7 +142,18 @@ impl Grounding {
         let overrides =
             grounding::LimitOverrides::from_json(limits_json.as_deref().unwrap_or_default()).map_err(to_js)?;
         let limits = grounding::LIMITS.with(&overrides).map_err(to_js)?;
-        Ok(json(&self.inner.ground(question, &limits)))
+        Ok(json(&self.inner.ground(question, &limits).map_err(to_js)?))
+    }
+
+    /// Match questions by meaning too, with the embedding model the index names (its assembled bytes).
+    pub fn attach_embedder(&mut self, bytes: ModelBytes) -> Result<(), JsError> {
+        let bytes = bytes.inner.into_bytes().map_err(to_js)?;
+        self.inner.attach_embedder(bytes).map_err(to_js)
+    }
+
+    /// Whether questions are matched by meaning (an embedder is attached) or by words alone.
+    pub fn semantic(&self) -> bool {
+        self.inner.semantic()
     }
 }
 

@@ -20,16 +20,47 @@ pub struct Passage {
     /// Relative to the site root; "" when the passage has no page (the author's Q&A).
     pub url: String,
     pub text: String,
+    /// The passage's embedding (base64 of little-endian f16), present when the index names an embedder.
+    #[serde(default, skip_serializing)]
+    pub vector: Option<String>,
+}
+
+/// The embedding model the passages' vectors were computed with (the build's numpy encoder on
+/// the very GGUF the page downloads): its sha256 must be that file's.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedderRecord {
+    pub name: String,
+    pub sha256: String,
+    pub dim: usize,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct File {
+pub struct File {
     format: u32,
-    passages: Vec<Passage>,
+    #[serde(default)]
+    pub embedder: Option<EmbedderRecord>,
+    pub passages: Vec<Passage>,
 }
 
-pub fn parse(bytes: &[u8]) -> Result<Vec<Passage>> {
+/// A passage's vector, decoded and checked for length.
+pub fn vector(p: &Passage, dim: usize) -> Result<Vec<f32>> {
+    let missing =
+        || Error::Invalid(format!("grounding index passage {:?} has no vector, but the index names an embedder", p.id));
+    let bytes = base64::decode(p.vector.as_deref().ok_or_else(missing)?)
+        .map_err(|e| Error::Invalid(format!("grounding index passage {:?}: vector is not base64: {e}", p.id)))?;
+    if bytes.len() != dim * 2 {
+        return Err(Error::Invalid(format!(
+            "grounding index passage {:?}: vector has {} values, the embedder gives {dim}",
+            p.id,
+            bytes.len() / 2
+        )));
+    }
+    Ok(bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect())
+}
+
+pub fn parse(bytes: &[u8]) -> Result<File> {
     let file: File = serde_json::from_slice(bytes)
         .map_err(|e| Error::Invalid(format!("the grounding index is not valid JSON of format {FORMAT}: {e}")))?;
     if file.format != FORMAT {
@@ -47,5 +78,5 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Passage>> {
             )));
         }
     }
-    Ok(file.passages)
+    Ok(file)
 }

@@ -1,6 +1,7 @@
 //! Grounding: the author's own passages for a visitor's question. The page, `tabtwin eval`,
 //! `tabtwin chat` and `tabtwin data build` all retrieve and render through this module.
 
+pub mod embedder;
 pub mod index;
 pub mod lexical;
 pub mod render;
@@ -8,6 +9,7 @@ pub mod render;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use embedder::Embedder;
 pub use index::Passage;
 use lexical::Lexical;
 pub use render::render_turn;
@@ -87,42 +89,102 @@ pub struct Hit {
     pub score: f32,
 }
 
+/// How much the meaning (embedding cosine) and the shared words (BM25) count in a passage's score.
+/// Measured on the 96 recall canaries (`tabtwin eval` with [grounding]): the facts asked for were in
+/// the best three passages for 93% at 0.6, 95% at 0.7, 97% at 0.8 and at 1.0; words still break ties
+/// between passages on the same topic and carry retrieval alone when no embedder is loaded.
+const SEMANTIC_WEIGHT: f32 = 0.8;
+
 pub struct Grounding {
     passages: Vec<Passage>,
     lexical: Lexical,
+    /// The index's embedder record and the passages' vectors (unit length), when it has them.
+    embedder_record: Option<index::EmbedderRecord>,
+    vectors: Vec<Vec<f32>>,
+    /// The model that embeds questions; retrieval is lexical until it is attached.
+    embedder: Option<Embedder>,
 }
 
 impl Grounding {
     /// From the bytes of `grounding.<hash>.json`.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let passages = index::parse(bytes)?;
-        let lexical = Lexical::new(&passages);
-        Ok(Self { passages, lexical })
+        let file = index::parse(bytes)?;
+        let vectors = match &file.embedder {
+            Some(record) => file.passages.iter().map(|p| index::vector(p, record.dim)).collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
+        let lexical = Lexical::new(&file.passages);
+        Ok(Self { passages: file.passages, lexical, embedder_record: file.embedder, vectors, embedder: None })
+    }
+
+    /// The embedding model the index names (the bytes of its GGUF): from now on questions are
+    /// matched by meaning too. Refused unless they are the file the passages were embedded with.
+    pub fn attach_embedder(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let record = self.embedder_record.as_ref().ok_or_else(|| {
+            Error::Invalid("the grounding index has no passage vectors: rebuild it with an embedder".into())
+        })?;
+        let sha256 = crate::incoming::sha256_hex(&bytes);
+        if sha256 != record.sha256 {
+            return Err(Error::Invalid(format!(
+                "this embedding model (sha256 {}...) is not the {} the index was built with ({}...)",
+                &sha256[..12],
+                record.name,
+                &record.sha256[..record.sha256.len().min(12)]
+            )));
+        }
+        let embedder = Embedder::from_bytes(bytes)?;
+        if embedder.dim() != record.dim {
+            return Err(Error::Invalid(format!(
+                "the embedder gives {} values, the index {}",
+                embedder.dim(),
+                record.dim
+            )));
+        }
+        self.embedder = Some(embedder);
+        Ok(())
+    }
+
+    /// Whether questions are matched by meaning (an embedder is attached) or by words alone.
+    pub fn semantic(&self) -> bool {
+        self.embedder.is_some()
+    }
+
+    /// The embedder's vector for `text` (None without one).
+    pub fn embed(&self, text: &str) -> Result<Option<Vec<f32>>> {
+        self.embedder.as_ref().map(|e| e.embed(text)).transpose()
     }
 
     pub fn passages(&self) -> &[Passage] {
         &self.passages
     }
 
-    /// Every passage's score for `question`, best first (ties keep index order).
-    pub fn rank(&self, question: &str) -> Vec<Hit> {
-        let mut hits: Vec<Hit> = self
-            .lexical
-            .scores(question)
-            .into_iter()
-            .enumerate()
-            .map(|(passage, score)| Hit { passage, score })
-            .collect();
+    /// Every passage's score for `question`, best first (ties keep index order): the BM25 score,
+    /// blended with the embedding cosine when an embedder is attached.
+    pub fn rank(&self, question: &str) -> Result<Vec<Hit>> {
+        let lexical = self.lexical.scores(question);
+        let scores: Vec<f32> = match self.embed(question)? {
+            Some(q) => lexical
+                .iter()
+                .zip(&self.vectors)
+                .map(|(lex, v)| {
+                    let cosine: f32 = q.iter().zip(v).map(|(a, b)| a * b).sum();
+                    SEMANTIC_WEIGHT * cosine.max(0.0) + (1.0 - SEMANTIC_WEIGHT) * lex
+                })
+                .collect(),
+            None => lexical,
+        };
+        let mut hits: Vec<Hit> =
+            scores.into_iter().enumerate().map(|(passage, score)| Hit { passage, score }).collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        hits
+        Ok(hits)
     }
 
     /// The passages for `question` under `limits`: the best `top_k` above `min_score`, within
     /// `budget_chars` (the best one always fits: passages are shorter than the budget).
-    pub fn search(&self, question: &str, limits: &Limits) -> Vec<Hit> {
+    pub fn search(&self, question: &str, limits: &Limits) -> Result<Vec<Hit>> {
         let mut chars = 0;
         let mut out = Vec::new();
-        for hit in self.rank(question).into_iter().take(limits.top_k) {
+        for hit in self.rank(question)?.into_iter().take(limits.top_k) {
             let len = self.passages[hit.passage].text.chars().count();
             if hit.score < limits.min_score || (!out.is_empty() && chars + len > limits.budget_chars) {
                 break;
@@ -130,12 +192,12 @@ impl Grounding {
             chars += len;
             out.push(hit);
         }
-        out
+        Ok(out)
     }
 
     /// `question` as the model sees it with its passages, and those passages (for source links).
-    pub fn ground(&self, question: &str, limits: &Limits) -> Grounded {
-        let hits = self.search(question, limits);
+    pub fn ground(&self, question: &str, limits: &Limits) -> Result<Grounded> {
+        let hits = self.search(question, limits)?;
         let passages: Vec<&Passage> = hits.iter().map(|h| &self.passages[h.passage]).collect();
         let sources = hits
             .iter()
@@ -148,7 +210,7 @@ impl Grounding {
                 score: h.score,
             })
             .collect();
-        Grounded { text: render_turn(question, &passages), sources }
+        Ok(Grounded { text: render_turn(question, &passages), sources })
     }
 }
 

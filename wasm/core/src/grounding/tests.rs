@@ -13,9 +13,9 @@ fn index() -> Grounding {
 #[test]
 fn a_name_finds_its_passage_first() {
     let g = index();
-    let hits = g.search("whats ur cat called, is it Mercator?", &LIMITS);
+    let hits = g.search("whats ur cat called, is it Mercator?", &LIMITS).unwrap();
     assert_eq!(g.passages()[hits[0].passage].id, "about/home");
-    let hits = g.search("which tool prints tide tables?", &LIMITS);
+    let hits = g.search("which tool prints tide tables?", &LIMITS).unwrap();
     assert_eq!(g.passages()[hits[0].passage].id, "projects/tidewater");
 }
 
@@ -28,8 +28,8 @@ fn stems_meet_across_forms() {
 #[test]
 fn an_off_map_question_gets_no_passages() {
     let g = index();
-    assert!(g.search("What is your blood type?", &LIMITS).is_empty());
-    let grounded = g.ground("What is your blood type?", &LIMITS);
+    assert!(g.search("What is your blood type?", &LIMITS).unwrap().is_empty());
+    let grounded = g.ground("What is your blood type?", &LIMITS).unwrap();
     assert!(grounded.sources.is_empty());
     assert_eq!(grounded.text, "What is your blood type?", "no passages: the turn is the question unchanged");
 }
@@ -37,7 +37,7 @@ fn an_off_map_question_gets_no_passages() {
 #[test]
 fn scores_are_between_zero_and_one_and_sorted() {
     let g = index();
-    let ranked = g.rank("tide tables in Rust");
+    let ranked = g.rank("tide tables in Rust").unwrap();
     assert_eq!(ranked.len(), 4);
     assert!(ranked.windows(2).all(|w| w[0].score >= w[1].score));
     assert!(ranked.iter().all(|h| (0.0..=1.0).contains(&h.score)), "{ranked:?}");
@@ -47,17 +47,17 @@ fn scores_are_between_zero_and_one_and_sorted() {
 fn top_k_and_the_budget_bound_a_turn() {
     let g = index();
     let wide = Limits { top_k: 4, min_score: 0.0, budget_chars: 10_000 };
-    assert_eq!(g.search("tides sailing Majorna Uppsala", &wide).len(), 4);
+    assert_eq!(g.search("tides sailing Majorna Uppsala", &wide).unwrap().len(), 4);
     let one = Limits { top_k: 4, min_score: 0.0, budget_chars: 10 };
-    assert_eq!(g.search("tides sailing Majorna Uppsala", &one).len(), 1, "the best passage always fits");
+    assert_eq!(g.search("tides sailing Majorna Uppsala", &one).unwrap().len(), 1, "the best passage always fits");
     let two = Limits { top_k: 2, ..wide };
-    assert_eq!(g.search("tides sailing Majorna Uppsala", &two).len(), 2);
+    assert_eq!(g.search("tides sailing Majorna Uppsala", &two).unwrap().len(), 2);
 }
 
 #[test]
 fn the_rendered_turn_is_the_fixed_block_then_the_question() {
     let g = index();
-    let Grounded { text, sources } = g.ground("Where were you born?", &LIMITS);
+    let Grounded { text, sources } = g.ground("Where were you born?", &LIMITS).unwrap();
     assert_eq!(sources[0].id, "qa/born");
     assert_eq!((sources[0].title.as_str(), sources[0].url.as_str()), ("Q&A", ""));
     let expected =
@@ -84,4 +84,24 @@ fn limits_are_overridden_and_checked() {
     assert!(LIMITS.with(&LimitOverrides { top_k: Some(0), ..Default::default() }).is_err());
     let err = LimitOverrides::from_json(r#"{"topk": 5}"#).unwrap_err().to_string();
     assert!(err.contains("topk"), "{err}");
+}
+
+#[test]
+fn vectors_are_checked_against_the_embedder_record() {
+    let passage = |vector: &str| {
+        format!(
+            r#"{{"format":1,"embedder":{{"name":"m","sha256":"ab","dim":2}},"passages":[{{"id":"a","source":"qa","title":"t","url":"","text":"x"{vector}}}]}}"#
+        )
+    };
+    let err = |json: String| Grounding::from_json(json.as_bytes()).err().expect("must fail").to_string();
+    assert!(err(passage("")).contains("has no vector"));
+    assert!(err(passage(r#","vector":"!!""#)).contains("not base64"));
+    assert!(err(passage(r#","vector":"AAAAAAAA""#)).contains("has 3 values, the embedder gives 2"));
+    // 1.0 and 0.0 as little-endian f16: 00 3c 00 00
+    let mut g = Grounding::from_json(passage(r#","vector":"ADwAAA==""#).as_bytes()).unwrap();
+    assert!(!g.semantic());
+    let refused = g.attach_embedder(b"not the model".to_vec()).unwrap_err().to_string();
+    assert!(refused.contains("not the m the index was built with"), "{refused}");
+    let mut plain = index();
+    assert!(plain.attach_embedder(Vec::new()).unwrap_err().to_string().contains("no passage vectors"));
 }

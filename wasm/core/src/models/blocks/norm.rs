@@ -17,3 +17,16 @@ pub fn rms_norm_rows(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
     }
     out
 }
+
+/// Layer normalization (BERT): (x - mean) / sqrt(var + eps) * w + b, each `weight.len()`-wide row.
+pub fn layer_norm_rows(x: &mut [f32], weight: &[f32], bias: &[f32], eps: f32) {
+    let n = weight.len() as f32;
+    for row in x.chunks_exact_mut(weight.len()) {
+        let mean = row.iter().sum::<f32>() / n;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+        let scale = 1.0 / libm::sqrtf(var + eps);
+        for ((v, w), b) in row.iter_mut().zip(weight).zip(bias) {
+            *v = (*v - mean) * scale * w + b;
+        }
+    }
+}

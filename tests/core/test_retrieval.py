@@ -1,0 +1,66 @@
+"""Grounding in the core, through the Python binding the evaluation and the data build use: the
+site's index with its passage vectors (made by the build's numpy encoder), the core's own
+all-MiniLM-L6-v2 on the same GGUF for the question, and retrieval by meaning and by words."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from tabtwin._core import Grounding, grounding_limits, render_grounded_turn
+
+
+def passage_vectors(index: bytes) -> np.ndarray:
+    rows = json.loads(index)["passages"]
+    return np.stack([np.frombuffer(base64.b64decode(p["vector"]), dtype="<f2").astype(np.float32) for p in rows])
+
+
+@pytest.fixture(scope="module")
+def grounding(site_index, embedder_path):
+    g = Grounding(site_index)
+    g.attach_embedder(embedder_path)
+    return g
+
+
+def test_the_core_embeds_as_the_build_does(grounding, site_index):
+    """The page embeds the question in wasm, the build embedded the passages in numpy: the same vectors."""
+    rows = grounding.passages()
+    stored = passage_vectors(site_index)
+    picked = list(range(0, len(rows), max(1, len(rows) // 12)))
+    core = np.array([grounding.embed(rows[i]["text"]) for i in picked], dtype=np.float32)
+    cosines = np.sum(core * stored[picked], axis=1) / np.linalg.norm(stored[picked], axis=1)
+    assert cosines.min() > 0.999, cosines  # float16 storage of the build's vectors; the math agrees to ~1e-5
+    assert np.allclose(np.linalg.norm(core, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_paraphrase_finds_its_passage_by_meaning(site_index, grounding):
+    words_only = Grounding(site_index)
+    assert grounding.semantic() and not words_only.semantic()
+    question = "ur hometown?"  # shares no word with "born in Uppsala"
+
+    def served(g):
+        ids = {s["id"] for s in g.ground(question)["sources"]}
+        return " ".join(p["text"] for p in g.passages() if p["id"] in ids)
+
+    assert "Uppsala" in served(grounding), grounding.ground(question)
+    assert served(words_only) == "", "by words alone the question matches nothing"
+
+
+def test_the_grounded_turn_is_the_rendered_block_then_the_question(grounding):
+    grounded = grounding.ground("Which of your tools prints tide tables?")
+    assert grounded["sources"] and grounded["sources"][0]["url"] in ("projects/", "")
+    used = [p for s in grounded["sources"] for p in grounding.passages() if p["id"] == s["id"]]
+    assert grounded["text"] == render_grounded_turn("Which of your tools prints tide tables?", used)
+    assert len(grounded["sources"]) <= grounding_limits()["top_k"]
+
+
+def test_an_embedder_the_index_was_not_built_with_is_refused(site_index, tmp_path, embedder_path):
+    other = tmp_path / "other.gguf"
+    other.write_bytes(embedder_path.read_bytes() + b"\0")
+    g = Grounding(site_index)
+    with pytest.raises(ValueError, match="is not the all-MiniLM-L6-v2 the index was built with"):
+        g.attach_embedder(other)
+    assert not g.semantic()
