@@ -32,7 +32,8 @@ def cmd_data_build(args) -> int:
 
     cfg = _config(args)
     tokenizer, context = _tokenizer(cfg)
-    manifest = build(cfg, tokenizer, context)
+    grounding = _grounding(cfg) if cfg.data.grounded or cfg.data.unanswerable else None
+    manifest = build(cfg, tokenizer, context, grounding=grounding)
     print(f"read {cfg.data.persona}: " + ", ".join(f"{k} ({v})" for k, v in manifest["files"].items()))
     for split in ("train", "holdout"):
         total = sum(manifest[split].values())

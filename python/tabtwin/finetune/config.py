@@ -37,6 +37,11 @@ class DataConfig:
     apps: tuple[str, ...] = DEFAULT_APPS
     writing_min_chars: int = 200  # shorter paragraphs are joined to the next one
     writing_max_chars: int = 1200  # longer ones are cut at a sentence end
+    # Shares of training examples asked with the site's passages ([grounding] site), and of fact
+    # questions asked without the passages that answer them (answered with one of dont_know).
+    grounded: float = 0.0
+    unanswerable: float = 0.0
+    dont_know: tuple[str, ...] = ()
 
 
 @dataclass
@@ -232,6 +237,14 @@ def _check(cfg: RunConfig) -> None:
         raise ConfigError(f"{where}: [data] holdout must be in [0, 1), got {d.holdout}")
     if d.max_per_seed < 1:
         raise ConfigError(f"{where}: [data] max_per_seed must be at least 1")
+    if not (0.0 <= d.grounded <= 1.0 and 0.0 <= d.unanswerable <= 1.0 and d.grounded + d.unanswerable <= 1.0):
+        raise ConfigError(f"{where}: [data] grounded and unanswerable are shares: each in [0, 1], together at most 1")
+    if (d.grounded or d.unanswerable) and cfg.grounding.site is None:
+        raise ConfigError(f"{where}: [data] grounded/unanswerable need [grounding] site (the site's models.toml)")
+    if d.unanswerable and not d.dont_know:
+        raise ConfigError(
+            f"{where}: [data] unanswerable needs dont_know: the persona's ways of saying it does not know"
+        )
     if not d.apps:
         raise ConfigError(f"{where}: [data] apps must name at least one app (or leave it out for the defaults)")
     if t.schedule not in ("cosine", "constant"):

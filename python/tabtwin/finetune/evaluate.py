@@ -258,9 +258,13 @@ def tool_problems(tool, where: str, apps: tuple[str, ...]) -> list[str]:
 
 
 def holdout_questions(examples: list[Example]) -> list[Question]:
-    """Every assistant turn of every holdout conversation, with the expected turns before it."""
+    """Every assistant turn of every holdout conversation, with the expected turns before it. The
+    grounded copies (data/grounded.py) are for the training's loss: the evaluation asks the plain
+    question and grounds it itself, as the page does."""
     out = []
     for ex in examples:
+        if ex.grounding:
+            continue
         turns = [(m["role"], m["content"]) for m in ex.messages if m["role"] != "system"]  # the model's own
         answer_turn = 0
         for i, (role, content) in enumerate(turns):
@@ -843,6 +847,7 @@ def html_report(report: dict, curves: list[Path]) -> str:
         curves=[{"name": shown(p), "data": base64.b64encode(p.read_bytes()).decode("ascii")} for p in curves],
         kind_metrics=(("pass", "pass"), ("f1", "word F1"), ("tool", "tool"), ("clean_stop", "clean stop")),
         metric_cell=metric_cell,
+        retrieval_line=retrieval_line,
         kind_cell=kind_cell,
         marks=marks,
     )

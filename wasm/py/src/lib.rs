@@ -284,7 +284,8 @@ impl Grounding {
     }
 
     /// `question` as the model sees it: dict {text, sources: [{id, source, title, url, score}]}.
-    #[pyo3(signature = (question, top_k=None, min_score=None, budget_chars=None))]
+    /// `exclude`: ids of passages to leave out (training data for a question the notes do not answer).
+    #[pyo3(signature = (question, top_k=None, min_score=None, budget_chars=None, exclude=None))]
     fn ground<'py>(
         &self,
         py: Python<'py>,
@@ -292,8 +293,11 @@ impl Grounding {
         top_k: Option<usize>,
         min_score: Option<f32>,
         budget_chars: Option<usize>,
+        exclude: Option<Vec<String>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.ground(question, &limits(top_k, min_score, budget_chars)?).map_err(to_py)?)
+        let limits = limits(top_k, min_score, budget_chars)?;
+        let grounded = self.inner.ground_without(question, &limits, &exclude.unwrap_or_default()).map_err(to_py)?;
+        to_python(py, &grounded)
     }
 
     /// Match questions by meaning too, with the embedding model the index names (its GGUF).

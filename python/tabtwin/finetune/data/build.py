@@ -43,16 +43,19 @@ class Example:
     source: str
     where: str
     accept: list[str] | None = None  # acceptable first answers (held-out seed questions)
+    grounding: str | None = None  # grounded | unanswerable: user turns carry passages (data/grounded.py)
 
     def to_json(self) -> dict:
         out = {"messages": self.messages, "kind": self.kind, "source": self.source, "where": self.where}
         if self.accept:
             out["accept"] = self.accept
+        if self.grounding:
+            out["grounding"] = self.grounding
         return out
 
     @classmethod
     def from_json(cls, obj: dict) -> Example:
-        return cls(obj["messages"], obj["kind"], obj["source"], obj["where"], obj.get("accept"))
+        return cls(obj["messages"], obj["kind"], obj["source"], obj["where"], obj.get("accept"), obj.get("grounding"))
 
 
 @dataclass
@@ -202,12 +205,23 @@ def write(cfg: RunConfig, result: Split, lengths: Lengths) -> dict:
 
 
 def counts(examples: list[Example]) -> dict[str, int]:
-    return dict(sorted(Counter(f"{ex.source}/{ex.kind}" for ex in examples).items()))
+    names = (f"{ex.source}/{ex.kind}" + (f"/{ex.grounding}" if ex.grounding else "") for ex in examples)
+    return dict(sorted(Counter(names).items()))
 
 
-def build(cfg: RunConfig, tokenizer, context: int | None = None) -> dict:
-    """`tabtwin data build`: validate everything, then write; raise DataError and write nothing on problems."""
+def build(cfg: RunConfig, tokenizer, context: int | None = None, grounding=None) -> dict:
+    """`tabtwin data build`: validate everything, then write; raise DataError and write nothing on problems.
+    `grounding` (the core's Grounding over the site's index): user turns in the page's grounded form too
+    (data/grounded.py), as `[data] grounded` and `unanswerable` say."""
     result = split(cfg)
+    d = cfg.data
+    if d.grounded or d.unanswerable:
+        from tabtwin.finetune.data.grounded import Grounder, ground_split
+
+        if grounding is None:
+            raise DataError([f"{cfg.path}: [data] grounded/unanswerable need the site's index ([grounding] site)"])
+        grounder = Grounder(grounding, d.grounded, d.unanswerable, d.dont_know, cfg.export.persona)
+        result.train, result.holdout = ground_split(result.train, result.holdout, grounder, d.seed)
     if not result.train:
         raise DataError([f"{cfg.data.persona}: no training examples after the holdout split"])
     lengths = measure(result.train + result.holdout, tokenizer, cfg.train.max_seq_len, context)

@@ -180,11 +180,13 @@ impl Grounding {
     }
 
     /// The passages for `question` under `limits`: the best `top_k` above `min_score`, within
-    /// `budget_chars` (the best one always fits: passages are shorter than the budget).
-    pub fn search(&self, question: &str, limits: &Limits) -> Result<Vec<Hit>> {
+    /// `budget_chars` (the best one always fits: passages are shorter than the budget), leaving out
+    /// the passages whose ids are in `exclude` (training data: a question whose answer is not there).
+    pub fn search(&self, question: &str, limits: &Limits, exclude: &[String]) -> Result<Vec<Hit>> {
         let mut chars = 0;
         let mut out = Vec::new();
-        for hit in self.rank(question)?.into_iter().take(limits.top_k) {
+        let ranked = self.rank(question)?.into_iter().filter(|h| !exclude.contains(&self.passages[h.passage].id));
+        for hit in ranked.take(limits.top_k) {
             let len = self.passages[hit.passage].text.chars().count();
             if hit.score < limits.min_score || (!out.is_empty() && chars + len > limits.budget_chars) {
                 break;
@@ -197,7 +199,12 @@ impl Grounding {
 
     /// `question` as the model sees it with its passages, and those passages (for source links).
     pub fn ground(&self, question: &str, limits: &Limits) -> Result<Grounded> {
-        let hits = self.search(question, limits)?;
+        self.ground_without(question, limits, &[])
+    }
+
+    /// `ground`, leaving out the passages whose ids are in `exclude`.
+    pub fn ground_without(&self, question: &str, limits: &Limits, exclude: &[String]) -> Result<Grounded> {
+        let hits = self.search(question, limits, exclude)?;
         let passages: Vec<&Passage> = hits.iter().map(|h| &self.passages[h.passage]).collect();
         let sources = hits
             .iter()

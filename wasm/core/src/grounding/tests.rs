@@ -13,9 +13,9 @@ fn index() -> Grounding {
 #[test]
 fn a_name_finds_its_passage_first() {
     let g = index();
-    let hits = g.search("whats ur cat called, is it Mercator?", &LIMITS).unwrap();
+    let hits = g.search("whats ur cat called, is it Mercator?", &LIMITS, &[]).unwrap();
     assert_eq!(g.passages()[hits[0].passage].id, "about/home");
-    let hits = g.search("which tool prints tide tables?", &LIMITS).unwrap();
+    let hits = g.search("which tool prints tide tables?", &LIMITS, &[]).unwrap();
     assert_eq!(g.passages()[hits[0].passage].id, "projects/tidewater");
 }
 
@@ -28,7 +28,7 @@ fn stems_meet_across_forms() {
 #[test]
 fn an_off_map_question_gets_no_passages() {
     let g = index();
-    assert!(g.search("What is your blood type?", &LIMITS).unwrap().is_empty());
+    assert!(g.search("What is your blood type?", &LIMITS, &[]).unwrap().is_empty());
     let grounded = g.ground("What is your blood type?", &LIMITS).unwrap();
     assert!(grounded.sources.is_empty());
     assert_eq!(grounded.text, "What is your blood type?", "no passages: the turn is the question unchanged");
@@ -47,11 +47,11 @@ fn scores_are_between_zero_and_one_and_sorted() {
 fn top_k_and_the_budget_bound_a_turn() {
     let g = index();
     let wide = Limits { top_k: 4, min_score: 0.0, budget_chars: 10_000 };
-    assert_eq!(g.search("tides sailing Majorna Uppsala", &wide).unwrap().len(), 4);
+    assert_eq!(g.search("tides sailing Majorna Uppsala", &wide, &[]).unwrap().len(), 4);
     let one = Limits { top_k: 4, min_score: 0.0, budget_chars: 10 };
-    assert_eq!(g.search("tides sailing Majorna Uppsala", &one).unwrap().len(), 1, "the best passage always fits");
+    assert_eq!(g.search("tides sailing Majorna Uppsala", &one, &[]).unwrap().len(), 1, "the best passage always fits");
     let two = Limits { top_k: 2, ..wide };
-    assert_eq!(g.search("tides sailing Majorna Uppsala", &two).unwrap().len(), 2);
+    assert_eq!(g.search("tides sailing Majorna Uppsala", &two, &[]).unwrap().len(), 2);
 }
 
 #[test]
@@ -104,4 +104,15 @@ fn vectors_are_checked_against_the_embedder_record() {
     assert!(refused.contains("not the m the index was built with"), "{refused}");
     let mut plain = index();
     assert!(plain.attach_embedder(Vec::new()).unwrap_err().to_string().contains("no passage vectors"));
+}
+
+#[test]
+fn excluded_passages_are_left_out_and_the_next_ones_come_in() {
+    let g = index();
+    let wide = Limits { top_k: 2, min_score: 0.0, budget_chars: 10_000 };
+    let all = g.search("Where were you born? In Uppsala?", &wide, &[]).unwrap();
+    let first = g.passages()[all[0].passage].id.clone();
+    assert_eq!(first, "qa/born");
+    let rest = g.ground_without("Where were you born? In Uppsala?", &wide, std::slice::from_ref(&first)).unwrap();
+    assert!(rest.sources.iter().all(|s| s.id != first) && rest.sources.len() == 2);
 }

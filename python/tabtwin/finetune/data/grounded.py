@@ -1,0 +1,170 @@
+"""Grounded examples: the user turn as the page sends it, with the author's passages the core
+retrieves for it, rendered by the core (tabtwin._core Grounding, the same code the page and the
+evaluation run), so the twin trains on the bytes it will see in the tab.
+
+Each training example gets one of three forms (drawn with a seeded RNG, `[data] grounded` and
+`[data] unanswerable` giving the shares):
+  plain         no passages: the twin still answers when grounding is off or finds nothing;
+  grounded      every user turn with the passages retrieved for it, the answer unchanged: the
+                right passage among whatever else the retrieval brings;
+  unanswerable  a fact question with the passages that hold its answer left out (the rest of the
+                retrieval fills in), and the answer replaced by one of `[data] dont_know`: the twin
+                learns to say it does not know when its notes do not say.
+A held-out seed question is kept plain (`tabtwin eval` grounds it itself, as the page would) and
+gets one grounded or unanswerable copy beside it, marked, so the training's holdout loss watches
+both forms.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from tabtwin.finetune.data.build import Example
+
+PLAIN, GROUNDED, UNANSWERABLE = "plain", "grounded", "unanswerable"
+# An answer that already says the persona does not know (the seeds' own refusals).
+DONT_KNOW = re.compile(r"\b(I don't know|I do not know|I won't guess|I'd rather not|I don't share)\b", re.IGNORECASE)
+FORMS = (PLAIN, GROUNDED, UNANSWERABLE)
+
+
+# Words that open a sentence capitalized without naming anything.
+OPENERS = frozenset(
+    "a an and as at but by for from he her his i i'm i've i'd i'll in it it's its my no not of on or our she so "
+    "that the their then there these they this to we what when where which who why with yes you your".split()
+)
+
+
+def answer_terms(answer: str, persona_words: set[str], rare: set[str] = frozenset()) -> set[str]:
+    """The words that carry an answer's facts: names (capitalized, unless a sentence merely opens with
+    the word), numbers, and the answer's words that are `rare` in the passages (a project's lowercase
+    name), the persona's own name aside (it is in every passage)."""
+    terms = set()
+    for word in re.findall(r"[\w'-]+", answer):
+        if word in persona_words or len(word) < 3:
+            continue
+        if any(c.isdigit() for c in word) or (word[0].isupper() and word.lower() not in OPENERS):
+            terms.add(word)
+        elif word.lower() in rare:
+            terms.add(word)
+    return terms
+
+
+def rare_words(passages: list[dict], most: int = 3) -> set[str]:
+    """Lowercase words of five letters or more that at most `most` passages use."""
+    counts: dict[str, int] = {}
+    for p in passages:
+        for word in set(re.findall(r"[a-z][\w'-]{4,}", (p["title"] + " " + p["text"]).lower())):
+            counts[word] = counts.get(word, 0) + 1
+    return {w for w, n in counts.items() if n <= most}
+
+
+def holders(passages: list[dict], terms: set[str]) -> list[str]:
+    """Ids of the passages that state any of `terms` (whole words, case as written)."""
+    patterns = [re.compile(rf"(?<![\w-]){re.escape(t)}(?![\w-])") for t in terms]
+    return [p["id"] for p in passages if any(pat.search(p["title"] + " " + p["text"]) for pat in patterns)]
+
+
+def user_turns_grounded(example: Example, grounding) -> list[dict]:
+    return [
+        {**m, "content": grounding.ground(m["content"])["text"]} if m["role"] == "user" else m for m in example.messages
+    ]
+
+
+class Grounder:
+    def __init__(self, grounding, grounded: float, unanswerable: float, dont_know: tuple[str, ...], persona: str):
+        self.grounding = grounding
+        self.passages = grounding.passages()
+        self.rare = rare_words(self.passages)
+        self.shares = (grounded, unanswerable)
+        self.dont_know = dont_know
+        self.persona_words = set(re.findall(r"[\w'-]+", persona)) | {w for n in persona.split() for w in n.split("-")}
+        self.next_refusal = 0
+        self.terms_by_item: dict[str, set[str]] = {}  # a seed's answers, every variant: see learn_answers
+        self.never_refused: set[str] = set()
+
+    def learn_answers(self, examples: list[Example]) -> None:
+        """The names and numbers of every answer variant of each item (seed line): a question is only
+        unanswerable when no passage names any of them, whichever variant this example was paired with.
+        Items about who the persona is (an answer names it) and items whose answer already admits not
+        knowing are never made unanswerable: the twin always knows who it is."""
+        self.never_refused: set[str] = set()
+        for ex in examples:
+            terms = self.terms_by_item.setdefault(ex.where, set())
+            for m in ex.messages:
+                if m["role"] != "assistant":
+                    continue
+                words = set(re.findall(r"[\w'-]+", m["content"]))
+                if words & self.persona_words or DONT_KNOW.search(m["content"]):
+                    self.never_refused.add(ex.where)
+                terms.update(answer_terms(m["content"], self.persona_words, self.rare))
+
+    def answer_holders(self, example: Example) -> list[str] | None:
+        """Ids of the passages that hold the example's answer, or None when it is not a one-turn fact
+        whose answer names something (a name, a number) the passages could hold."""
+        turns = [m for m in example.messages if m["role"] != "system"]
+        if example.kind != "fact" or len(turns) != 2 or not self.dont_know or example.where in self.never_refused:
+            return None
+        terms = self.terms_by_item.get(example.where) or answer_terms(
+            turns[1]["content"], self.persona_words, self.rare
+        )
+        return holders(self.passages, terms) if terms else None
+
+    def unanswerable(self, example: Example) -> Example | None:
+        """The example's question without the passages that answer it, answered with a refusal (None when
+        the example cannot be made so: see answer_holders). When nothing else passes the core's score
+        threshold, the best of the rest are shown: notes that do not answer, as a near-miss brings."""
+        exclude = self.answer_holders(example)
+        if exclude is None:
+            return None
+        question = example.messages[1]["content"]
+        grounded = self.grounding.ground(question, exclude=exclude)
+        if not grounded["sources"]:
+            grounded = self.grounding.ground(question, exclude=exclude, min_score=0.0, top_k=2)
+        refusal = self.dont_know[self.next_refusal % len(self.dont_know)]
+        self.next_refusal += 1
+        system = example.messages[0]
+        messages = [system, {"role": "user", "content": grounded["text"]}, {"role": "assistant", "content": refusal}]
+        return Example(messages, example.kind, example.source, example.where, grounding=UNANSWERABLE)
+
+    def grounded(self, example: Example) -> Example:
+        return Example(
+            user_turns_grounded(example, self.grounding),
+            example.kind,
+            example.source,
+            example.where,
+            example.accept,
+            grounding=GROUNDED,
+        )
+
+    def form(self, example: Example, rng: random.Random, refuse_chance: float) -> Example:
+        """One of the three forms for a training example; `refuse_chance` applies to the examples that
+        can be made unanswerable (so that `unanswerable` is a share of all examples)."""
+        grounded, unanswerable = self.shares
+        if rng.random() < refuse_chance and self.answer_holders(example) is not None:
+            return self.unanswerable(example)
+        if rng.random() < grounded / max(1.0 - unanswerable, 1e-9) and example.source != "writing":
+            return self.grounded(example)
+        return example
+
+    def copy_for_holdout(self, example: Example, rng: random.Random) -> Example | None:
+        """A grounded or unanswerable copy of a held-out example (the plain one stays as it is)."""
+        if example.source == "writing":
+            return None
+        grounded, unanswerable = self.shares
+        if rng.random() < unanswerable / max(grounded + unanswerable, 1e-9):
+            refused = self.unanswerable(example)
+            if refused is not None:
+                return refused
+        return self.grounded(example)
+
+
+def ground_split(train: list[Example], holdout: list[Example], grounder: Grounder, seed: int):
+    """(train, holdout) with the forms drawn; the same inputs and seed give the same data."""
+    rng = random.Random(f"{seed}:grounding")
+    grounder.learn_answers(train + holdout)
+    can_refuse = sum(grounder.answer_holders(ex) is not None for ex in train)
+    refuse_chance = min(1.0, grounder.shares[1] * len(train) / can_refuse) if can_refuse else 0.0
+    train = [grounder.form(ex, rng, refuse_chance) for ex in train]
+    copies = [grounder.copy_for_holdout(ex, rng) for ex in holdout]
+    return train, holdout + [c for c in copies if c is not None]

@@ -1,0 +1,146 @@
+"""Grounded training data (tabtwin/finetune/data/grounded.py) on the demo twin's own persona and site:
+the user turn is what the core renders for the page, an unanswerable question carries no passage that
+holds its answer, and the evaluation never sees the training's grounded copies. Words-only retrieval
+(no embedder) keeps this in the fast tier; the rendering is the core's either way."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from tabtwin._core import Grounding, render_grounded_turn
+from tabtwin.finetune.config import ConfigError, load
+from tabtwin.finetune.data.build import split
+from tabtwin.finetune.data.grounded import (
+    GROUNDED,
+    UNANSWERABLE,
+    Grounder,
+    answer_terms,
+    ground_split,
+    holders,
+    rare_words,
+)
+from tabtwin.finetune.evaluate import holdout_questions
+from tabtwin.site import content, grounding
+
+PERSONA = "Ada Okonkwo-Lindqvist"
+PERSONA_WORDS = {"Ada", "Okonkwo-Lindqvist", "Okonkwo", "Lindqvist"}
+
+
+@pytest.fixture(scope="module")
+def demo(root):
+    return load(root / "finetune/configs/demo.toml")
+
+
+@pytest.fixture(scope="module")
+def words_only(root):
+    from tabtwin.site.registry import load_grounding
+
+    config = load_grounding(root / "models.toml")
+    return Grounding(grounding.encode(grounding.passages(content.load(root / "site/content"), config)))
+
+
+@pytest.fixture(scope="module")
+def built(demo, words_only):
+    data = split(demo)
+    grounder = Grounder(
+        words_only, demo.data.grounded, demo.data.unanswerable, demo.data.dont_know, "Ada Okonkwo-Lindqvist"
+    )
+    return data, ground_split(list(data.train), list(data.holdout), grounder, demo.data.seed)
+
+
+def test_answer_terms_are_names_numbers_and_rare_words():
+    terms = answer_terms(
+        "In Majorna, Gothenburg, since 2015. My cat Mercator naps. I'm Ada Okonkwo-Lindqvist.", PERSONA_WORDS
+    )
+    assert terms == {"Majorna", "Gothenburg", "2015", "Mercator"}
+    assert answer_terms("Swedish and English. It overlays charts.", PERSONA_WORDS, {"overlays"}) == {
+        "Swedish",
+        "English",
+        "overlays",
+    }
+
+
+def test_every_form_is_drawn_in_the_configured_shares(demo, built):
+    data, (train, _) = built
+    assert len(train) == len(data.train)  # one form per example: the data does not grow
+    forms = [ex.grounding or "plain" for ex in train]
+    share = {f: forms.count(f) / len(forms) for f in ("plain", GROUNDED, UNANSWERABLE)}
+    assert abs(share[GROUNDED] - demo.data.grounded) < 0.1 + demo.data.unanswerable, share
+    assert 0.03 < share[UNANSWERABLE] <= demo.data.unanswerable + 0.05, share
+
+
+def test_a_grounded_turn_is_the_cores_rendering_of_the_plain_question(built, words_only):
+    data, (train, _) = built
+    pairs = [(plain, ex) for plain, ex in zip(data.train, train, strict=True) if ex.grounding == GROUNDED]
+    assert pairs
+    for plain, ex in pairs[:40]:
+        assert [m["role"] for m in ex.messages] == [m["role"] for m in plain.messages]
+        for asked, sent in zip(plain.messages, ex.messages, strict=True):
+            if asked["role"] != "user":
+                assert sent == asked  # the answers stay
+                continue
+            grounded = words_only.ground(asked["content"])
+            assert sent["content"] == grounded["text"]
+            used = [p for s in grounded["sources"] for p in words_only.passages() if p["id"] == s["id"]]
+            assert grounded["text"] == render_grounded_turn(asked["content"], used)
+
+
+def test_an_unanswerable_question_carries_no_passage_that_answers_it(demo, built, words_only):
+    data, (train, _) = built
+    refused = [ex for ex in train if ex.grounding == UNANSWERABLE]
+    assert refused
+    originals = {}
+    for ex in data.train:
+        originals.setdefault(ex.where, []).append(ex)
+    passages = {p["id"]: p for p in words_only.passages()}
+    for ex in refused:
+        assert ex.messages[2]["content"] in demo.data.dont_know and ex.kind == "fact"
+        # never a question about who the twin is, nor one whose own answer is a refusal already
+        assert not any(
+            "Ada" in o.messages[2]["content"] or "know" in o.messages[2]["content"] for o in originals[ex.where]
+        )
+        user = ex.messages[1]["content"]
+        answers = {o.messages[2]["content"] for o in originals[ex.where]}
+        rare = rare_words(list(passages.values()))
+        terms = set().union(*(answer_terms(a, PERSONA_WORDS, rare) for a in answers))
+        shown = [p for p in passages.values() if f"[{p['title']}] " + " ".join(p["text"].split()) in user]
+        assert shown, user
+        assert not holders(shown, terms), (user, terms)
+
+
+def test_the_evaluation_asks_only_the_plain_held_out_questions(built):
+    data, (_, holdout) = built
+    assert len(holdout) > len(data.holdout) and holdout[: len(data.holdout)] == data.holdout
+    assert all(ex.grounding in (GROUNDED, UNANSWERABLE) for ex in holdout[len(data.holdout) :])
+    assert len(holdout_questions(holdout)) == len(holdout_questions(data.holdout))
+
+
+def test_the_same_inputs_give_the_same_data(demo, words_only, built):
+    data, (train, holdout) = built
+    again = ground_split(
+        list(data.train),
+        list(data.holdout),
+        Grounder(words_only, demo.data.grounded, demo.data.unanswerable, demo.data.dont_know, PERSONA),
+        demo.data.seed,
+    )
+    assert [e.to_json() for e in again[0]] == [e.to_json() for e in train]
+    assert random.Random(1).random() == random.Random(1).random()
+
+
+def test_grounded_data_without_a_site_or_refusals_is_refused(root, tmp_path):
+    persona = root / "finetune/data/ada"
+    text = (root / "finetune/configs/demo.toml").read_text()
+    text = text.replace('persona = "../data/ada"', f'persona = "{persona}"')
+    text = text.replace('canaries = "../data/ada/', f'canaries = "{persona}/')
+    text = text.replace('site = "../../models.toml"', f'site = "{root}/models.toml"')
+    no_site = tmp_path / "no-site.toml"
+    no_site.write_text(text.split("\n[grounding]")[0])
+    with pytest.raises(ConfigError, match=r"\[data\] grounded/unanswerable need \[grounding\] site"):
+        load(no_site)
+    no_refusals = tmp_path / "no-refusals.toml"
+    no_refusals.write_text(re.sub(r"dont_know = \[[^\]]*\]", "dont_know = []", text))
+    with pytest.raises(ConfigError, match=r"\[data\] unanswerable needs dont_know"):
+        load(no_refusals)
