@@ -135,12 +135,12 @@ const EVENTS = [
 self.onmessage = ({ data }) => {
   if (data.type === msg.LOAD) {
     post(msg.READY, { id: data.id, info: { tools: JSON.stringify(["books", "movies"]), context_length: 2048 },
-                      simd128: true, cached: true });
+                      simd128: true, cached: true, passages: null });
   } else if (data.type === msg.GENERATE) {
     post(msg.EVENT, { id: data.id + 1000, event: { kind: "text", text: "STRAY " } });
     for (const event of EVENTS) post(msg.EVENT, { id: data.id, event });
     post(msg.DONE, { id: data.id, reason: "end_of_turn", tokens: 7, seconds: 1.5, first_token_s: 0.5,
-                     decode_tok_s: 6 });
+                     decode_tok_s: 6, sources: [] });
   } else if (data.type === msg.RESET) {
     post(msg.ERROR, { id: data.id, message: "reset refused by the stand-in" });
   }

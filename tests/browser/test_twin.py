@@ -1,5 +1,7 @@
 """The demo twin, as the repository's models.toml composes it (stock base + committed adapter),
-answers as its persona in Chromium: the system prompt it was trained with travels inside the GGUF."""
+answers as its persona in Chromium: the system prompt it was trained with travels inside the GGUF.
+With the repository's [grounding] table the page retrieves the author's passages for a question and
+links the pages they come from under the answer."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ def twin_site(root, tmp_path_factory):
     registry.write_text(
         f'[[model]]\nid = "{twin.id}"\nlabel = "{twin.label}"\nbase = "{twin.base}"\n'
         f'adapter = "{twin.adapter}"\ndefault = true\n'
+        f'\n[grounding]\nqa = "{root / "finetune/data/ada/seeds.jsonl"}"\n'
     )
     build(root, work / "_site", registry, log=lambda *_: None)
     server = make_server(work / "_site", "127.0.0.1", 0)
@@ -35,3 +38,36 @@ def test_the_twin_answers_as_ada_in_chromium(page, twin_site):
     load_model(page, url, model_id)
     answer = ask(page, "What is your name?")
     assert "Ada" in answer, (answer, page.console_lines)
+
+
+def sources_of_last_turn(page) -> list[tuple[str, str | None]]:
+    """(text, absolute URL or None) of each source under the last answer; [] when it has no sources line."""
+    return page.evaluate(
+        """() => {
+          const answers = document.querySelectorAll('.turn.assistant');
+          const next = answers[answers.length - 1].nextElementSibling;
+          if (!next || !next.classList.contains('sources')) return [];
+          return [...next.querySelectorAll('a, span')].map((e) => [e.textContent, e.href || null]);
+        }"""
+    )
+
+
+def test_a_grounded_answer_links_the_pages_it_drew_on(page, twin_site):
+    model_id, url = twin_site
+    load_model(page, url, model_id)
+    assert page.is_visible("#ground-toggle") and page.is_checked("#ground")
+    ask(page, "Which of your tools prints tide tables for harbours?")
+    sources = sources_of_last_turn(page)
+    assert sources, page.console_lines
+    linked = [href for _, href in sources if href]
+    assert any(href == f"{url}projects/" for href in linked), sources
+    for href in linked:  # every link opens a page of the site
+        assert href.startswith(url) and page.request.get(href).ok, href
+
+
+def test_grounding_can_be_turned_off(page, twin_site):
+    model_id, url = twin_site
+    load_model(page, url, model_id)
+    page.uncheck("#ground")
+    ask(page, "Which of your tools prints tide tables for harbours?")
+    assert sources_of_last_turn(page) == []

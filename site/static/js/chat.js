@@ -8,7 +8,7 @@ import { renderApp, appData } from "./apps.js";
 import { route } from "./router.js";
 import { scriptedAnswer } from "./scripted.js";
 import { renderPicker, selectedModelId } from "./picker.js";
-import { removeCached, resolveEntry } from "./downloads.js";
+import { groundingEntry, removeCached, resolveEntry } from "./downloads.js";
 import { setupVoice } from "./voice.js";
 
 const $ = (id) => document.getElementById(id);
@@ -28,6 +28,7 @@ const workerBlob = new Blob([`import ${JSON.stringify(workerUrl)};`], { type: "t
 const worker = msg.connect(new Worker(URL.createObjectURL(workerBlob), { type: "module" }), showError);
 
 let models = [];
+let grounding = null;     // the site's index of its pages (a ModelEntry), null when it has none
 let loaded = null;        // the model entry running in the worker
 let twinApps = APPS;      // the apps the running model may open: its tools, else all
 const appsData = {};      // app -> items, for the router's parameter words
@@ -116,6 +117,25 @@ function showCoreEvent(turn, event) {
   turn.answer.after(notice);
 }
 
+// Under a grounded answer: where its notes came from, each page once, linked when it has a page.
+function showSources(turn, sources) {
+  if (!sources.length) return;
+  const line = document.createElement("p");
+  line.className = "sources";
+  line.append("from: ");
+  const seen = new Set();
+  for (const { title, url } of sources) {
+    if (seen.has(title + url)) continue;
+    if (seen.size) line.append(" · ");
+    seen.add(title + url);
+    const part = document.createElement(url ? "a" : "span");
+    part.textContent = title;
+    if (url) part.href = `${root}${url}`;
+    line.append(part);
+  }
+  turn.answer.after(line);
+}
+
 function showDone({ reason, tokens, seconds, first_token_s, decode_tok_s }) {
   const rate = decode_tok_s ? ` · ${decode_tok_s.toFixed(1)} tok/s` : "";
   $("stats").textContent = `${tokens} tokens${rate}`;
@@ -140,7 +160,7 @@ function startLoad() {
   const startedAt = performance.now();
   status(`Preparing ${model.label}…`);
   setBusy(true);
-  worker.send(msg.LOAD, { model, wasm }, {
+  worker.send(msg.LOAD, { model, wasm, grounding }, {
     [msg.PROGRESS]: ({ phase, loaded: bytes, total, warning }) => {
       $("download").hidden = false;
       $("progress").value = total ? bytes / total : 0;
@@ -150,8 +170,9 @@ function startLoad() {
       $("progress-text").textContent = `${phase}: ${(bytes / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB${pct}${speed}`;
       if (warning) status(warning, "warning");
     },
-    [msg.READY]: async ({ info, simd128, cached }) => {
+    [msg.READY]: async ({ info, simd128, cached, passages }) => {
       loaded = model;
+      $("ground-toggle").hidden = !passages;
       twinApps = allowedApps(info);
       document.body.dataset.simd128 = String(simd128);
       document.body.dataset.model = model.id;
@@ -185,10 +206,12 @@ async function ask(question) {
   }
   turn.answer = addNode("turn assistant");
   setBusy(true);
-  worker.send(msg.GENERATE, { prompt: question, options: loaded.sampling || {} }, {
+  const ground = !$("ground-toggle").hidden && $("ground").checked;
+  worker.send(msg.GENERATE, { prompt: question, options: loaded.sampling || {}, ground }, {
     [msg.EVENT]: ({ event }) => showCoreEvent(turn, event),
     [msg.DONE]: async (done) => {
       showDone(done);
+      showSources(turn, done.sources);
       await finishTurn(turn, done.reason);
     },
     [msg.ERROR]: (error) => {
@@ -202,6 +225,7 @@ async function init() {
   const registryUrl = new URL(`${root}models.json`, location.href);
   const registry = await (await fetch(registryUrl)).json();
   models = registry.models.map((entry) => resolveEntry(entry, registryUrl));
+  grounding = groundingEntry(registry.grounding, registryUrl);
   const wanted = new URLSearchParams(location.search).get("model");
   const initial = models.find((m) => m.id === wanted) || models.find((m) => m.default) || models[0];
   await renderPicker($("models"), models, initial?.id);

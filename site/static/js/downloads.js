@@ -53,6 +53,23 @@ export function resolveEntry(entry, registryUrl) {
   };
 }
 
+// models.json "grounding" ({file, sha256, bytes, passages, embedder: a model entry | null}) as an entry
+// loadModelInto fetches, verifies and caches like a one-shard model.
+/** @returns {import("./protocol.js").GroundingEntry|null} */
+export function groundingEntry(grounding, registryUrl) {
+  if (!grounding) return null;
+  const url = new URL(grounding.file, registryUrl).href;
+  const { bytes, sha256 } = grounding;
+  return {
+    id: "the site's index of its pages",
+    bytes,
+    sha256,
+    cache_key: url,
+    shards: [{ url, bytes, sha256 }],
+    embedder: grounding.embedder ? resolveEntry(grounding.embedder, registryUrl) : null,
+  };
+}
+
 export async function isCached(model) {
   const cache = await caches.open(CACHE_NAME);
   return Boolean(await cache.match(model.cache_key));

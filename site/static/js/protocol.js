@@ -15,6 +15,12 @@
  */
 
 /**
+ * The site's index of the author's pages, and the embedding model that matches questions to its
+ * passages by meaning (null: by words alone).
+ * @typedef {ModelEntry & {embedder: ModelEntry|null}} GroundingEntry
+ */
+
+/**
  * The wasm-bindgen module's URLs (content-hashed, absolute).
  * @typedef {object} WasmUrls
  * @property {string} js
@@ -28,6 +34,16 @@
  *         | {kind: "tool", app: string, params: Object<string, *>}} CoreEvent
  */
 
+/**
+ * A passage of the author's pages that a grounded turn carried (the core's grounding::Source).
+ * @typedef {object} Source
+ * @property {string} id
+ * @property {string} source  about, projects, books, musings, talks or qa
+ * @property {string} title   the page's name
+ * @property {string} url     relative to the site root; "" when the passage has no page (Q&A)
+ * @property {number} score   0..1
+ */
+
 // ---- page -> worker: requests
 
 /**
@@ -37,6 +53,8 @@
  * @property {number} id
  * @property {ModelEntry} model
  * @property {WasmUrls} wasm
+ * @property {GroundingEntry|null} grounding  the site's index of the author's pages (models.json
+ *   "grounding"), loaded (verified, cached) with the model; null when the site has none
  */
 export const LOAD = "load";
 
@@ -46,6 +64,7 @@ export const LOAD = "load";
  * @property {number} id
  * @property {string} prompt
  * @property {Object<string, number>} options  the model's sampling table from models.json (snake_case)
+ * @property {boolean} ground  put the passages of the author's pages that match `prompt` into the turn
  */
 export const GENERATE = "generate";
 
@@ -101,6 +120,7 @@ export const PROGRESS = "progress";
  *   (more fields pass through); `tools` is the twin's tabtwin.tools list (a JSON text), null when any app
  * @property {boolean} simd128  whether the core was built with wasm simd128
  * @property {boolean} cached   whether the bytes came from this device
+ * @property {number|null} passages  passages in the grounding index; null when the site has none
  */
 export const READY = "ready";
 
@@ -121,6 +141,7 @@ export const EVENT = "event";
  * @property {number} seconds  from the request to the end, prompt included
  * @property {number|null} first_token_s  from the request to the first token (prompt processing); null when none
  * @property {number|null} decode_tok_s  decode speed from the first token to the last; null under two tokens
+ * @property {Source[]} sources  the passages the turn carried, best first; empty when ungrounded
  */
 export const DONE = "done";
 

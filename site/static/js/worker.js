@@ -7,6 +7,7 @@ import { loadModelInto } from "./downloads.js";
 let core = null;  // the wasm-bindgen module, imported on first LOAD (its URL is content-hashed)
 let chat = null;
 let transcriber = null;
+let grounding = null;  // the site's index of the author's pages, when it has one
 let stopRequested = false;
 const CONTEXT_LIMIT = 2048;
 
@@ -52,16 +53,27 @@ async function transcribe({ id, samples }) {
 }
 
 /** @param {import("./protocol.js").LoadRequest} request */
-async function load({ id, model, wasm }) {
+async function load({ id, model, wasm, grounding: index = null }) {
   await ensureCore(wasm);
   if (chat) chat.free();  // before the next model's bytes arrive: wasm memory never shrinks
   chat = null;
+  // The index (tens of KB) and its embedding model (~25 MB) serve every model: loaded once, first.
+  if (index && !grounding) {
+    const { sink } = await loadModelInto(index, newSink, () => {});
+    const loadedIndex = new core.Grounding(sink);
+    if (index.embedder) {
+      const embedder = await loadModelInto(index.embedder, newSink, (p) => post(msg.PROGRESS, { id, ...p }));
+      loadedIndex.attach_embedder(embedder.sink);
+    }
+    grounding = loadedIndex;
+  }
   const { sink, cached } = await loadModelInto(model, newSink, (p) => post(msg.PROGRESS, { id, ...p }));
   post(msg.PROGRESS, { id, phase: "starting", loaded: model.bytes, total: model.bytes });
   chat = new core.Chat(sink);
   // Ephemeral, capped conversations: the core drops the oldest turns past this window.
   chat.set_context_limit(CONTEXT_LIMIT);  // the core caps it at the model's own context
-  post(msg.READY, { id, info: JSON.parse(chat.info()), simd128: core.with_simd128(), cached });
+  const passages = grounding ? grounding.passages() : null;
+  post(msg.READY, { id, info: JSON.parse(chat.info()), simd128: core.with_simd128(), cached, passages });
 }
 
 /**
@@ -73,12 +85,15 @@ function emit(id, event) {
   post(msg.EVENT, { id, event });
 }
 
-async function generate({ id, prompt, options = {} }) {
+async function generate({ id, prompt, options = {}, ground = false }) {
   stopRequested = false;
   // Overrides arrive as models.toml writes them ([model.sampling], snake_case); the core
   // fills in the model's own defaults for whatever is not given.
   const started = performance.now();
-  chat.start(prompt, JSON.stringify(options));
+  // Grounded: the core picks the passages and renders them into the turn in the format the twin
+  // was trained on; the visitor sees their own words, the model sees the notes too.
+  const { text, sources } = ground && grounding ? JSON.parse(grounding.ground(prompt)) : { text: prompt, sources: [] };
+  chat.start(text, JSON.stringify(options));
   let tokens = 0;
   let firstTokenAt = 0;
   let lastTokenAt = 0;
@@ -104,6 +119,7 @@ async function generate({ id, prompt, options = {} }) {
     seconds: (performance.now() - started) / 1000,
     first_token_s: tokens > 0 ? (firstTokenAt - started) / 1000 : null,
     decode_tok_s: tokens > 1 ? (tokens - 1) / decodeSeconds : null,
+    sources,
   });
 }
 

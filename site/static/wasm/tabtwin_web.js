@@ -157,6 +157,101 @@ export class Chat {
 if (Symbol.dispose) Chat.prototype[Symbol.dispose] = Chat.prototype.free;
 
 /**
+ * The site's grounding index: passages of the author's own pages for each question.
+ */
+export class Grounding {
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        GroundingFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_grounding_free(ptr, 0);
+    }
+    /**
+     * Match questions by meaning too, with the embedding model the index names (its assembled bytes).
+     * @param {ModelBytes} bytes
+     */
+    attach_embedder(bytes) {
+        _assertClass(bytes, ModelBytes);
+        var ptr0 = bytes.__destroy_into_raw();
+        const ret = wasm.grounding_attach_embedder(this.__wbg_ptr, ptr0);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
+     * `question` as the model sees it, as JSON {text, sources: [{id, source, title, url, score}]}.
+     * `limits_json`: overrides of the core's limits (top_k, min_score, budget_chars).
+     * @param {string} question
+     * @param {string | null} [limits_json]
+     * @returns {string}
+     */
+    ground(question, limits_json) {
+        let deferred4_0;
+        let deferred4_1;
+        try {
+            let ptr0, len0, ptr1, len1;
+            try {
+                ptr0 = passStringToWasm0(question, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+                len0 = WASM_VECTOR_LEN;
+                ptr1 = isLikeNone(limits_json) ? 0 : passStringToWasm0(limits_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+                len1 = WASM_VECTOR_LEN;
+            } catch (e) {
+                if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+                if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+                throw e;
+            }
+            const ret = wasm.grounding_ground(this.__wbg_ptr, ptr0, len0, ptr1, len1);
+            var ptr3 = ret[0];
+            var len3 = ret[1];
+            if (ret[3]) {
+                ptr3 = 0; len3 = 0;
+                throw takeFromExternrefTable0(ret[2]);
+            }
+            deferred4_0 = ptr3;
+            deferred4_1 = len3;
+            return getStringFromWasm0(ptr3, len3);
+        } finally {
+            wasm.__wbindgen_free(deferred4_0, deferred4_1, 1);
+        }
+    }
+    /**
+     * From the assembled (and verified) bytes of `grounding.<hash>.json`, as a model arrives.
+     * @param {ModelBytes} bytes
+     */
+    constructor(bytes) {
+        _assertClass(bytes, ModelBytes);
+        var ptr0 = bytes.__destroy_into_raw();
+        const ret = wasm.grounding_new(ptr0);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        this.__wbg_ptr = ret[0];
+        GroundingFinalization.register(this, this.__wbg_ptr, this);
+        return this;
+    }
+    /**
+     * @returns {number}
+     */
+    passages() {
+        const ret = wasm.grounding_passages(this.__wbg_ptr);
+        return ret >>> 0;
+    }
+    /**
+     * Whether questions are matched by meaning (an embedder is attached) or by words alone.
+     * @returns {boolean}
+     */
+    semantic() {
+        const ret = wasm.grounding_semantic(this.__wbg_ptr);
+        return ret !== 0;
+    }
+}
+if (Symbol.dispose) Grounding.prototype[Symbol.dispose] = Grounding.prototype.free;
+
+/**
  * A model file arriving in pieces, assembled in wasm memory where the model will
  * use it in place (the worker never holds the whole file in JS).
  */
@@ -311,6 +406,9 @@ function __wbg_get_imports() {
 const ChatFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(ptr => wasm.__wbg_chat_free(ptr, 1));
+const GroundingFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_grounding_free(ptr, 1));
 const ModelBytesFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(ptr => wasm.__wbg_modelbytes_free(ptr, 1));
