@@ -115,6 +115,15 @@ def cmd_bench_agreement(args) -> int:
     return agreement.main(args.options)
 
 
+def cmd_bench_grounding(args) -> int:
+    from tabtwin.bench import grounding
+
+    if args.rounds < 1:
+        raise TabtwinError("--rounds must be at least 1")
+    grounding.run(args.rounds, args.out)
+    return 0
+
+
 def cmd_bench_browser(args) -> int:
     from tabtwin.bench import browser, report
     from tabtwin.bench.models import resolve
@@ -222,6 +231,14 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
     )
     agreement.add_argument("options", nargs="*")
     agreement.set_defaults(func=cmd_bench_agreement)
+    grounding = bench_sub.add_parser(
+        "grounding",
+        help="what grounding adds to the time to first token on /chat in Chromium (the default twin, "
+        "the repository's [grounding] index), questions asked with and without it in alternation",
+    )
+    grounding.add_argument("--rounds", type=int, default=3, help="times each question is asked both ways")
+    grounding.add_argument("--out", type=Path, default=Path("docs/bench/grounding.json"))
+    grounding.set_defaults(func=cmd_bench_grounding)
 
     transcribe = sub.add_parser("transcribe", help="speech to text with Whisper tiny.en, run by the native core")
     transcribe.add_argument("file", type=Path, help="a WAV file (any rate; mono or stereo)")
