@@ -307,7 +307,7 @@ def add_bench_browser(bench_sub, root: Path | None) -> None:
     b.set_defaults(func=cmd_bench_browser)
 
 
-BENCH_VERBS = {"native", "browser", "agreement", "-h", "--help"}
+BENCH_VERBS = {"native", "browser", "agreement", "grounding", "-h", "--help"}
 
 
 def with_bench_verb(argv: list[str]) -> list[str]:
