@@ -378,3 +378,48 @@ def test_eval_scores_every_turn_and_writes_the_reports(trained, tmp_path, capsys
     assert html.escape(report["command"]) in page
     assert page.count('<div class="q">') == len(rows)
     assert not (tmp_path / "twin.eval.md").exists()
+
+
+def test_eval_with_grounding_asks_each_question_as_the_page_sends_it(trained, tmp_path):
+    """With the site's index every question is asked twice: plain, and with the passages the core
+    retrieves for it rendered into the turn (the page's bytes); the report adds the retrieval's figures."""
+    from tabtwin._core import Grounding
+    from tabtwin.finetune.evaluate import evaluate
+
+    cfg = load(trained.path)
+    cfg.export.output = tmp_path / "twin.gguf"
+    export(cfg, verify=False, log=quiet)
+    canaries = tmp_path / "canaries.jsonl"
+    canaries.write_text("".join(json.dumps(c) + "\n" for c in CANARIES))
+    cfg.eval.canaries = canaries
+    passages = [
+        {
+            "id": "about/home",
+            "source": "about",
+            "title": "About",
+            "url": "about/",
+            "text": "I live in Lisbon by the river.",
+        },
+        {
+            "id": "qa/rust",
+            "source": "qa",
+            "title": "Q&A",
+            "url": "",
+            "text": "Q: Do you write Rust? A: Yes, tidewater.",
+        },
+    ]
+    grounding = Grounding(json.dumps({"format": 1, "passages": passages}).encode())
+    report = evaluate(cfg, gguf=cfg.export.output, log=quiet, grounding=grounding)
+    assert list(report["summary"]) == ["twin", "twin+grounding"]
+    assert report["models"]["twin+grounding"] == report["models"]["twin"]
+    rows = {r["question"]: r for r in report["rows"]}
+    lisbon = rows["Where do you live? <b>bold</b> & co"]
+    assert "sources" not in lisbon["twin"] and lisbon["twin+grounding"]["sources"] == ["about/home"]
+    chat = Chat.from_path(cfg.export.output)
+    chat.generate(grounding.ground(lisbon["question"])["text"], max_tokens=cfg.eval.max_tokens)
+    assert chat.last_reply_raw() == lisbon["twin+grounding"]["reply"]
+    retrieval = report["retrieval"]
+    assert retrieval["semantic"] is False and retrieval["recall_served"] == {"value": 1.0, "passed": 1, "n": 1}
+    assert retrieval["honesty_none_served"]["n"] == 1
+    page = (tmp_path / "twin.eval.html").read_text()
+    assert "<h2>Retrieval</h2>" in page and "passages: about/home" in page
