@@ -221,18 +221,6 @@ impl Decoder {
         x.drain(..(tokens.len() - 1) * hidden);
         Ok(x)
     }
-
-    /// Bytes of weights read for one generated token (the bandwidth a decode step needs).
-    pub fn weight_bytes_per_token(&self) -> usize {
-        let layers: usize = self
-            .layers
-            .iter()
-            .map(|l| {
-                [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down].iter().map(|m| m.weight.stored_bytes()).sum::<usize>()
-            })
-            .sum();
-        layers + self.output.stored_bytes()
-    }
 }
 
 fn add(x: &mut [f32], y: &[f32]) {

@@ -38,13 +38,6 @@ impl Store {
         }
     }
 
-    fn bytes(&self) -> usize {
-        match self {
-            Store::F32(v) => v.capacity() * 4,
-            Store::F16(v) => v.capacity() * 2,
-        }
-    }
-
     fn reserve(&mut self, floats: usize) {
         match self {
             Store::F32(v) => v.reserve_exact(floats),
@@ -148,10 +141,6 @@ impl KvCache {
         self.len == 0
     }
 
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// Change the window. Storage already made is remade at the new size (kept tokens copied once).
     pub fn set_capacity(&mut self, tokens: usize) {
         if tokens == self.capacity {
@@ -204,10 +193,5 @@ impl KvCache {
     /// A layer's keys and values for all cached tokens plus the batch being fed.
     pub fn layer(&self, layer: usize) -> LayerView<'_> {
         LayerView { keys: &self.keys[layer], values: &self.values[layer], width: self.width }
-    }
-
-    /// Bytes held for the window (what the tab pays for it).
-    pub fn reserved_bytes(&self) -> usize {
-        self.keys.iter().chain(&self.values).map(Store::bytes).sum()
     }
 }

@@ -85,11 +85,6 @@ impl Matrix {
             }
         }
     }
-
-    /// Bytes read per product (the memory-bandwidth cost of one decode step).
-    pub fn stored_bytes(&self) -> usize {
-        self.rows * self.row_bytes
-    }
 }
 
 /// A matrix with an optional bias.
