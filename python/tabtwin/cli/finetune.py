@@ -121,7 +121,7 @@ def cmd_eval(args) -> int:
 
     cfg = _config(args)
     grounding = None if args.no_grounding else _grounding(cfg)
-    evaluate(cfg, gguf=args.gguf, limit=args.limit, compare_base=args.base, grounding=grounding)
+    evaluate(cfg, gguf=args.gguf, limit=args.limit, compare_base=args.base, grounding=grounding, no_base=args.no_base)
     return 0
 
 
@@ -196,6 +196,7 @@ def register(sub) -> None:
     evaluate.add_argument("--gguf", type=Path, help="the twin to evaluate (default: [export] output)")
     evaluate.add_argument("--limit", type=int, help="score at most this many holdout questions")
     evaluate.add_argument("--base", help="also run this GGUF or default model id, side by side")
+    evaluate.add_argument("--no-base", action="store_true", help="the twin alone ([eval] compare_base ignored)")
     evaluate.add_argument(
         "--no-grounding", action="store_true", help="ask without the site's passages only ([grounding] site ignored)"
     )

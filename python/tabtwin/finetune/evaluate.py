@@ -635,9 +635,15 @@ def collect_questions(cfg, limit: int | None) -> tuple[list[Question], list[Cana
     return questions, canaries
 
 
-def command_line(cfg, gguf: Path, limit: int | None, compare_base: str | None) -> str:
+def command_line(
+    cfg, gguf: Path, limit: int | None, compare_base: str | None, no_base: bool = False, grounded: bool = False
+) -> str:
     """The command that reruns this evaluation, for the report's header."""
     words = ["tabtwin", "eval", shown(cfg.path)]
+    if no_base:
+        words.append("--no-base")
+    if cfg.grounding.site is not None and not grounded:
+        words.append("--no-grounding")
     if gguf != Path(cfg.export_path):
         words += ["--gguf", shown(gguf)]
     if limit is not None:
@@ -666,6 +672,7 @@ def evaluate(
     compare_base: str | None = None,
     log: Callable[[str], None] = print,
     grounding=None,
+    no_base: bool = False,
 ) -> dict:
     """`grounding`: the core's Grounding over the site's index (the CLI builds it from [grounding]
     site); every model then answers twice, as labelled, "<model>" without it and
@@ -674,9 +681,9 @@ def evaluate(
     if not gguf.is_file():
         raise TabtwinError(f"{gguf}: no exported twin; run `tabtwin export {cfg.path}` first")
     questions, canaries = collect_questions(cfg, limit)
-    command = command_line(cfg, gguf, limit, compare_base)
+    command = command_line(cfg, gguf, limit, compare_base, no_base, grounding is not None)
     runs = {"twin": gguf}
-    compare_base = compare_base or cfg.eval.compare_base
+    compare_base = None if no_base else compare_base or cfg.eval.compare_base
     if compare_base:
         runs["base"] = compare_base
     persona, other_names = persona_name(cfg), list(cfg.eval.other_names)
