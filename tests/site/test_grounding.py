@@ -97,7 +97,7 @@ def test_passages_are_40_to_120_words_unless_the_whole_entry_is_shorter(repo_sit
             assert re.search(r"[.!?…:\w\"”)]$", p["text"]), p["text"][-40:]
     musings = [p for p in passages if p["source"] == "musings"]
     slack = [p for p in musings if p["url"] == "musings/slack-water/"]
-    assert len(slack) > 1 and {p["title"] for p in slack} == {"Slack water"}  # a musing's passages keep its title
+    assert len(slack) > 1 and {p["title"] for p in slack} == {"Musing: Slack water"}  # one title a musing
 
 
 def test_every_url_is_a_built_page_and_every_fragment_an_id_in_it(repo_site):

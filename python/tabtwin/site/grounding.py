@@ -379,7 +379,7 @@ def passages(content: SiteContent, config: Grounding) -> list[Passage]:
         elif source == "musings":
             for m in content.musings:
                 base = f"musings/{m['slug']}"
-                out += page_passages(m["html"], source, base, m["title"], f"{base}/", ids)
+                out += page_passages(m["html"], source, base, f"Musing: {m['title']}", f"{base}/", ids)
         elif source == "qa" and config.qa is not None:
             for seed in qa_seeds(config.qa):
                 out += entry_passages(qa_text(seed), source, f"qa/{slug(seed['q'][0], 48)}", "Q&A", "", ids)
