@@ -230,7 +230,7 @@ def test_qwen2_twin_from_a_hugging_face_directory(tmp_path, tiny_base, smollm_pa
     merged = merged_model(cfg)
     for question in QUESTIONS:
         assert core_greedy(cfg.export_path, question, 20) == transformers_greedy(merged, tokenizer, question, 20)
-    assert resolve_quantization("auto", "qwen2") == "q8_0"  # qwen2 keeps its answers in all-Q8_0
+    assert resolve_quantization("auto") == "q8_0"  # every architecture keeps its answers in all-Q8_0
 
 
 def test_site_build_composes_a_twin_from_base_and_adapter(exported, tmp_path, monkeypatch):
