@@ -237,7 +237,7 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
         "the repository's [grounding] index), questions asked with and without it in alternation",
     )
     grounding.add_argument("--rounds", type=int, default=3, help="times each question is asked both ways")
-    grounding.add_argument("--out", type=Path, default=Path("docs/bench/grounding.json"))
+    grounding.add_argument("--out", type=Path, default=Path("bench-results/grounding.json"))
     grounding.set_defaults(func=cmd_bench_grounding)
 
     transcribe = sub.add_parser("transcribe", help="speech to text with Whisper tiny.en, run by the native core")
