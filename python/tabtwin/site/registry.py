@@ -303,15 +303,11 @@ def _is_origin(value: str) -> bool:
     )
 
 
-def load_site(path: Path | str) -> dict:
-    """The optional `[site]` table: target (a host in site.budget.HOSTS), budget_mb, file_mb."""
-    from tabtwin.site.budget import HOSTS
-
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    site = tomllib.loads(text).get("site", {})
+def table_lines(text: str, table: str):
+    """(the line of `[table]` in `text`, a function: key -> the line that sets it in that table, else the
+    table's line): where a problem with one key of a one-level table is reported."""
     lines = text.splitlines()
-    start = next((n for n, raw in enumerate(lines, 1) if raw.strip() == "[site]"), 1)
+    start = next((n for n, raw in enumerate(lines, 1) if raw.strip() == f"[{table}]"), 1)
 
     def line_of(key: str) -> int:
         for n, raw in enumerate(lines[start:], start + 1):
@@ -321,6 +317,17 @@ def load_site(path: Path | str) -> dict:
                 return n
         return start
 
+    return start, line_of
+
+
+def load_site(path: Path | str) -> dict:
+    """The optional `[site]` table: target (a host in site.budget.HOSTS), budget_mb, file_mb."""
+    from tabtwin.site.budget import HOSTS
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    site = tomllib.loads(text).get("site", {})
+    start, line_of = table_lines(text, "site")
     if not isinstance(site, dict):
         raise RegistryError([f"{path}:{start}: [site] must be a table"])
     problems = []
@@ -385,17 +392,7 @@ def load_grounding(path: Path | str) -> Grounding | None:
     table = tomllib.loads(text).get("grounding")
     if table is None:
         return None
-    lines = text.splitlines()
-    start = next((n for n, raw in enumerate(lines, 1) if raw.strip() == "[grounding]"), 1)
-
-    def line_of(key: str) -> int:
-        for n, raw in enumerate(lines[start:], start + 1):
-            if raw.strip().startswith("["):
-                break
-            if raw.split("=", 1)[0].strip() == key:
-                return n
-        return start
-
+    start, line_of = table_lines(text, "grounding")
     if not isinstance(table, dict):
         raise RegistryError([f"{path}:{start}: [grounding] must be a table"])
     problems = []
