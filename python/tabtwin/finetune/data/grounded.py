@@ -82,13 +82,15 @@ class Grounder:
         self.next_refusal = 0
         self.terms_by_item: dict[str, set[str]] = {}  # a seed's answers, every variant: see learn_answers
         self.never_refused: set[str] = set()
+        self.holders_by_item: dict[str, list[str] | None] = {}
 
     def learn_answers(self, examples: list[Example]) -> None:
         """The names and numbers of every answer variant of each item (seed line): a question is only
         unanswerable when no passage names any of them, whichever variant this example was paired with.
         Items about who the persona is (an answer names it) and items whose answer already admits not
         knowing are never made unanswerable: the twin always knows who it is."""
-        self.never_refused: set[str] = set()
+        self.never_refused.clear()
+        self.holders_by_item.clear()  # they follow from the terms learned here
         for ex in examples:
             terms = self.terms_by_item.setdefault(ex.where, set())
             for m in ex.messages:
@@ -105,10 +107,12 @@ class Grounder:
         turns = [m for m in example.messages if m["role"] != "system"]
         if example.kind != "fact" or len(turns) != 2 or not self.dont_know or example.where in self.never_refused:
             return None
-        terms = self.terms_by_item.get(example.where) or answer_terms(
-            turns[1]["content"], self.persona_words, self.rare
-        )
-        return holders(self.passages, terms) if terms else None
+        if example.where not in self.holders_by_item:  # one scan of the passages per item, not per example
+            terms = self.terms_by_item.get(example.where) or answer_terms(
+                turns[1]["content"], self.persona_words, self.rare
+            )
+            self.holders_by_item[example.where] = holders(self.passages, terms) if terms else None
+        return self.holders_by_item[example.where]
 
     def unanswerable(self, example: Example) -> Example | None:
         """The example's question without the passages that answer it, answered with a refusal (None when
