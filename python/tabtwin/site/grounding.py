@@ -357,6 +357,10 @@ def qa_text(seed: dict) -> str:
     return text
 
 
+# The listing pages: each entry one passage, its id from this field, its text from this function.
+LISTINGS = {"projects": ("id", project_text), "books": ("title", book_text), "talks": ("title", talk_text)}
+
+
 def passages(content: SiteContent, config: Grounding) -> list[Passage]:
     """Every passage of the index, in its order: GROUNDING_SOURCES, then the content's own order
     (the pages list projects, books, talks and musings in the same order)."""
@@ -364,18 +368,11 @@ def passages(content: SiteContent, config: Grounding) -> list[Passage]:
     for source in config.sources:
         if source == "about" and content.about_html:
             out += page_passages(content.about_html, "about", "about", PAGE_TITLES["about"], "about/", ids, "intro")
-        elif source == "projects":
-            for p in content.projects:
-                wanted = f"projects/{slug(str(p['id']))}"
-                out += entry_passages(project_text(p), source, wanted, PAGE_TITLES[source], "projects/", ids)
-        elif source == "books":
-            for b in content.books:
-                wanted = f"books/{slug(b['title'])}"
-                out += entry_passages(book_text(b), source, wanted, PAGE_TITLES[source], "books/", ids)
-        elif source == "talks":
-            for t in content.talks:
-                wanted = f"talks/{slug(t['title'])}"
-                out += entry_passages(talk_text(t), source, wanted, PAGE_TITLES[source], "talks/", ids)
+        elif source in LISTINGS:
+            key, text_of = LISTINGS[source]
+            for entry in getattr(content, source):
+                wanted = f"{source}/{slug(str(entry[key]))}"
+                out += entry_passages(text_of(entry), source, wanted, PAGE_TITLES[source], f"{source}/", ids)
         elif source == "musings":
             for m in content.musings:
                 base = f"musings/{m['slug']}"
