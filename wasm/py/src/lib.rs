@@ -50,6 +50,16 @@ fn json_to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, Py
     })
 }
 
+/// A file's bytes, or an error naming it.
+fn read(path: &std::path::Path) -> PyResult<Vec<u8>> {
+    std::fs::read(path).map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))
+}
+
+/// A core error about the file at `path`, named in the message.
+fn in_file(path: &std::path::Path, err: tabtwin_core::Error) -> PyErr {
+    PyValueError::new_err(format!("{}: {err}", path.display()))
+}
+
 fn to_messages(pairs: Vec<(String, String)>) -> Vec<Message> {
     pairs.iter().map(|(role, content)| Message::new(role, content)).collect()
 }
@@ -69,10 +79,8 @@ impl Chat {
 
     #[staticmethod]
     fn from_path(path: std::path::PathBuf) -> PyResult<Self> {
-        let data =
-            std::fs::read(&path).map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
-        let inner = tabtwin_core::Chat::from_bytes(data)
-            .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
+        let data = read(&path)?;
+        let inner = tabtwin_core::Chat::from_bytes(data).map_err(|e| in_file(&path, e))?;
         Ok(Self { inner })
     }
 
@@ -228,10 +236,8 @@ struct Transcriber {
 impl Transcriber {
     #[staticmethod]
     fn from_path(path: std::path::PathBuf) -> PyResult<Self> {
-        let data =
-            std::fs::read(&path).map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
-        let inner = tabtwin_core::Transcriber::from_bytes(data)
-            .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
+        let data = read(&path)?;
+        let inner = tabtwin_core::Transcriber::from_bytes(data).map_err(|e| in_file(&path, e))?;
         Ok(Self { inner })
     }
 
@@ -266,10 +272,8 @@ impl Grounding {
 
     #[staticmethod]
     fn from_path(path: std::path::PathBuf) -> PyResult<Self> {
-        let data =
-            std::fs::read(&path).map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
-        let inner = tabtwin_core::grounding::Grounding::from_json(&data)
-            .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
+        let data = read(&path)?;
+        let inner = tabtwin_core::grounding::Grounding::from_json(&data).map_err(|e| in_file(&path, e))?;
         Ok(Self { inner })
     }
 
@@ -302,9 +306,7 @@ impl Grounding {
 
     /// Match questions by meaning too, with the embedding model the index names (its GGUF).
     fn attach_embedder(&mut self, path: std::path::PathBuf) -> PyResult<()> {
-        let data =
-            std::fs::read(&path).map_err(|e| PyValueError::new_err(format!("cannot read {}: {e}", path.display())))?;
-        self.inner.attach_embedder(data).map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))
+        self.inner.attach_embedder(read(&path)?).map_err(|e| in_file(&path, e))
     }
 
     /// Whether an embedder is attached (questions matched by meaning and words) or not (words alone).
