@@ -203,3 +203,71 @@ def test_accelerate_launch_two_processes_equals_one(tmp_path, tiny_base):
     assert wa.keys() == wb.keys()
     for key in wa:
         torch.testing.assert_close(wa[key], wb[key], rtol=1e-4, atol=1e-6)
+
+
+def test_packed_rows_give_each_example_its_own_loss(tmp_path, tiny_base):
+    """Examples packed side by side in one row (positions restart per example) score exactly as
+    they do one by one: attention never crosses from one example into another."""
+    from transformers import AutoModelForCausalLM
+
+    from tabtwin.finetune import batches
+    from tabtwin.finetune.train import collate, token_loss_sum
+
+    cfg = built_config(tmp_path, tiny_base)
+    base = resolve_base(cfg.train.base)
+    tokenizer = load_tokenizer(base, quiet)
+    train_set, _, _ = load_data(cfg, tokenizer)
+    model = AutoModelForCausalLM.from_pretrained(hf_dir(base), dtype=torch.float32).eval()
+
+    class Wrapped(torch.nn.Module):  # token_loss_sum takes a peft model
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def get_base_model(self):
+            return self.inner
+
+    lengths = [len(e) for e in train_set]
+    rows = batches.pack(list(range(len(train_set))), lengths, cfg.train.max_seq_len)
+    assert any(len(row) > 1 for row in rows) and sorted(i for row in rows for i in row) == list(range(len(train_set)))
+    assert all(sum(lengths[i] for i in row) <= cfg.train.max_seq_len for row in rows)
+    with torch.no_grad():
+        packed, n_packed = token_loss_sum(Wrapped(model), *collate(rows[:2], train_set, 0, "cpu"))
+        alone = [token_loss_sum(Wrapped(model), *collate([[i]], train_set, 0, "cpu")) for i in rows[0] + rows[1]]
+    assert n_packed == sum(n for _, n in alone)
+    assert float(packed) == pytest.approx(sum(float(loss) for loss, _ in alone), rel=1e-5)
+
+
+def test_packing_trains_fewer_longer_steps_and_resumes_the_same(tmp_path, tiny_base):
+    overrides = {"train.epochs": "2", "train.packing": "true", "train.batch_size": "1", "train.dropout": "0.1"}
+    plain = built_config(tmp_path / "plain", tiny_base, **{"train.epochs": "2", "train.batch_size": "1"})
+    whole = built_config(tmp_path / "whole", tiny_base, **overrides)
+    cut = built_config(tmp_path / "cut", tiny_base, **overrides)
+    r_plain = train(plain, log=quiet, progress=False)
+    r_whole = train(whole, log=quiet, progress=False)
+    assert r_whole["done"] and 0 < r_whole["steps_per_epoch"] < r_plain["steps_per_epoch"]
+    assert r_whole["holdout_losses"][-1][2] < r_whole["holdout_losses"][0][2]
+    train(cut, stop_after=3, log=quiet, progress=False)
+    train(cut, resume=True, log=quiet, progress=False)
+    a = load_file(whole.adapter_dir / "adapter_model.safetensors")
+    b = load_file(cut.adapter_dir / "adapter_model.safetensors")
+    assert all(torch.equal(a[name], b[name]) for name in a)
+
+
+def test_init_adapter_starts_from_its_weights_and_refuses_another_shape(tmp_path, trained):
+    from tabtwin.finetune.train import load_model
+
+    cfg = built_config(tmp_path, resolve_base(trained.train.base).gguf)
+    cfg.train.init_adapter = trained.adapter_dir
+    model = load_model(cfg, resolve_base(cfg.train.base), "cpu", quiet)
+    saved = load_file(trained.adapter_dir / "adapter_model.safetensors")
+    params = {n.replace(".default", ""): p for n, p in model.named_parameters() if p.requires_grad}
+    assert saved.keys() == params.keys()
+    assert all(torch.equal(saved[n], params[n].detach()) for n in saved)
+
+    cfg.train.r = 4
+    with pytest.raises(TabtwinError, match=r"another shape: r 8 \(config: 4\)"):
+        load_model(cfg, resolve_base(cfg.train.base), "cpu", quiet)
+    cfg.train.init_adapter = tmp_path
+    with pytest.raises(TabtwinError, match="holds no adapter"):
+        load_model(cfg, resolve_base(cfg.train.base), "cpu", quiet)

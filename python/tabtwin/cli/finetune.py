@@ -60,6 +60,8 @@ def cmd_train(args) -> int:
     from tabtwin.finetune.train import train
 
     cfg = _config(args)
+    if args.init_adapter is not None:
+        cfg.train.init_adapter = args.init_adapter.expanduser().resolve()
     try:
         train(cfg, resume=args.resume, restart=args.restart, stop_after=args.stop_after, progress=not args.no_progress)
     except KeyboardInterrupt:
@@ -158,6 +160,12 @@ def register(sub) -> None:
         type=int,
         metavar="STEPS",
         help="stop cleanly after this many optimizer steps in total (resume later)",
+    )
+    train.add_argument(
+        "--init-adapter",
+        type=Path,
+        metavar="DIR",
+        help="start from this adapter's weights instead of a fresh LoRA ([train] init_adapter)",
     )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)

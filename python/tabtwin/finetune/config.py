@@ -59,8 +59,12 @@ class TrainConfig:
     epochs: int = 8
     patience: int = 2  # evaluations without a better holdout loss before stopping
     max_seq_len: int = 512
-    batch_size: int = 4
+    batch_size: int = 4  # examples per micro-batch; with packing, rows of up to max_seq_len tokens
     grad_accum: int = 1
+    packing: bool = False  # whole examples side by side in each row, attention kept per example (batches.py)
+    # start from an adapter's weights (a folder `train` wrote, e.g. the published twin's) instead of a
+    # fresh LoRA: after the data grows, the run continues from what the twin already knows
+    init_adapter: Path | None = None
     checkpoint_every: int = 50  # optimizer steps
     seed: int = 0
     device: str = "auto"  # "auto" | "cpu" | "cuda"

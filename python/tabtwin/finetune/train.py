@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tabtwin.errors import TabtwinError
+from tabtwin.finetune import batches
 from tabtwin.finetune.config import RunConfig
 from tabtwin.finetune.data.build import HOLDOUT_FILE, MANIFEST_FILE, TRAIN_FILE, read_examples
 from tabtwin.finetune.data.sources import DataError
@@ -247,7 +248,43 @@ def load_model(cfg: RunConfig, base: Base, device: str, log: Callable[[str], Non
         bias="none",
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, lora)
+    model = get_peft_model(model, lora)
+    if t.init_adapter is not None:
+        start_from_adapter(model, t)
+    return model
+
+
+def start_from_adapter(model, t) -> None:
+    """Load `[train] init_adapter`'s weights into the fresh LoRA; its shape must be the config's."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    where = t.init_adapter
+    if not (where / "adapter_model.safetensors").is_file() or not (where / "adapter_config.json").is_file():
+        raise TabtwinError(
+            f"[train] init_adapter: {where} holds no adapter (adapter_model.safetensors, adapter_config.json)"
+        )
+    if where.resolve().is_relative_to(t.output.resolve()):
+        raise TabtwinError(
+            f"[train] init_adapter: {where} lies inside [train] output {t.output}, which this run overwrites"
+        )
+    saved = json.loads((where / "adapter_config.json").read_text())
+    wanted = {"r": t.r, "lora_alpha": t.alpha, "target_modules": sorted(t.target_modules)}
+    found = {
+        "r": saved.get("r"),
+        "lora_alpha": saved.get("lora_alpha"),
+        "target_modules": sorted(saved.get("target_modules") or []),
+    }
+    differ = [f"{k} {found[k]} (config: {wanted[k]})" for k in wanted if found[k] != wanted[k]]
+    if differ:
+        raise TabtwinError(f"[train] init_adapter {t.init_adapter} has another shape: {'; '.join(differ)}")
+    result = set_peft_model_state_dict(model, load_file(t.init_adapter / "adapter_model.safetensors"))
+    missing = [k for k in result.missing_keys if "lora_" in k]
+    if missing or result.unexpected_keys:
+        raise TabtwinError(
+            f"[train] init_adapter {t.init_adapter} does not fit the base: "
+            f"{len(missing)} missing and {len(result.unexpected_keys)} unexpected LoRA weights"
+        )
 
 
 # --- 2. the data ---------------------------------------------------------------------------------
@@ -278,18 +315,28 @@ def load_data(cfg: RunConfig, tokenizer):
     return encoded[TRAIN_FILE], encoded[HOLDOUT_FILE], manifest
 
 
-def collate(batch, pad_id: int, device: str):
+def collate(rows, examples, pad_id: int, device: str):
+    """Token ids, labels and position ids of a micro-batch; each row holds one or more whole examples.
+
+    Positions restart at 0 for every example: transformers reads a reset as the start of an
+    independent sequence and masks attention across it (batches.py). Padding continues the last
+    example's positions and carries no label, and causal attention never looks ahead into it."""
     import torch
 
-    width = max(len(e) for e in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, e in enumerate(batch):
-        ids[row, : len(e)] = torch.tensor(e.input_ids)
-        labels[row, : len(e)] = torch.tensor(e.labels)
-        mask[row, : len(e)] = 1
-    return ids.to(device), labels.to(device), mask.to(device)
+    width = max(sum(len(examples[i]) for i in row) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), -100, dtype=torch.long)
+    positions = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        at = 0
+        for i in row:
+            e = examples[i]
+            ids[r, at : at + len(e)] = torch.tensor(e.input_ids)
+            labels[r, at : at + len(e)] = torch.tensor(e.labels)
+            positions[r, at : at + len(e)] = torch.arange(len(e))
+            at += len(e)
+        positions[r, at:] = torch.arange(positions[r, at - 1] + 1, positions[r, at - 1] + 1 + width - at)
+    return ids.to(device), labels.to(device), positions.to(device)
 
 
 def supervised_tokens(example) -> int:
@@ -297,7 +344,7 @@ def supervised_tokens(example) -> int:
     return sum(1 for label in example.labels[1:] if label != -100)
 
 
-def token_loss_sum(model, ids, labels, mask):
+def token_loss_sum(model, ids, labels, positions):
     """Sum of next-token cross-entropy over supervised positions, and their count.
 
     The decoder runs on every position, but the vocabulary projection only where
@@ -307,7 +354,8 @@ def token_loss_sum(model, ids, labels, mask):
     import torch.nn.functional as F
 
     inner = model.get_base_model()
-    hidden = inner.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    # no cache: with one, transformers would not read the position resets as separate sequences
+    hidden = inner.model(input_ids=ids, position_ids=positions, use_cache=False).last_hidden_state
     targets = labels[:, 1:]
     keep = targets != -100
     logits = inner.lm_head(hidden[:, :-1][keep]).float()
@@ -323,17 +371,11 @@ def holdout_loss(model, examples, batch_size: int, pad_id: int, device: str) -> 
     total, count = 0.0, 0
     with torch.no_grad():
         for i in range(0, len(examples), batch_size):
-            loss, n = token_loss_sum(model, *collate(examples[i : i + batch_size], pad_id, device))
+            rows = [[j] for j in range(i, min(i + batch_size, len(examples)))]
+            loss, n = token_loss_sum(model, *collate(rows, examples, pad_id, device))
             total, count = total + loss.item(), count + n
     model.train()
     return total / max(count, 1)
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
-    """The example order of one epoch: a function of (seed, epoch) only, so a resumed run sees the same."""
-    order = list(range(n))
-    random.Random(f"{seed}:epoch:{epoch}").shuffle(order)
-    return order
 
 
 # --- 3-5. the loop, checkpoints and reports ------------------------------------------------------
@@ -360,6 +402,8 @@ def fingerprint(cfg: RunConfig, base: Base, manifest: dict) -> dict:
     for key in ("output", "checkpoint_every", "device", "threads"):  # may change between runs
         t.pop(key)
     t["target_modules"] = list(t["target_modules"])
+    if cfg.train.init_adapter is not None:  # what it held, not where it lay (load_model checked it is there)
+        t["init_adapter"] = sha256_file(cfg.train.init_adapter / "adapter_model.safetensors")
     return {
         "base_sha256": base.sha256,
         "dataset_sha256": manifest["dataset_sha256"],
@@ -519,9 +563,10 @@ def train(
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=t.lr, weight_decay=t.weight_decay
     )
-    micro_batches = math.ceil(len(train_set) / t.batch_size)
-    steps_per_epoch = math.ceil(micro_batches / t.grad_accum)
-    total_steps = steps_per_epoch * t.epochs
+    lengths = [len(e) for e in train_set]
+    plan = lambda epoch: batches.steps(lengths, t, epoch)  # noqa: E731  (the same steps on every resume)
+    steps_per_epoch = len(plan(0))  # with packing the count may differ by one or two between epochs
+    total_steps = sum(len(plan(epoch)) for epoch in range(t.epochs))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total_steps, t.warmup_steps, t.schedule))
     fp = fingerprint(cfg, base, manifest)
 
@@ -546,6 +591,7 @@ def train(
     log(
         f"data {len(train_set)} train / {len(holdout_set)} holdout examples from {cfg.data_dir}; "
         f"{steps_per_epoch} steps per epoch x {t.epochs} epochs, batch {t.batch_size} x {t.grad_accum}"
+        + (f" rows of up to {t.max_seq_len} packed tokens" if t.packing else "")
     )
     if not holdout_set:
         log("no holdout examples: early stopping is off and the last adapter is kept")
@@ -582,15 +628,13 @@ def train(
     started = time.monotonic() - state.seconds
     stopped = False
     while not state.done and state.epoch < t.epochs:
-        order = epoch_order(len(train_set), t.seed, state.epoch)
-        batches = [order[i : i + t.batch_size] for i in range(0, len(order), t.batch_size)]
-        groups = [batches[i : i + t.grad_accum] for i in range(0, len(batches), t.grad_accum)]
+        groups = plan(state.epoch)
         for group in groups[state.epoch_step :]:
             # the step's loss is the mean over all its supervised tokens, whichever process sees them
-            n_tokens = sum(supervised_tokens(train_set[i]) for b in group for i in b)
+            n_tokens = sum(supervised_tokens(train_set[i]) for b in group for row in b for i in row)
             step_loss = 0.0
             for b in group[procs.rank :: procs.world]:
-                loss_sum, _ = token_loss_sum(model, *collate([train_set[i] for i in b], pad_id, device))
+                loss_sum, _ = token_loss_sum(model, *collate(b, train_set, pad_id, device))
                 (loss_sum / n_tokens).backward()
                 step_loss += loss_sum.item() / n_tokens
             if procs.world > 1:

@@ -6,8 +6,7 @@ max_seq_len is listed here and refused by `data build` (and by `train`).
 
 from __future__ import annotations
 
-import math
-
+from tabtwin.finetune import batches
 from tabtwin.finetune.config import RunConfig
 from tabtwin.finetune.data.build import Lengths, Split, counts, measure, split
 
@@ -22,7 +21,7 @@ def stats(cfg: RunConfig, tokenizer, context: int | None = None) -> dict:
         k: {"train": counts(result.train).get(k, 0), "holdout": counts(result.holdout).get(k, 0)} for k in kinds
     }
     t = cfg.train
-    steps = math.ceil(len(result.train) / (t.batch_size * t.grad_accum)) if result.train else 0
+    steps = len(batches.steps([min(n, t.max_seq_len) for n in train_tokens], t, 0)) if result.train else 0
     return {
         "persona": str(cfg.data.persona),
         "files": result.persona.files,
