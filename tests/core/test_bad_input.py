@@ -46,3 +46,39 @@ def test_not_a_gguf(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tabtwin.cli", "inspect", str(path)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "not a GGUF file" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("metadata", "key", "problem"),
+    [
+        ({"tabtwin.tools": "projects"}, "tabtwin.tools", "expected a JSON list of app names"),
+        ({"tabtwin.tools": '{"apps": ["projects"]}'}, "tabtwin.tools", "expected a JSON list of app names"),
+        ({"tabtwin.tools": 7}, "tabtwin.tools", "expected a string"),
+        ({"general.name": 7}, "general.name", "expected a string"),
+        ({"tabtwin.system_prompt": 1}, "tabtwin.system_prompt", "expected a string"),
+    ],
+)
+def test_a_mistyped_key_is_named_not_read_as_missing(tmp_path, metadata, key, problem):
+    """A `tabtwin.tools` that is not a JSON list used to read as "no list", which lets the twin open
+    every app: a bad input must never widen a rule, so the file is refused with the key named."""
+    from tiny_gguf import write_tiny_llama
+
+    path = write_tiny_llama(tmp_path / "bad.gguf", metadata=metadata)
+    with pytest.raises(ValueError) as err:
+        Chat.from_path(path)
+    assert f"'{key}'" in str(err.value) and problem in str(err.value)
+
+
+def test_a_valid_tools_list_still_loads(tmp_path):
+    from tiny_gguf import write_tiny_llama
+
+    path = write_tiny_llama(tmp_path / "tools.gguf", metadata={"tabtwin.tools": '["books"]'})
+    assert Chat.from_path(path).info()["tools"] == '["books"]'
+
+
+def test_token_types_of_another_length_than_the_tokens_are_refused(tmp_path):
+    from tiny_gguf import write_tiny_llama
+
+    path = write_tiny_llama(tmp_path / "types.gguf", token_types=[1] * 10)
+    with pytest.raises(ValueError, match=r"'tokenizer.ggml.token_type': 10 entries for \d+ tokens"):
+        Chat.from_path(path)

@@ -32,9 +32,16 @@ def byte_tokens() -> list[str]:
 
 
 def write_tiny_llama(
-    path: Path, seed: int = 0, metadata: dict[str, str] | None = None, hidden: int = 64, layers: int = 2
+    path: Path,
+    seed: int = 0,
+    metadata: dict[str, str | int] | None = None,
+    hidden: int = 64,
+    layers: int = 2,
+    token_types: list[int] | None = None,
 ) -> Path:
-    """Write the model; `hidden` and `layers` make a bigger one (4 MB at 256 x 4) for sharding tests."""
+    """Write the model; `hidden` and `layers` make a bigger one (4 MB at 256 x 4) for sharding tests.
+    `metadata` values are written as strings, or as u32 when ints (a mistyped key for bad-input tests);
+    `token_types` replaces the per-token types (bad-input tests give a list of the wrong length)."""
     rng = np.random.default_rng(seed)
     merged = [m.replace(" ", "") for m in MERGES]
     tokens = list(SPECIALS) + byte_tokens() + merged
@@ -54,13 +61,20 @@ def write_tiny_llama(
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre("default")
     writer.add_token_list(tokens)
-    writer.add_token_types([TokenType.CONTROL] * len(SPECIALS) + [TokenType.NORMAL] * (256 + len(merged)))
+    writer.add_token_types(
+        token_types
+        if token_types is not None
+        else [TokenType.CONTROL] * len(SPECIALS) + [TokenType.NORMAL] * (256 + len(merged))
+    )
     writer.add_token_merges(list(MERGES))
     writer.add_bos_token_id(1)
     writer.add_eos_token_id(2)
     writer.add_chat_template(CHATML)
     for key, value in (metadata or {}).items():
-        writer.add_string(key, value)
+        if isinstance(value, int):
+            writer.add_uint32(key, value)
+        else:
+            writer.add_string(key, value)
 
     def matrix(rows: int, cols: int) -> np.ndarray:
         return (rng.standard_normal((rows, cols)) * 0.08).astype(np.float32)

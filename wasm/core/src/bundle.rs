@@ -43,9 +43,10 @@ impl Bundle {
         let file = GgufFile::parse(bytes)?;
         let architecture = arch::detect(&file)?.name.to_string();
         let tokenizer = TextTokenizer::from_gguf(&file)?;
-        let token_at = |key: &str| -> Option<String> { file.opt_u32(key).and_then(|id| tokenizer.id_to_token(id)) };
-        let bos = token_at(gguf::BOS_TOKEN_ID).unwrap_or_default();
-        let eos = token_at(gguf::EOS_TOKEN_ID).unwrap_or_default();
+        let bos_id = file.opt_u32(gguf::BOS_TOKEN_ID)?;
+        let eos_id = file.opt_u32(gguf::EOS_TOKEN_ID)?;
+        let token_at = |id: Option<u32>| id.and_then(|id| tokenizer.id_to_token(id)).unwrap_or_default();
+        let (bos, eos) = (token_at(bos_id), token_at(eos_id));
         let template_src = file.string(gguf::CHAT_TEMPLATE).map_err(|_| {
             Error::Template(format!(
                 "the file has no {}; tabtwin needs the model's own chat format",
@@ -56,14 +57,13 @@ impl Bundle {
         let info = ModelInfo {
             context_length: file.u32(&gguf::context_length_key(&architecture))? as usize,
             vocab_size: file.strings(gguf::TOKENS)?.len(),
-            name: file.opt_string(gguf::NAME).map(str::to_string),
-            embedded_system_prompt: file.opt_string(keys::SYSTEM_PROMPT).map(str::to_string),
-            persona: file.opt_string(keys::PERSONA).map(str::to_string),
-            tools: file.opt_string(keys::TOOLS).map(str::to_string),
+            name: file.opt_string(gguf::NAME)?.map(str::to_string),
+            embedded_system_prompt: file.opt_string(keys::SYSTEM_PROMPT)?.map(str::to_string),
+            persona: file.opt_string(keys::PERSONA)?.map(str::to_string),
+            tools: checked_tools(file.opt_string(keys::TOOLS)?)?,
             sampling: GenerateOptions::recommended_by(&file)?,
             architecture,
         };
-        let eos_id = file.opt_u32(gguf::EOS_TOKEN_ID);
         let model = arch::load(file)?;
         Ok(Self::new(model, tokenizer, template, info, eos_id))
     }
@@ -95,9 +95,23 @@ impl Bundle {
         self.template.render(&messages)
     }
 
-    /// The apps a TOOL line may open: the file's `tabtwin.tools` list, else any.
+    /// The apps a TOOL line may open: the file's `tabtwin.tools` list, else any. A list that does
+    /// not parse (only a bundle built by hand can hold one) allows none: a bad list never widens.
     pub fn allowed_apps(&self) -> Option<Vec<String>> {
         let tools = self.info.tools.as_deref()?;
-        serde_json::from_str::<Vec<String>>(tools).ok()
+        Some(serde_json::from_str::<Vec<String>>(tools).unwrap_or_default())
+    }
+}
+
+/// `tabtwin.tools` as the file holds it, refused unless it is a JSON list of app names: read as
+/// "no list" it would let the twin open every app.
+fn checked_tools(raw: Option<&str>) -> Result<Option<String>> {
+    let Some(raw) = raw else { return Ok(None) };
+    match serde_json::from_str::<Vec<String>>(raw) {
+        Ok(_) => Ok(Some(raw.to_string())),
+        Err(e) => Err(Error::Metadata {
+            key: keys::TOOLS.to_string(),
+            problem: format!("expected a JSON list of app names like [\"projects\"], found {raw:?} ({e})"),
+        }),
     }
 }

@@ -76,10 +76,13 @@ impl GgufFile {
         }
     }
 
-    pub fn opt_string(&self, key: &str) -> Option<&str> {
+    /// A string that may be absent; present with another type is an error naming the key (a
+    /// mistyped key must not read as a missing one: `tabtwin.tools` absent means "any app").
+    pub fn opt_string(&self, key: &str) -> Result<Option<&str>> {
         match self.get(key) {
-            Some(Value::String(s)) => Some(s),
-            _ => None,
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(wrong_type(key, "a string", other)),
+            None => Ok(None),
         }
     }
 
@@ -96,8 +99,12 @@ impl GgufFile {
         }
     }
 
-    pub fn opt_u32(&self, key: &str) -> Option<u32> {
-        self.u32(key).ok()
+    /// An unsigned integer that may be absent; present with another type is an error naming the key.
+    pub fn opt_u32(&self, key: &str) -> Result<Option<u32>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(_) => self.u32(key).map(Some),
+        }
     }
 
     /// An f32 that may be absent; present with another type is an error naming the key.

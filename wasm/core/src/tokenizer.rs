@@ -41,10 +41,21 @@ impl TextTokenizer {
                 gguf::TOKENIZER_MODEL
             )));
         }
-        let pre = file.opt_string(gguf::TOKENIZER_PRE).unwrap_or("default");
+        let pre = file.opt_string(gguf::TOKENIZER_PRE)?.unwrap_or("default");
         let tokens = file.strings(gguf::TOKENS)?;
         let merges = file.strings(gguf::MERGES)?;
-        let token_types = file.i32s(gguf::TOKEN_TYPE).unwrap_or_default();
+        // optional, but when present it must be integers, one per token (a shorter list would
+        // silently leave the last tokens' types unread)
+        let token_types = match file.get(gguf::TOKEN_TYPE) {
+            None => Vec::new(),
+            Some(_) => file.i32s(gguf::TOKEN_TYPE)?,
+        };
+        if !token_types.is_empty() && token_types.len() != tokens.len() {
+            return Err(Error::Metadata {
+                key: gguf::TOKEN_TYPE.to_string(),
+                problem: format!("{} entries for {} tokens ({})", token_types.len(), tokens.len(), gguf::TOKENS),
+            });
+        }
         Self::byte_level_bpe(pre, &tokens, &merges, &token_types)
     }
 

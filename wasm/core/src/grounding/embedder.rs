@@ -71,7 +71,7 @@ impl Embedder {
             return Err(Error::BadGguf(format!("{hidden} hidden units do not split into {heads} heads")));
         }
         let max_tokens =
-            (file.opt_u32(keys::EMBEDDER_MAX_TOKENS).unwrap_or(positions_max as u32) as usize).min(positions_max);
+            (file.opt_u32(keys::EMBEDDER_MAX_TOKENS)?.unwrap_or(positions_max as u32) as usize).min(positions_max);
         let lowercase =
             matches!(file.get(keys::EMBEDDER_LOWERCASE), Some(candle_core::quantized::gguf_file::Value::Bool(true)));
         let tokens = file.strings(gguf::TOKENS)?;
