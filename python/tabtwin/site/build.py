@@ -2,8 +2,9 @@
 
 Steps: validate the registry; fetch, compose or locate every model and read its GGUF header;
 shard the served copies; stage the committed wasm under content-hashed names; write the grounding
-index of the author's own material (site.grounding); render the jinja2 templates; write models.json;
-check the published size against the host's budget; summarize.
+index of the author's own material (site.grounding); render the jinja2 templates (the chat page with
+its suggestion chips, site.suggestions); write models.json; check the published size against the
+host's budget; summarize.
 No Rust and no torch are needed here.
 """
 
@@ -38,6 +39,7 @@ from tabtwin.site.stage import (
     stage_voice,
     stage_wasm,
 )
+from tabtwin.site.suggestions import suggestions
 
 RECORD_NAME = ".tabtwin-build.json"
 
@@ -135,7 +137,8 @@ def build(
     apps_dir.mkdir(parents=True, exist_ok=True)
     for name, items in app_data(content).items():
         (apps_dir / f"{name}.json").write_text(json.dumps(items, indent=1, default=str) + "\n")
-    render_pages(site_dir, out_dir, content, wasm, content_security_policy(remote_origins(entries)), summary)
+    csp = content_security_policy(remote_origins(entries))
+    render_pages(site_dir, out_dir, content, wasm, csp, summary, suggestions(content, grounding_config))
     write_service_worker(site_dir, out_dir, wasm)
     try:
         summary.budget, warnings = host_budget.check(out_dir, host)

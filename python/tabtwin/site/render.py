@@ -65,7 +65,10 @@ NAV = [
 ]
 
 
-def render_pages(site_dir: Path, out_dir: Path, content: SiteContent, wasm: dict, csp: str, summary) -> None:
+def render_pages(
+    site_dir: Path, out_dir: Path, content: SiteContent, wasm: dict, csp: str, summary, suggestions: list[dict]
+) -> None:
+    """Every page; `suggestions` are the chat page's question chips (site.suggestions), embedded as JSON."""
     env = Environment(loader=FileSystemLoader(site_dir / "templates"), autoescape=True, undefined=StrictUndefined)
     has = {
         "about/": bool(content.about_html),
@@ -93,6 +96,7 @@ def render_pages(site_dir: Path, out_dir: Path, content: SiteContent, wasm: dict
             root=root_rel,
             csp=csp,
             site_public=site_public,
+            suggestions=suggestions,
             wasm_js=root_rel + wasm["js"],
             wasm_bin=root_rel + wasm["wasm"],
             **extra,

@@ -1,5 +1,6 @@
 // /chat: picker, verified downloads, streaming answers with Stop, inline apps, the
-// keyword router and scripted mode. Model output is only ever inserted as text.
+// keyword router and scripted mode. Model output is only ever inserted as text (answers as Markdown
+// built into DOM nodes, markdown.js).
 // What the page shows is also what tests and the benchmark read: body[data-ready|data-error|data-busy],
 // .turn.assistant[data-done], #stats[data-done] (the last DONE's figures as JSON).
 import * as msg from "./protocol.js";
@@ -7,13 +8,19 @@ import { APPS } from "./constants.js";
 import { renderApp, appData } from "./apps.js";
 import { route } from "./router.js";
 import { scriptedAnswer } from "./scripted.js";
-import { renderPicker, selectedModelId } from "./picker.js";
-import { groundingEntry, removeCached, resolveEntry } from "./downloads.js";
+import { foldPicker, renderPicker, selectedModelId, unfoldPicker } from "./picker.js";
+import { groundingEntry, isCached, removeCached, resolveEntry } from "./downloads.js";
 import { setupVoice } from "./voice.js";
+import { answerActions, showAnswer, showThinking } from "./answer.js";
+import { showSuggestions } from "./suggestions.js";
+import { rememberForTheVisit } from "./preferences.js";
+import { deviceRoom, downloadFacts, keepOnDevice, showDownloadFacts, timeLeft } from "./device.js";
 
 const $ = (id) => document.getElementById(id);
 const root = document.body.dataset.root;
+const siteUrl = new URL(root, location.href).href;  // what "this site" is to an answer's links
 const site = JSON.parse($("site-data").textContent);
+const suggestions = JSON.parse($("suggestions-data").textContent);
 // The worker imports the wasm by URL and lives at another one: hand it absolute URLs.
 const wasm = {
   js: new URL(document.body.dataset.wasm, location.href).href,
@@ -33,10 +40,14 @@ let loaded = null;        // the model entry running in the worker
 let twinApps = APPS;      // the apps the running model may open: its tools, else all
 const appsData = {};      // app -> items, for the router's parameter words
 
-function setBusy(busy) {
+// While an answer streams, Stop takes Send's place: one button in reach, whichever is wanted (a model
+// loading is busy too, but there is no answer to stop).
+function setBusy(busy, answering = busy) {
   document.body.dataset.busy = String(busy);
   $("send").disabled = busy;
-  $("stop").disabled = !busy;
+  $("send").hidden = answering;
+  $("stop").disabled = !answering;
+  $("stop").hidden = !answering;
   $("load").disabled = busy;
 }
 
@@ -51,13 +62,33 @@ function showError({ message }) {
   setBusy(false);
 }
 
+// Whether the visitor is reading the end of the conversation (then new words scroll into view; a
+// visitor scrolled up to reread is left where they are).
+const atTheEnd = () => $("conversation").getBoundingClientRect().bottom <= innerHeight + 200;
+
+function follow(node) {
+  node.scrollIntoView({ block: "end" });
+}
+
 function addNode(className, text = "") {
   const node = document.createElement("div");
   node.className = className;
   node.textContent = text;
   $("conversation").append(node);
-  node.scrollIntoView({ block: "end" });
+  follow(node);
   return node;
+}
+
+function offerSuggestions() {
+  showSuggestions($("suggestions"), suggestions, (question) => {
+    $("prompt").value = question;
+    $("ask").requestSubmit();
+  });
+}
+
+// The answer, whole and once, for screen readers (the conversation itself is not a live region).
+function announce(text) {
+  $("announcer").textContent = text;
 }
 
 // Opens an app (or a notice saying why it cannot) under the turn's answer; `turn.opened` holds the
@@ -72,6 +103,7 @@ function openApp(turn, tool, source, allowed = APPS) {
 }
 
 async function finishTurn(turn, reason) {
+  showAnswer(turn.answer, turn.text, siteUrl, true);
   turn.answer.dataset.done = reason;
   const cards = await Promise.all(turn.opened);
   if (!cards.some((card) => card.classList.contains("app-card"))) {
@@ -82,15 +114,44 @@ async function finishTurn(turn, reason) {
   if ($("speak").checked && "speechSynthesis" in window && turn.text.trim()) {
     speechSynthesis.speak(new SpeechSynthesisUtterance(turn.text));
   }
+  if (turn.answer.isConnected) {  // not cleared by "New chat" while it was ending
+    addActions(turn);
+    announce(turn.text);
+  }
   setBusy(false);
-  $("prompt").focus();
+  if (!document.activeElement || document.activeElement === document.body || $("ask").contains(document.activeElement)) {
+    $("prompt").focus();
+  }
+}
+
+// Copy under every answer; regenerate under the last answer of a model only (one button at a time:
+// the one before goes when a new answer ends).
+function addActions(turn) {
+  document.querySelector("#conversation .turn-actions [data-regenerate]")?.remove();
+  const redo = loaded ? () => regenerate(turn) : null;
+  const row = answerActions(turn.answer, turn.text, redo);
+  row.lastElementChild.toggleAttribute("data-regenerate", Boolean(redo));
+  const following = atTheEnd();
+  $("conversation").append(row);
+  if (following) follow(row);
+}
+
+// The last answer again: the worker forgets the last exchange and the same question is asked anew.
+function regenerate(turn) {
+  if (document.body.dataset.busy === "true") return;
+  $("prompt").focus();  // the button pressed goes with the answer it was under
+  while (turn.asked.nextSibling) turn.asked.nextSibling.remove();
+  worker.send(msg.REWIND);
+  generateAnswer(turn.asked, turn.question);
 }
 
 // How each kind of the core's events shows in a turn (protocol.js CoreEvent).
 const showEvent = {
   text(turn, { text }) {
+    const following = atTheEnd();
     turn.text += text;
-    turn.answer.textContent = turn.text;
+    showAnswer(turn.answer, turn.text, siteUrl);
+    if (following) follow(turn.answer);
   },
   thinking(turn, { text }) {
     if (!turn.thinking) {
@@ -152,22 +213,26 @@ function allowedApps(info) {
   return Array.isArray(tools) ? APPS.filter((app) => tools.includes(app)) : APPS;
 }
 
-function startLoad() {
+async function startLoad() {
   const model = models.find((m) => m.id === selectedModelId($("models")));
   if (!model) return;
+  // Asked before the download: a model the browser may evict is downloaded again on the next visit.
+  const kept = await keepOnDevice();
+  document.body.dataset.persisted = String(kept);
   $("retry").hidden = true;
   delete document.body.dataset.ready;
   const startedAt = performance.now();
   status(`Preparing ${model.label}…`);
-  setBusy(true);
+  setBusy(true, false);
   worker.send(msg.LOAD, { model, wasm, grounding }, {
     [msg.PROGRESS]: ({ phase, loaded: bytes, total, warning }) => {
       $("download").hidden = false;
       $("progress").value = total ? bytes / total : 0;
       const seconds = Math.max((performance.now() - startedAt) / 1000, 0.001);
       const speed = phase === "download" ? ` · ${(bytes / 1e6 / seconds).toFixed(1)} MB/s` : "";
+      const eta = phase === "download" ? timeLeft(bytes, total, seconds) : "";
       const pct = total ? ` (${Math.floor((100 * bytes) / total)}%)` : "";
-      $("progress-text").textContent = `${phase}: ${(bytes / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB${pct}${speed}`;
+      $("progress-text").textContent = `${phase}: ${(bytes / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB${pct}${speed}${eta ? ` · ${eta}` : ""}`;
       if (warning) status(warning, "warning");
     },
     [msg.READY]: async ({ info, simd128, cached, passages }) => {
@@ -180,7 +245,10 @@ function startLoad() {
       $("download").hidden = true;
       status(`${model.label} is running on this device${cached ? " (loaded from this device, no download)" : ""}.`);
       await renderPicker($("models"), models, model.id);
+      foldPicker(model.label);
       setBusy(false);
+      // the button that started it is folded away: the next thing to do is to ask
+      if (document.activeElement === document.body || $("picker").contains(document.activeElement)) $("prompt").focus();
       document.body.dataset.ready = "true";  // last: everything above is on screen when a reader sees it
     },
     [msg.ERROR]: (error) => {
@@ -192,19 +260,28 @@ function startLoad() {
 }
 
 async function ask(question) {
-  addNode("turn user", question);
-  const turn = { question, answer: null, text: "", opened: [], thinking: null };  // this turn, for its replies
-  if (!loaded) {
-    const { text, tool } = scriptedAnswer(question, site, appsData);
-    turn.answer = addNode("turn assistant scripted", text);
-    turn.text = text;
-    const note = addNode("scripted-note", "Scripted answer — start a model above for the real twin.");
-    turn.answer.after(note);
-    if (tool) await openApp(turn, tool, "scripted");
-    turn.answer.dataset.done = "scripted";
-    return;
-  }
+  $("suggestions").hidden = true;
+  const asked = addNode("turn user", question);
+  if (loaded) return generateAnswer(asked, question);
+  const turn = { question, asked, answer: null, text: "", opened: [], thinking: null };
+  const { text, tool } = scriptedAnswer(question, site, appsData);
+  turn.answer = addNode("turn assistant scripted", text);
+  turn.text = text;
+  const note = addNode("scripted-note", "Scripted answer — start a model above for the real twin.");
+  turn.answer.after(note);
+  if (tool) await openApp(turn, tool, "scripted");
+  turn.answer.dataset.done = "scripted";
+  const actions = answerActions(turn.answer, text, null);
+  $("conversation").append(actions);
+  follow(actions);
+  announce(text);
+}
+
+// The model's answer to `question` (already shown as `asked`), streamed into a new answer node.
+function generateAnswer(asked, question) {
+  const turn = { question, asked, answer: null, text: "", opened: [], thinking: null };  // this turn, for its replies
   turn.answer = addNode("turn assistant");
+  showThinking(turn.answer);
   setBusy(true);
   const ground = !$("ground-toggle").hidden && $("ground").checked;
   worker.send(msg.GENERATE, { prompt: question, options: loaded.sampling || {}, ground }, {
@@ -215,10 +292,39 @@ async function ask(question) {
       await finishTurn(turn, done.reason);
     },
     [msg.ERROR]: (error) => {
-      if (!turn.answer.dataset.done) turn.answer.dataset.done = "error";
+      if (!turn.answer.dataset.done) {
+        showAnswer(turn.answer, turn.text, siteUrl, true);
+        turn.answer.dataset.done = "error";
+      }
       showError(error);
     },
   });
+}
+
+// What downloading the selected model costs and whether this device can take it (device.js).
+async function describeDownload() {
+  const model = models.find((m) => m.id === selectedModelId($("models")));
+  if (!model) return;
+  const facts = downloadFacts(model, models, await deviceRoom(), await isCached(model));
+  showDownloadFacts($("download-facts"), facts, async (smaller) => {
+    await renderPicker($("models"), models, smaller.id);
+    await describeDownload();
+    $("models").querySelector("input:checked")?.focus();
+  });
+}
+
+// The composer is pinned over the end of the page: answers scroll into view above it.
+function trackComposerHeight() {
+  const set = () => document.documentElement.style.setProperty("--composer-height", `${$("ask").offsetHeight + 16}px`);
+  new ResizeObserver(set).observe($("ask"));
+  set();
+}
+
+// The box grows with what is typed, up to the height the stylesheet allows, then scrolls.
+function fitPrompt() {
+  const box = $("prompt");
+  box.style.height = "auto";
+  box.style.height = `${box.scrollHeight + 2}px`;
 }
 
 async function init() {
@@ -229,6 +335,10 @@ async function init() {
   const wanted = new URLSearchParams(location.search).get("model");
   const initial = models.find((m) => m.id === wanted) || models.find((m) => m.default) || models[0];
   await renderPicker($("models"), models, initial?.id);
+  describeDownload();
+  offerSuggestions();
+  rememberForTheVisit([$("send-transcript"), $("speak"), $("ground")]);
+  trackComposerHeight();
   setupVoice({
     worker,
     voice: registry.voice && resolveEntry(registry.voice, registryUrl),
@@ -257,18 +367,31 @@ $("remove").addEventListener("click", async () => {
   await removeCached(model);
   status(`${model.label} was removed from this device.`);
   await renderPicker($("models"), models, model.id);
+  await describeDownload();
+});
+$("models").addEventListener("change", describeDownload);
+$("change-model").addEventListener("click", unfoldPicker);
+$("picker").addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && loaded && !$("picker-body").hidden) {
+    foldPicker(loaded.label);
+    $("change-model").focus();
+  }
 });
 $("ask").addEventListener("submit", (event) => {
   event.preventDefault();
   const question = $("prompt").value.trim();
   if (!question || document.body.dataset.busy === "true") return;
   $("prompt").value = "";
+  fitPrompt();
   ask(question);
 });
+$("prompt").addEventListener("input", fitPrompt);
 $("prompt").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey) {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     $("ask").requestSubmit();
+  } else if (event.key === "Escape" && document.body.dataset.busy === "true") {
+    worker.send(msg.STOP);
   }
 });
 $("stop").addEventListener("click", () => worker.send(msg.STOP));
@@ -278,6 +401,9 @@ $("new-chat").addEventListener("click", () => {
   $("conversation").replaceChildren();
   $("stats").textContent = "";
   delete $("stats").dataset.done;
+  announce("");
+  offerSuggestions();
+  $("prompt").focus();
 });
 
 init();

@@ -21,6 +21,7 @@ export async function renderPicker(container, models, selectedId) {
     const params = model.parameters ? `${(model.parameters / 1e6).toFixed(0)}M params` : "";
     facts.textContent = [mb(model.bytes), model.architecture, params, model.quantization].filter(Boolean).join(" · ");
     const description = document.createElement("span");
+    description.className = "description";
     description.textContent = model.description || "";
     const badges = document.createElement("span");
     badges.className = "badges";
@@ -40,4 +41,23 @@ function badge(text, kind) {
 
 export function selectedModelId(container) {
   return container.querySelector("input[name=model]:checked")?.value;
+}
+
+// Once a model runs the picker folds into one line ("Ada · SmolLM2 135M twin · on this device ·
+// change") and the conversation gets the room; "change" opens it again, Escape folds it back.
+const byId = (id) => document.getElementById(id);
+
+export function foldPicker(label) {
+  byId("picker-current").textContent = `${label} · on this device`;
+  byId("picker-line").hidden = false;
+  byId("picker-body").hidden = true;
+  byId("picker").classList.add("folded");
+  byId("change-model").setAttribute("aria-expanded", "false");
+}
+
+export function unfoldPicker() {
+  byId("picker-body").hidden = false;
+  byId("picker").classList.remove("folded");
+  byId("change-model").setAttribute("aria-expanded", "true");
+  byId("models").querySelector("input:checked")?.focus();
 }

@@ -83,6 +83,14 @@ export const STOP = "stop";
 export const RESET = "reset";
 
 /**
+ * Forget the last exchange of the conversation (the last question and the reply to it), so that a
+ * GENERATE can answer that question again ("regenerate"). No reply of its own.
+ * @typedef {object} RewindRequest
+ * @property {number} id
+ */
+export const REWIND = "rewind";
+
+/**
  * Fetch (or read from this device) and verify the speech model. Answered by PROGRESS..., then VOICE_READY.
  * @typedef {object} LoadVoiceRequest
  * @property {number} id
@@ -96,6 +104,8 @@ export const LOAD_VOICE = "load_voice";
  * @typedef {object} TranscribeRequest
  * @property {number} id
  * @property {Float32Array} samples  mono, at constants.js SAMPLE_RATE
+ * @property {object} [options]  the core's TranscribeOptions: {window: "fitted" | "full" | {seconds}};
+ *   absent, the core's defaults (the encoder window fitted to the clip)
  */
 export const TRANSCRIBE = "transcribe";
 
@@ -159,6 +169,7 @@ export const VOICE_READY = "voice_ready";
  * @property {string} text
  * @property {boolean} nothing_heard
  * @property {number} audio_seconds
+ * @property {number} window_seconds  the encoder window the clip was heard in
  * @property {number} seconds  time spent transcribing
  */
 export const TRANSCRIPT = "transcript";
