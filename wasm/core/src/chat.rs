@@ -80,6 +80,23 @@ impl Chat {
         Ok(())
     }
 
+    /// Forget the last question and its reply: "regenerate" then asks the question again on
+    /// the conversation before it. A conversation of one exchange becomes empty.
+    pub fn forget_last_exchange(&mut self) -> Result<()> {
+        let mut kept = self.history();
+        if kept.last().is_some_and(|m| m.role == "assistant") {
+            kept.pop();
+        }
+        if kept.last().is_some_and(|m| m.role == "user") {
+            kept.pop();
+        }
+        if kept.is_empty() {
+            self.reset();
+            return Ok(());
+        }
+        self.set_history(kept)
+    }
+
     /// Forget the conversation (the system prompt stays).
     pub fn reset(&mut self) {
         self.turn = None;

@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// How many template instructions one render may run. A real chat template spends a few thousand on
+/// a long conversation; a file whose template loops (nested `range`s) stops here, in well under a
+/// second, with a sentence instead of a hung tab.
+const TEMPLATE_FUEL: u64 = 2_000_000;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Message {
     pub role: String,
@@ -37,6 +42,7 @@ impl ChatTemplate {
                 .map_err(|e| Error::Template(e.to_string()))?,
         );
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_fuel(Some(TEMPLATE_FUEL));
         env.add_function("raise_exception", |msg: String| -> std::result::Result<String, JinjaError> {
             Err(JinjaError::new(ErrorKind::InvalidOperation, msg))
         });
@@ -58,6 +64,43 @@ impl ChatTemplate {
                 bos_token => &self.bos_token,
                 eos_token => &self.eos_token,
             })
-            .map_err(|e| Error::Template(format!("rendering failed: {e}")))
+            .map_err(|e| match e.kind() {
+                ErrorKind::OutOfFuel => Error::Template(format!(
+                    "tokenizer.chat_template ran past {TEMPLATE_FUEL} steps without finishing (a loop?)"
+                )),
+                _ => Error::Template(format!("rendering failed: {e}")),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(source: &str) -> Result<String> {
+        ChatTemplate::new(source, String::new(), String::new())?.render(&[Message::new("user", "hi")])
+    }
+
+    #[test]
+    fn a_template_that_loops_stops_with_a_sentence() {
+        let err = render("{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ran past") && err.contains("a loop?"), "{err}");
+    }
+
+    #[test]
+    fn a_long_conversation_fits_the_fuel() {
+        let chatml = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}";
+        let template = ChatTemplate::new(chatml, String::new(), String::new()).unwrap();
+        let turns: Vec<Message> =
+            (0..2000).map(|i| Message::new(if i % 2 == 0 { "user" } else { "assistant" }, "words")).collect();
+        assert!(template.render(&turns).is_ok());
+    }
+
+    #[test]
+    fn a_template_that_raises_says_so() {
+        let err = render("{{ raise_exception('roles must alternate') }}").unwrap_err().to_string();
+        assert!(err.contains("roles must alternate"), "{err}");
     }
 }

@@ -220,6 +220,26 @@ fn set_history_accepts_alternating_turns_and_the_model_sees_them() {
 }
 
 #[test]
+fn forgetting_the_last_exchange_asks_again_on_the_conversation_before_it() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "one");
+    chat.generate("first", &no_overrides(), |_| true).unwrap();
+    say(&chat, &script, "two");
+    chat.generate("second", &no_overrides(), |_| true).unwrap();
+    chat.forget_last_exchange().unwrap();
+    assert_eq!(chat.history(), vec![msg("user", "first"), msg("assistant", "one")]);
+    say(&chat, &script, "again");
+    chat.generate("second", &no_overrides(), |_| true).unwrap();
+    let expected = prompt(&chat, &[msg("user", "first"), msg("assistant", "one"), msg("user", "second")]);
+    assert_eq!(script.calls_since_reset()[0], (expected, 0));
+
+    chat.forget_last_exchange().unwrap();
+    chat.forget_last_exchange().unwrap();
+    assert!(chat.history().is_empty());
+    chat.forget_last_exchange().unwrap(); // nothing left to forget is not an error
+}
+
+#[test]
 fn set_history_refuses_what_is_not_a_conversation_and_keeps_the_old_one() {
     let (mut chat, script) = chat();
     say(&chat, &script, "ok");
