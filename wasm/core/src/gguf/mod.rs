@@ -5,6 +5,10 @@
 //! lengths; on top of that we check that every tensor's bytes lie inside the file
 //! before any weight is touched, so a truncated file fails fast with sizes named.
 
+mod check;
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::io::Cursor;
 
@@ -44,6 +48,7 @@ impl GgufFile {
         if bytes.len() < 4 || &bytes[..4] != b"GGUF" {
             return Err(Error::BadGguf(format!("missing the 'GGUF' magic at the start ({} bytes given)", bytes.len())));
         }
+        check::check_header(&bytes)?;
         let content = Content::read(&mut Cursor::new(&bytes))
             .map_err(|e| Error::BadGguf(format!("header unreadable ({e}); the file may be truncated")))?;
         let needed = tensor_data_end(&content)?;
@@ -154,6 +159,7 @@ impl GgufFile {
 
 fn tensor_data_end(content: &Content) -> Result<u64> {
     let mut end = content.tensor_data_offset;
+    let mut spans = Vec::with_capacity(content.tensor_infos.len());
     for (name, info) in &content.tensor_infos {
         let elems = info.shape.elem_count() as u64;
         let block = info.ggml_dtype.block_size() as u64;
@@ -169,6 +175,14 @@ fn tensor_data_end(content: &Content) -> Result<u64> {
             .and_then(|s| s.checked_add(size))
             .ok_or_else(|| Error::BadGguf(format!("tensor '{name}' offset overflows")))?;
         end = end.max(stop);
+        spans.push((stop - size, stop, name));
+    }
+    // two tensors sharing bytes would each read the other's weights
+    spans.sort();
+    for pair in spans.windows(2) {
+        if pair[1].0 < pair[0].1 {
+            return Err(Error::BadGguf(format!("tensors '{}' and '{}' overlap in the file", pair[0].2, pair[1].2)));
+        }
     }
     Ok(end)
 }
