@@ -281,4 +281,52 @@ mod tests {
     fn multibyte_text_near_tags_is_safe() {
         assert_eq!(run(&["café <", "3 ✨"], None), vec![Event::text("café <3 ✨")]);
     }
+
+    /// Random replies built from the pieces that matter (tags, the TOOL prefix, JSON, newlines,
+    /// multi-byte characters), cut into random pieces: never a panic, and always the events of
+    /// the whole reply parsed at once. A fixed xorshift sequence: a failure names its iteration.
+    #[test]
+    fn any_reply_split_anywhere_gives_the_same_events() {
+        const ATOMS: [&str; 16] = [
+            "TOOL ",
+            "TOO",
+            "L",
+            " ",
+            "\n",
+            "<think>",
+            "</think>",
+            "<th",
+            "ink>",
+            "{\"app\":\"projects\",\"params\":{}}",
+            "{\"app\":\"nope\"}",
+            "{",
+            "}",
+            "é",
+            "🙂",
+            "Hi",
+        ];
+        let mut state = 0x51ee_d5u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for iteration in 0..20_000 {
+            let reply: String = (0..1 + next(12)).map(|_| ATOMS[next(ATOMS.len())]).collect();
+            let chars: Vec<char> = reply.chars().collect();
+            let mut cuts: Vec<usize> = (0..next(5)).map(|_| next(chars.len() + 1)).collect();
+            cuts.sort();
+            let mut pieces = Vec::new();
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([chars.len()]) {
+                pieces.push(chars[from..cut.max(from)].iter().collect::<String>());
+                from = cut.max(from);
+            }
+            let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+            let allowed = if iteration % 2 == 0 { Some(vec!["projects"]) } else { None };
+            let whole = run(&[reply.as_str()], allowed.clone());
+            assert_eq!(run(&refs, allowed), whole, "iteration {iteration}: {pieces:?}");
+        }
+    }
 }
