@@ -44,3 +44,52 @@ impl TextStream {
         std::mem::take(&mut self.pending)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+
+    use super::*;
+
+    /// One token per byte (byte-level BPE without merges): every multi-byte character is split.
+    fn bytes_tokenizer() -> TextTokenizer {
+        let mut alphabet: Vec<char> = ByteLevel::alphabet().into_iter().collect();
+        alphabet.sort();
+        let tokens: Vec<String> = alphabet.iter().map(char::to_string).collect();
+        let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        TextTokenizer::byte_level_bpe("gpt2", &refs, &[], &vec![1; refs.len()]).unwrap()
+    }
+
+    /// Random replies (ASCII, accents, CJK, emoji, and bytes that are no character at all),
+    /// streamed a token at a time: the pieces and the flushed tail always add up to the whole
+    /// reply decoded at once, and no step fails.
+    #[test]
+    fn streamed_pieces_add_up_to_the_whole_reply() {
+        let tokenizer = bytes_tokenizer();
+        let samples = ["a", " ", "é", "漢字", "🙂", "\n", "\u{301}"];
+        let mut state = 0x0dec_0de5u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for iteration in 0..3_000 {
+            let mut ids = Vec::new();
+            for _ in 0..1 + next(10) {
+                if next(8) == 0 {
+                    ids.push(tokenizer.encode("\u{80}").unwrap()[0]); // a lone lead byte: never a whole character
+                } else {
+                    ids.extend(tokenizer.encode(samples[next(samples.len())]).unwrap());
+                }
+            }
+            let mut stream = TextStream::default();
+            let mut shown = String::new();
+            for end in 1..=ids.len() {
+                shown += &stream.push(&tokenizer, &ids[..end]).unwrap();
+            }
+            shown += &stream.flush();
+            assert_eq!(shown, tokenizer.decode(&ids).unwrap(), "iteration {iteration}: {ids:?}");
+        }
+    }
+}
