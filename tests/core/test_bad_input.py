@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from bad_gguf import write_gpt2_file
+from bad_gguf import hostile_files, write_gpt2_file
 
 from tabtwin._core import Chat
 from tabtwin.gguf.read import GgufError, describe
@@ -82,3 +82,39 @@ def test_token_types_of_another_length_than_the_tokens_are_refused(tmp_path):
     path = write_tiny_llama(tmp_path / "types.gguf", token_types=[1] * 10)
     with pytest.raises(ValueError, match=r"'tokenizer.ggml.token_type': 10 entries for \d+ tokens"):
         Chat.from_path(path)
+
+
+MEMORY_CAP = 4 << 30  # the address space a hostile file gets to play in (issue #18)
+
+
+def capped():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
+@pytest.mark.parametrize("case", sorted(hostile_files()))
+def test_a_hostile_header_is_refused_under_a_memory_cap(tmp_path, case):
+    """Each hostile header, through the core (tabtwin chat's loader) and the build path's reader
+    (`tabtwin inspect`), in processes limited to 4 GB of address space: a sentence naming the
+    problem and exit 2, never a panic, a traceback or an allocation the cap would kill."""
+    data, says = hostile_files()[case]
+    path = tmp_path / "hostile.gguf"
+    path.write_bytes(data)
+    core = subprocess.run(
+        [sys.executable, "-c", "import sys; from tabtwin._core import Chat; Chat.from_path(sys.argv[1])", str(path)],
+        capture_output=True,
+        text=True,
+        preexec_fn=capped,
+        timeout=60,
+    )
+    assert core.returncode == 1 and "ValueError" in core.stderr and says in core.stderr, core.stderr[-2000:]
+    assert "panicked" not in core.stderr
+    cli = subprocess.run(
+        [sys.executable, "-m", "tabtwin.cli", "inspect", str(path)],
+        capture_output=True,
+        text=True,
+        preexec_fn=capped,
+        timeout=60,
+    )
+    assert cli.returncode == 2 and str(path) in cli.stderr and "Traceback" not in cli.stderr, cli.stderr[-2000:]

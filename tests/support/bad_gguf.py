@@ -17,3 +17,58 @@ def write_gpt2_file(path, tokenizer_from):
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+
+
+# --- hostile headers, written byte by byte (gguf-py refuses to write most of them) ------------------
+
+F32, U32, STRING, ARRAY = 0, 4, 8, 9
+
+
+def _string(s: str) -> bytes:
+    return len(s.encode()).to_bytes(8, "little") + s.encode()
+
+
+def raw_gguf(kvs=(), tensors=(), data=b"", version=3, tensor_count=None, kv_count=None) -> bytes:
+    """A GGUF v3 file from parts: kvs (key, type, encoded value), tensors (name, dims, type, offset);
+    the counts can be given apart from what follows (an absurd count is the point of some cases)."""
+    out = bytearray(b"GGUF" + version.to_bytes(4, "little"))
+    out += (len(tensors) if tensor_count is None else tensor_count).to_bytes(8, "little")
+    out += (len(kvs) if kv_count is None else kv_count).to_bytes(8, "little")
+    for key, kind, value in kvs:
+        out += _string(key) + kind.to_bytes(4, "little") + value
+    for name, dims, dtype, offset in tensors:
+        out += _string(name) + len(dims).to_bytes(4, "little")
+        out += b"".join(d.to_bytes(8, "little") for d in dims)
+        out += dtype.to_bytes(4, "little") + offset.to_bytes(8, "little")
+    out += bytes(-len(out) % 32)
+    return bytes(out + data)
+
+
+def hostile_files() -> dict[str, tuple[bytes, str]]:
+    """name -> (file bytes, what the core's message must say): the cases of issue #18's list that a
+    header can hold. The same cases are unit tests of the core's header walk (gguf/tests.rs)."""
+    u32 = lambda v: v.to_bytes(4, "little")  # noqa: E731
+    arch = ("general.architecture", STRING, _string("llama"))
+    return {
+        "wrong magic": (b"GGML" + bytes(60), "GGUF"),
+        "unsupported version": (b"GGUF" + u32(9) + bytes(16), "version 9 is not supported"),
+        "cut inside the counts": (b"GGUF" + u32(3) + bytes(5), "truncated"),
+        "absurd tensor count": (raw_gguf([arch], tensor_count=1 << 60), "declares 1152921504606846976 tensors"),
+        "absurd metadata count": (raw_gguf([arch], kv_count=1 << 62), "metadata entries"),
+        "absurd string length": (raw_gguf([("k", STRING, (1 << 62).to_bytes(8, "little"))]), "truncated"),
+        "absurd array length": (
+            raw_gguf([("k", ARRAY, u32(U32) + (1 << 61).to_bytes(8, "little"))]),
+            "items in 'k'",
+        ),
+        "unknown value type": (raw_gguf([("k", 99, b"\0")]), "'k': unknown value type 99"),
+        "alignment zero": (raw_gguf([("general.alignment", U32, u32(0))]), "'general.alignment'"),
+        "dimensions overflow": (raw_gguf([arch], [("t", [1 << 33, 1 << 33], F32, 0)]), "multiply past"),
+        "too many dimensions": (raw_gguf([arch], [("t", [1] * 5, F32, 0)]), "5 dimensions"),
+        "unknown tensor type": (raw_gguf([arch], [("t", [8], 77, 0)], bytes(32)), "77"),
+        "offset past the end": (raw_gguf([arch], [("t", [8], F32, 1 << 40)], bytes(32)), "truncated"),
+        "overlapping tensors": (
+            raw_gguf([arch], [("a", [8], F32, 0), ("b", [8], F32, 16)], bytes(64)),
+            "'a' and 'b' overlap",
+        ),
+        "duplicate tensor": (raw_gguf([arch], [("a", [8], F32, 0), ("a", [8], F32, 32)], bytes(64)), "twice"),
+    }

@@ -34,10 +34,32 @@ def open_gguf(path: Path | str) -> GGUFReader:
     except Exception as exc:  # gguf-py raises bare ValueError/IndexError on short files
         raise GgufError(f"{path}: header unreadable ({exc}); the file may be truncated") from exc
     size = path.stat().st_size
-    needed = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
+    short = _short_string(reader)
+    if short:
+        raise GgufError(f"{path}: truncated: {short}")
+    spans = sorted((int(t.data_offset), int(t.data_offset) + int(t.n_bytes), t.name) for t in reader.tensors)
+    needed = max((end for _, end, _ in spans), default=0)
     if needed > size:
         raise GgufError(f"{path}: truncated: the tensors need {needed} bytes but the file has {size}")
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
+        if start < end:  # two tensors sharing bytes would each read the other's weights
+            raise GgufError(f"{path}: tensors '{first}' and '{second}' overlap in the file")
     return reader
+
+
+def _short_string(reader: GGUFReader) -> str | None:
+    """gguf-py cuts a string that runs past the end of the file to what is there, silently: a
+    length (u64) followed by fewer bytes than it declares is such a cut. (In an array of u8 the
+    count is followed by the first item, one byte: only its key is checked.)"""
+    from gguf import GGUFValueType
+
+    for f in [*reader.fields.values(), *(t.field for t in reader.tensors)]:
+        parts = f.parts if f.types[:2] != [GGUFValueType.ARRAY, GGUFValueType.UINT8] else f.parts[:2]
+        for length, text in zip(parts, parts[1:]):
+            is_length = length.dtype == "uint64" and length.size == 1
+            if is_length and text.dtype == "uint8" and text.size < int(length[0]):
+                return f"'{f.name}' declares a string of {int(length[0])} bytes but the file holds {text.size}"
+    return None
 
 
 def field(reader: GGUFReader, key: str, default=None):
