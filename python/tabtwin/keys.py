@@ -42,6 +42,7 @@ APPS = ("projects", "books", "musings", "talks")
 # --- voice
 SAMPLE_RATE = 16000  # Hz, mono: what Whisper hears
 MIN_CLIP_SECONDS = 0.3  # shorter clips are refused ("too short")
+MAX_CLIP_SECONDS = 30.0  # Whisper's window: the page stops recording there and says so
 
 # What the page's generated constants.js exports (name -> value), in this order.
 PAGE = {
@@ -51,4 +52,5 @@ PAGE = {
     "TOOL_PREFIX": TOOL_PREFIX,
     "SAMPLE_RATE": SAMPLE_RATE,
     "MIN_CLIP_SECONDS": MIN_CLIP_SECONDS,
+    "MAX_CLIP_SECONDS": MAX_CLIP_SECONDS,
 }

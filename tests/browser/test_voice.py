@@ -1,5 +1,6 @@
 """Hold-to-talk in real Chromium with a WAV as the fake microphone."""
 
+import re
 import subprocess
 
 import pytest
@@ -39,6 +40,19 @@ def open_chat(context, site_url):
     return page
 
 
+def record_statuses(page):
+    """Every text #voice-status shows from now on, in window.statuses (a transcription may be over
+    before a poll would see its progress)."""
+    page.evaluate(
+        """() => {
+            window.statuses = [];
+            const status = document.getElementById("voice-status");
+            new MutationObserver(() => window.statuses.push(status.textContent))
+                .observe(status, { childList: true, characterData: true, subtree: true });
+        }"""
+    )
+
+
 def hold(page, seconds):
     box = page.locator("#talk").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -54,6 +68,7 @@ def test_hold_to_talk_puts_the_words_in_the_input(playwright, site_url, speech_w
     page = open_chat(context, site_url)
     assert page.is_visible("#talk")
     assert page.input_value("#prompt") == ""
+    record_statuses(page)
     hold(page, 3.5)
     page.wait_for_selector(
         "#voice-status:has-text('Heard'), #voice-status[data-kind='error'], #voice-status[data-kind='warning']",
@@ -61,6 +76,30 @@ def test_hold_to_talk_puts_the_words_in_the_input(playwright, site_url, speech_w
     )
     text = page.input_value("#prompt").lower()
     assert "weather" in text and "today" in text, (text, page.inner_text("#voice-status"))
+    # the wait is counted in seconds while the words are on their way
+    statuses = page.evaluate("window.statuses")
+    assert any(re.search(r"ranscribing on this device… \d+\.\d s", s) for s in statuses), statuses
+    browser.close()
+
+
+def test_a_hold_stops_at_the_thirty_second_limit_and_says_so(playwright, site_url, speech_wav):
+    browser = launch(playwright, speech_wav)
+    context = browser.new_context(permissions=["microphone"])
+    page = open_chat(context, site_url)
+    box = page.locator("#talk").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.wait_for_selector("body[data-recording='true']")
+    # still held: the page lets go by itself at the limit
+    page.wait_for_selector("body:not([data-recording])", timeout=45_000)
+    page.wait_for_selector(
+        "#voice-status:has-text('Heard'), #voice-status[data-kind='error'], #voice-status[data-kind='warning']",
+        timeout=180_000,
+    )
+    page.mouse.up()
+    status = page.inner_text("#voice-status")
+    assert "30" in status and "limit" in status, status
+    assert "weather" in page.input_value("#prompt").lower()
     browser.close()
 
 

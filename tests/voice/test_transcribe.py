@@ -94,6 +94,29 @@ def test_log_mel_matches_transformers_feature_extractor(transcriber, clips):
     np.testing.assert_allclose(ours, expected, atol=1e-3, rtol=0)
 
 
+def test_the_fitted_window_hears_what_the_full_window_hears(transcriber, clips):
+    errors = {"fitted": 0.0, "full": 0.0}
+    for phrase, audio in clips.items():
+        fitted = transcriber.transcribe(audio.tolist())
+        full = transcriber.transcribe(audio.tolist(), "full")
+        assert full["window_seconds"] == 30.0 and fitted["window_seconds"] < 30.0
+        for name, result in (("fitted", fitted), ("full", full)):
+            errors[name] += word_error_rate(phrase, result["text"]) * len(words(phrase))
+    # a different input, so a near-tie may go either way: at most one word more over the phrases
+    # (the whole test set's figure is tests/voice/test_testset.py's)
+    assert errors["fitted"] <= errors["full"] + 1, errors
+
+
+def test_a_window_is_chosen_by_name_or_seconds_and_must_hold_the_clip(transcriber, clips):
+    audio = next(iter(clips.values())).tolist()
+    assert transcriber.transcribe(audio, "fitted") == transcriber.transcribe(audio)
+    assert transcriber.transcribe(audio, 8)["window_seconds"] == 8.0
+    with pytest.raises(ValueError, match="shorter than the clip"):
+        transcriber.transcribe(audio, 0.5)
+    with pytest.raises(ValueError, match="unknown variant"):
+        transcriber.transcribe(audio, "everything")
+
+
 def test_silence_is_nothing_heard(transcriber):
     result = transcriber.transcribe([0.0] * 32000)
     assert result["nothing_heard"] is True and result["text"] == ""

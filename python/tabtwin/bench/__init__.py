@@ -4,7 +4,8 @@ measurements, never test assertions.
   decode     `tabtwin bench` (= `bench native`): the core natively and in the /chat page, llama.cpp beside it
   native     the core through tabtwin._core, and llama-cpp-python on the same GGUF
   chatpage   the /chat page in Chromium, as a visitor uses it
-  voice      Whisper tiny.en's real-time factor, natively and in Chromium
+  voice      Whisper tiny.en on the hold-to-talk test set: word error rate and real-time factor, natively
+             and in Chromium, faster-whisper beside it (`tabtwin bench voice`)
   browser    `tabtwin bench browser`: tabtwin against wllama in the same Chromium, run by run
   wllama     the pinned wllama npm package, fetched once into the cache
   bandwidth  the memory-bandwidth bound of decoding (weight bytes per token, wasm read bandwidth)

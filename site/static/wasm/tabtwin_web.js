@@ -10,6 +10,15 @@ export class Chat {
         wasm.__wbg_chat_free(ptr, 0);
     }
     /**
+     * Forget the last question and its reply (the page's "regenerate").
+     */
+    forget_last_exchange() {
+        const ret = wasm.chat_forget_last_exchange(this.__wbg_ptr);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
      * Tokens the current/last reply has so far (the end-of-turn token not counted).
      * @returns {number}
      */
@@ -340,28 +349,39 @@ export class Transcriber {
         return this;
     }
     /**
-     * 16 kHz mono samples -> JSON {text, tokens, audio_seconds, no_speech_prob, nothing_heard}.
+     * 16 kHz mono samples -> JSON {text, tokens, audio_seconds, no_speech_prob, nothing_heard,
+     * window_seconds}. `options_json`: `{"window": "fitted" | "full" | {"seconds": N}}`, or nothing.
      * @param {Float32Array | number[]} samples
+     * @param {string | null} [options_json]
      * @returns {string}
      */
-    transcribe(samples) {
-        let deferred3_0;
-        let deferred3_1;
+    transcribe(samples, options_json) {
+        let deferred4_0;
+        let deferred4_1;
         try {
-            const ptr0 = passArrayF32ToWasm0(samples, wasm.__wbindgen_malloc);
-            const len0 = WASM_VECTOR_LEN;
-            const ret = wasm.transcriber_transcribe(this.__wbg_ptr, ptr0, len0);
-            var ptr2 = ret[0];
-            var len2 = ret[1];
+            let ptr0, len0, ptr1, len1;
+            try {
+                ptr0 = passArrayF32ToWasm0(samples, wasm.__wbindgen_malloc);
+                len0 = WASM_VECTOR_LEN;
+                ptr1 = isLikeNone(options_json) ? 0 : passStringToWasm0(options_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+                len1 = WASM_VECTOR_LEN;
+            } catch (e) {
+                if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+                if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 4, 4); }
+                throw e;
+            }
+            const ret = wasm.transcriber_transcribe(this.__wbg_ptr, ptr0, len0, ptr1, len1);
+            var ptr3 = ret[0];
+            var len3 = ret[1];
             if (ret[3]) {
-                ptr2 = 0; len2 = 0;
+                ptr3 = 0; len3 = 0;
                 throw takeFromExternrefTable0(ret[2]);
             }
-            deferred3_0 = ptr2;
-            deferred3_1 = len2;
-            return getStringFromWasm0(ptr2, len2);
+            deferred4_0 = ptr3;
+            deferred4_1 = len3;
+            return getStringFromWasm0(ptr3, len3);
         } finally {
-            wasm.__wbindgen_free(deferred3_0, deferred3_1, 1);
+            wasm.__wbindgen_free(deferred4_0, deferred4_1, 1);
         }
     }
 }

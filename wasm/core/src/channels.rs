@@ -305,7 +305,7 @@ mod tests {
             "🙂",
             "Hi",
         ];
-        let mut state = 0x51ee_d5u64;
+        let mut state = 0x0051_eed5_u64;
         let mut next = move |n: usize| {
             state ^= state << 13;
             state ^= state >> 7;

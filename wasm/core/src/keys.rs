@@ -61,6 +61,8 @@ pub const APPS: &[&str] = &["projects", "books", "musings", "talks"];
 pub const SAMPLE_RATE: u32 = 16000;
 /// Shorter clips are refused ("too short") rather than guessed at.
 pub const MIN_CLIP_SECONDS: f32 = 0.3;
+/// Whisper hears at most this much (its window); the page stops recording there and says so.
+pub const MAX_CLIP_SECONDS: f32 = 30.0;
 
 /// Whether `token` ends an assistant turn in the chat formats we know.
 pub fn is_end_of_turn(token: &str) -> bool {

@@ -32,7 +32,7 @@ pub use incoming::Incoming;
 pub use options::{GenerateOptions, Overrides};
 pub use sampler::SamplingOptions;
 pub use template::Message;
-pub use whisper::{Transcriber, Transcript};
+pub use whisper::{TranscribeOptions, Transcriber, Transcript, Window};
 
 /// Whether the wasm simd128 kernels are compiled in (always false natively).
 pub fn with_simd128() -> bool {

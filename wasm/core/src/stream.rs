@@ -67,7 +67,7 @@ mod tests {
     fn streamed_pieces_add_up_to_the_whole_reply() {
         let tokenizer = bytes_tokenizer();
         let samples = ["a", " ", "é", "漢字", "🙂", "\n", "\u{301}"];
-        let mut state = 0x0dec_0de5u64;
+        let mut state = 0x0dec_0de5_u64;
         let mut next = move |n: usize| {
             state ^= state << 13;
             state ^= state >> 7;

@@ -7,7 +7,7 @@ use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
 use serde::Serialize;
 use serde_json::Value;
 
-use tabtwin_core::{grounding, keys, Message, Overrides};
+use tabtwin_core::{grounding, keys, Message, Overrides, TranscribeOptions};
 
 fn to_py(err: tabtwin_core::Error) -> PyErr {
     match err {
@@ -102,6 +102,11 @@ impl Chat {
 
     fn reset(&mut self) {
         self.inner.reset()
+    }
+
+    /// Forget the last question and its reply (the page's "regenerate").
+    fn forget_last_exchange(&mut self) -> PyResult<()> {
+        self.inner.forget_last_exchange().map_err(to_py)
     }
 
     /// Cap the conversation's token window (prompt + answer) below the model's context.
@@ -241,9 +246,27 @@ impl Transcriber {
         Ok(Self { inner })
     }
 
-    /// Transcribe 16 kHz mono samples; returns a dict (text, tokens, audio_seconds, no_speech_prob, nothing_heard).
-    fn transcribe<'py>(&mut self, py: Python<'py>, samples: Vec<f32>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.transcribe(&samples).map_err(to_py)?)
+    /// Transcribe 16 kHz mono samples; returns a dict (text, tokens, audio_seconds, no_speech_prob,
+    /// nothing_heard, window_seconds). `window`: None (the core's fitted window), "fitted", "full"
+    /// (Whisper's 30 s), or a number of seconds.
+    #[pyo3(signature = (samples, window=None))]
+    fn transcribe<'py>(
+        &mut self,
+        py: Python<'py>,
+        samples: Vec<f32>,
+        window: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = match window {
+            None => TranscribeOptions::default(),
+            Some(w) => {
+                let window = match w.extract::<f32>() {
+                    Ok(seconds) => serde_json::json!({ "seconds": seconds }),
+                    Err(_) => Value::String(w.extract::<String>()?),
+                };
+                TranscribeOptions::from_json(&serde_json::json!({ "window": window }).to_string()).map_err(to_py)?
+            }
+        };
+        to_python(py, &self.inner.transcribe_with(&samples, &options).map_err(to_py)?)
     }
 
     /// The log-mel features ([n_mels * 3000], row-major) the encoder sees.

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use tabtwin_core::{grounding, Message, Overrides};
+use tabtwin_core::{grounding, Message, Overrides, TranscribeOptions};
 
 fn to_js(err: tabtwin_core::Error) -> JsError {
     JsError::new(&err.to_string())
@@ -111,6 +111,11 @@ impl Chat {
         self.inner.set_history(messages).map_err(to_js)
     }
 
+    /// Forget the last question and its reply (the page's "regenerate").
+    pub fn forget_last_exchange(&mut self) -> Result<(), JsError> {
+        self.inner.forget_last_exchange().map_err(to_js)
+    }
+
     /// Forget the conversation.
     pub fn reset(&mut self) {
         self.inner.reset()
@@ -171,9 +176,11 @@ impl Transcriber {
         Ok(Transcriber { inner: tabtwin_core::Transcriber::from_bytes(bytes).map_err(to_js)? })
     }
 
-    /// 16 kHz mono samples -> JSON {text, tokens, audio_seconds, no_speech_prob, nothing_heard}.
-    pub fn transcribe(&mut self, samples: Vec<f32>) -> Result<String, JsError> {
-        Ok(json(&self.inner.transcribe(&samples).map_err(to_js)?))
+    /// 16 kHz mono samples -> JSON {text, tokens, audio_seconds, no_speech_prob, nothing_heard,
+    /// window_seconds}. `options_json`: `{"window": "fitted" | "full" | {"seconds": N}}`, or nothing.
+    pub fn transcribe(&mut self, samples: Vec<f32>, options_json: Option<String>) -> Result<String, JsError> {
+        let options = TranscribeOptions::from_json(options_json.as_deref().unwrap_or_default()).map_err(to_js)?;
+        Ok(json(&self.inner.transcribe_with(&samples, &options).map_err(to_js)?))
     }
 }
 

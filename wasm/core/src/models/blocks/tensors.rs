@@ -91,6 +91,14 @@ impl Tensors {
         self.dequantize(name, info)
     }
 
+    /// Any tensor of `shape` (row-major, outermost first) as f32: a convolution's kernels, a
+    /// table of learned positions.
+    pub fn values(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let info = self.info(name)?;
+        Self::check_shape(name, info, shape)?;
+        self.dequantize(name, info)
+    }
+
     pub fn opt_vector(&self, name: &str, len: usize) -> Result<Option<Vec<f32>>> {
         if self.has(name) {
             self.vector(name, len).map(Some)
