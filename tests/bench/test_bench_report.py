@@ -184,3 +184,21 @@ def test_wasm_option_serves_another_build_of_the_core(tiny_gguf, tmp_path, root)
     (other / "tabtwin_web.js").unlink()
     with pytest.raises(TabtwinError, match="missing tabtwin_web.js"), served_site({"tiny": tiny_gguf}, wasm=other):
         pass
+
+
+def test_the_voice_section_is_rewritten_from_the_json(tmp_path):
+    from tabtwin.bench import voice
+
+    row = {b: {"clips": 2, "audio_s": 1.0, "wer": 0.125, "rtf": 0.456} for b in ("1s", "2s", "5s", "10s", "all")}
+    results = tmp_path / "voice.json"
+    results.write_text(json.dumps({"summary": {"tabtwin native, window fitted": row}}))
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- bench:voice:start -->\nold\n<!-- bench:voice:end -->\nafter\n")
+    voice.write_readme(results, readme)
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("intro\n") and text.endswith("<!-- bench:voice:end -->\nafter\n")
+    assert "| tabtwin native, window fitted | 0.46 | 0.46 | 0.46 | 0.46 | 12.5% (2 clips) |" in text
+    other = tmp_path / "other.md"
+    other.write_text("no markers here\n")
+    with pytest.raises(TabtwinError, match="bench:voice:start"):
+        voice.write_readme(results, other)

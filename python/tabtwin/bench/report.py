@@ -146,12 +146,13 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def replace_section(text: str, section: str) -> str:
-    """`text` with what lies between the markers replaced by `section`."""
-    start, end = text.find(START), text.find(END)
+def replace_section(text: str, section: str, name: str = "browser") -> str:
+    """`text` with what lies between the `<!-- bench:NAME:start/end -->` markers replaced by `section`."""
+    first, last = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+    start, end = text.find(first), text.find(last)
     if start < 0 or end < start:
-        raise TabtwinError(f"no '{START}' ... '{END}' section to rewrite")
-    return text[: start + len(START)] + "\n" + section.strip() + "\n" + text[end:]
+        raise TabtwinError(f"no '{first}' ... '{last}' section to rewrite")
+    return text[: start + len(first)] + "\n" + section.strip() + "\n" + text[end:]
 
 
 def write_readme(results: Path, readme: Path) -> None:

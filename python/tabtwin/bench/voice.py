@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from tabtwin import keys
+from tabtwin.errors import TabtwinError
 from tabtwin.voice import testset
 
 VOICE_TEXT = {
@@ -211,6 +212,29 @@ def run(windows: list[str], out: Path, browser: bool, peer: bool, wasm: Path | N
     print_table(table)
     print(f"wrote {out}")
     return report
+
+
+def markdown(report: dict) -> str:
+    """The README's voice table: real-time factor and word error rate per clip length, per system."""
+    buckets = ["1s", "2s", "5s", "10s", "all"]
+    lines = [
+        "| system | " + " | ".join(f"{b} RTF" for b in buckets[:-1]) + " | WER (all clips) |",
+        "|" + " --- |" * len(buckets + [""]),
+    ]
+    for system, row in report["summary"].items():
+        rtf = [f"{row[b]['rtf']:.2f}" if b in row else "-" for b in buckets[:-1]]
+        wer = f"{row['all']['wer'] * 100:.1f}% ({row['all']['clips']} clips)" if "all" in row else "-"
+        lines.append(f"| {system} | " + " | ".join(rtf) + f" | {wer} |")
+    return "\n".join(lines)
+
+
+def write_readme(results: Path, readme: Path) -> None:
+    from tabtwin.bench.report import replace_section
+
+    if not results.is_file():
+        raise TabtwinError(f"{results}: no results yet (run `tabtwin bench voice` first)")
+    report = json.loads(results.read_text())
+    readme.write_text(replace_section(readme.read_text(), markdown(report), "voice"))
 
 
 def print_table(table: dict) -> None:

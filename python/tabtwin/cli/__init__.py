@@ -127,6 +127,10 @@ def cmd_bench_grounding(args) -> int:
 def cmd_bench_voice(args) -> int:
     from tabtwin.bench import voice
 
+    if args.readme:
+        voice.write_readme(args.out, args.readme)
+        print(f"rewrote the voice benchmark section of {args.readme} from {args.out}")
+        return 0
     if args.wasm and args.no_browser:
         raise TabtwinError("--wasm measures a wasm in Chromium: drop --no-browser")
     voice.run(args.windows, args.out, not args.no_browser, not args.no_peer, args.wasm, args.browser_voices)
@@ -277,6 +281,15 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
         "--wasm", type=Path, help="measure an older site/static/wasm folder in Chromium (browser figures only)"
     )
     bench_voice.add_argument("--out", type=Path, default=Path("bench-results/voice.json"))
+    bench_voice.add_argument(
+        "--readme",
+        nargs="?",
+        type=Path,
+        const=Path(__file__).resolve().parents[3] / "README.md",
+        metavar="README",
+        help="measure nothing: rewrite the section between <!-- bench:voice:start/end --> of README.md "
+        "(or README) from the JSON at --out",
+    )
     bench_voice.set_defaults(func=cmd_bench_voice)
 
     transcribe = sub.add_parser("transcribe", help="speech to text with Whisper tiny.en, run by the native core")
