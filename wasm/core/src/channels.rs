@@ -305,13 +305,8 @@ mod tests {
             "🙂",
             "Hi",
         ];
-        let mut state = 0x0051_eed5_u64;
-        let mut next = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = crate::test_rng::Rng(0x0051_eed5_u64);
+        let mut next = move |n: usize| rng.below(n);
         for iteration in 0..20_000 {
             let reply: String = (0..1 + next(12)).map(|_| ATOMS[next(ATOMS.len())]).collect();
             let chars: Vec<char> = reply.chars().collect();

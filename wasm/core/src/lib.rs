@@ -20,6 +20,8 @@ pub mod session;
 pub mod stream;
 pub mod system_prompt;
 pub mod template;
+#[cfg(test)]
+mod test_rng;
 pub mod tokenizer;
 pub mod whisper;
 

@@ -67,13 +67,8 @@ mod tests {
     fn streamed_pieces_add_up_to_the_whole_reply() {
         let tokenizer = bytes_tokenizer();
         let samples = ["a", " ", "é", "漢字", "🙂", "\n", "\u{301}"];
-        let mut state = 0x0dec_0de5_u64;
-        let mut next = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = crate::test_rng::Rng(0x0dec_0de5_u64);
+        let mut next = move |n: usize| rng.below(n);
         for iteration in 0..3_000 {
             let mut ids = Vec::new();
             for _ in 0..1 + next(10) {

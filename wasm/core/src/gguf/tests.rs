@@ -3,6 +3,7 @@
 //! worker without a word).
 
 use super::GgufFile;
+use crate::test_rng::Rng;
 
 const F32: u32 = 0;
 const U32: u32 = 4;
@@ -111,22 +112,6 @@ fn absurd_counts_and_lengths_are_refused_before_anything_is_allocated() {
         file(&[("tokenizer.ggml.scores", ARRAY, v)], &[], &[])
     };
     assert!(refused(array(1 << 62)).contains("items in 'tokenizer.ggml.scores'"));
-}
-
-/// xorshift64*: a fixed sequence, so a failure here is reproducible from its iteration number.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 #[test]
