@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tabtwin import keys
+from tabtwin.site import safe_markdown
 from tabtwin.site.content import SiteContent
 from tabtwin.site.registry import ModelEntry
 
@@ -44,6 +45,7 @@ def constants_js() -> str:
     return "\n".join(lines) + "\n"
 
 
+# No form of the site is ever sent anywhere (the chat's is handled by script): form-action 'none'.
 # worker-src allows blob: because the page starts its worker from a one-line blob that imports
 # worker.js: only a blob worker inherits this policy, so the worker's downloads obey connect-src.
 def content_security_policy(remote_hosts: list[str]) -> str:
@@ -51,7 +53,7 @@ def content_security_policy(remote_hosts: list[str]) -> str:
     return (
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
         f"connect-src 'self'{' ' + hosts if hosts else ''}; img-src 'self' data:; style-src 'self'; "
-        "media-src 'self' blob:; object-src 'none'; base-uri 'self'"
+        "media-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'none'"
     )
 
 
@@ -70,6 +72,8 @@ def render_pages(
 ) -> None:
     """Every page; `suggestions` are the chat page's question chips (site.suggestions), embedded as JSON."""
     env = Environment(loader=FileSystemLoader(site_dir / "templates"), autoescape=True, undefined=StrictUndefined)
+    # a content file's link (a project's url) is a link only to http(s), mailto or a path of the site
+    env.tests["safe_url"] = lambda url: isinstance(url, str) and bool(url) and safe_markdown.safe_url(url)
     has = {
         "about/": bool(content.about_html),
         "projects/": bool(content.projects),
