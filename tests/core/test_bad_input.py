@@ -1,10 +1,11 @@
 """Bad model files give a sentence that names the problem, never a panic."""
 
+import re
 import subprocess
 import sys
 
 import pytest
-from bad_gguf import hostile_files, write_gpt2_file
+from bad_gguf import hostile_files, hostile_metadata, write_gpt2_file
 
 from tabtwin._core import Chat
 from tabtwin.gguf.read import GgufError, describe
@@ -118,3 +119,24 @@ def test_a_hostile_header_is_refused_under_a_memory_cap(tmp_path, case):
         timeout=60,
     )
     assert cli.returncode == 2 and str(path) in cli.stderr and "Traceback" not in cli.stderr, cli.stderr[-2000:]
+
+
+@pytest.mark.parametrize("case", sorted(hostile_metadata()))
+def test_hostile_metadata_is_refused_by_inspect_naming_the_key(tmp_path, tiny_gguf, capsys, case):
+    """The build path's reader (`tabtwin inspect`, and so `python build.py`) refuses what the core
+    refuses, naming the key: exit 2, one line, no traceback; a bad `tabtwin.tools` never reads as
+    "every app"."""
+    from bad_gguf import retyped
+
+    from tabtwin.cli import main
+
+    key, value, vtype, sub_type, core_says = hostile_metadata()[case]
+    path = retyped(tiny_gguf, tmp_path / "bad.gguf", key, value, vtype, sub_type)
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"tabtwin: error: {path}: metadata key '{key}': ") and err.count("\n") == 1, err
+    if core_says is None:
+        Chat.from_path(path)  # a key the core does not read (llama.cpp does)
+    else:
+        with pytest.raises(ValueError, match=re.escape(core_says)):
+            Chat.from_path(path)

@@ -248,7 +248,7 @@ def test_cli_data_build_and_its_errors(tmp_path, tiny_base, persona, tokenizer, 
 def test_config_errors_name_the_file_and_key(tmp_path, tiny_base, persona):
     from tabtwin.finetune.config import ConfigError
 
-    with pytest.raises(ConfigError, match=r"twin.toml: \[train\] has unknown key\(s\) \['epoch'\]"):
+    with pytest.raises(ConfigError, match=r"twin.toml:\d+: \[train\] unknown key 'epoch' \(did you mean 'epochs'\?\)"):
         load(write_config(tmp_path, tiny_base, persona, **{"train.epoch": "3"}))
     with pytest.raises(ConfigError, match=r"\[export\] quantization must be one of"):
         load(write_config(tmp_path, tiny_base, persona, **{"export.quantization": '"q5_k"'}))

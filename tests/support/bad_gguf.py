@@ -72,3 +72,50 @@ def hostile_files() -> dict[str, tuple[bytes, str]]:
         ),
         "duplicate tensor": (raw_gguf([arch], [("a", [8], F32, 0), ("a", [8], F32, 32)], bytes(64)), "twice"),
     }
+
+
+# --- hostile metadata in a model that is otherwise whole (the tiny llama, one key changed) ----------
+
+
+def retyped(src, dst, key: str, value, vtype, sub_type=None):
+    """`src` written to `dst` with `key` replaced by `value` of GGUF type `vtype` (an array's items
+    `sub_type`): a key of the wrong type or length, which gguf-py writes when told to."""
+    from gguf import GGUFWriter
+
+    reader = GGUFReader(src)
+    writer = GGUFWriter(dst, "llama")
+    copy_metadata(reader, writer, skip={key})
+    writer.add_key_value(key, value, vtype, sub_type=sub_type)
+    for t in reader.tensors:
+        writer.add_tensor(t.name, t.data, raw_dtype=t.tensor_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return dst
+
+
+def hostile_metadata() -> dict[str, tuple[str, object, object, object, str | None]]:
+    """name -> (key, value, GGUF type, array item type, what the core's message says, or None where
+    the core loads the file: only the build path's reader checks that key). The build path's reader
+    (`tabtwin inspect`, `python build.py`) must refuse each one naming the key."""
+    from gguf import GGUFValueType as T
+
+    tokens = "tokenizer.ggml.tokens"
+    return {
+        "token types shorter than the vocabulary": (
+            "tokenizer.ggml.token_type",
+            [1] * 10,
+            T.ARRAY,
+            T.INT32,
+            "10 entries for",
+        ),
+        "scores shorter than the vocabulary": ("tokenizer.ggml.scores", [0.0] * 7, T.ARRAY, T.FLOAT32, None),
+        "tokens that are numbers": (tokens, list(range(300)), T.ARRAY, T.UINT32, tokens),
+        "merges that are numbers": ("tokenizer.ggml.merges", [1, 2], T.ARRAY, T.UINT32, "tokenizer.ggml.merges"),
+        "a chat template that is a number": ("tokenizer.chat_template", 7, T.UINT32, None, "tokenizer.chat_template"),
+        "tools that are a word": ("tabtwin.tools", "projects", T.STRING, None, "JSON list of app names"),
+        "tools that are an object": ("tabtwin.tools", '{"apps": ["books"]}', T.STRING, None, "JSON list of app names"),
+        "tools that are numbers": ("tabtwin.tools", "[1, 2]", T.STRING, None, "JSON list of app names"),
+        "tools that are a number": ("tabtwin.tools", 3, T.UINT32, None, "tabtwin.tools"),
+    }

@@ -38,10 +38,12 @@ def write_tiny_llama(
     hidden: int = 64,
     layers: int = 2,
     token_types: list[int] | None = None,
+    context_length: int = 256,
 ) -> Path:
     """Write the model; `hidden` and `layers` make a bigger one (4 MB at 256 x 4) for sharding tests.
     `metadata` values are written as strings, or as u32 when ints (a mistyped key for bad-input tests);
-    `token_types` replaces the per-token types (bad-input tests give a list of the wrong length)."""
+    `token_types` replaces the per-token types (bad-input tests give a list of the wrong length);
+    `context_length` is what the header says (long-context tests give more than 4096)."""
     rng = np.random.default_rng(seed)
     merged = [m.replace(" ", "") for m in MERGES]
     tokens = list(SPECIALS) + byte_tokens() + merged
@@ -49,7 +51,7 @@ def write_tiny_llama(
     head_dim = hidden // heads
     writer = GGUFWriter(str(path), "llama")
     writer.add_name("tiny-llama")
-    writer.add_context_length(256)
+    writer.add_context_length(context_length)
     writer.add_embedding_length(hidden)
     writer.add_block_count(layers)
     writer.add_feed_forward_length(ffn)

@@ -56,10 +56,10 @@ def cmd_chat(args) -> int:
     from tabtwin._core import Chat
     from tabtwin.cli import history
 
+    turns = history.load(args.history) if args.history else []  # a bad file is named before the model loads
     chat = Chat.from_path(args.file)
     if args.system is not None:
         chat.set_system_prompt(args.system, force=args.force_system)
-    turns = history.load(args.history) if args.history else []
     prompt = args.prompt
     if turns and turns[-1][0] == "user" and prompt is None:
         prompt = turns.pop()[1]  # a saved chat that ends with an unanswered question
@@ -375,8 +375,9 @@ def with_bench_verb(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None, prog: str = "tabtwin", root: Path | None = None) -> int:
-    """Run one verb. A TabtwinError (or a ValueError from the native core: a bad file or argument)
-    is printed on one line with exit code 2; anything else is a bug and keeps its traceback."""
+    """Run one verb. A TabtwinError (or a ValueError from the native core: a bad file or argument), or
+    an OSError naming a file, is printed on one line with exit code 2; anything else is a bug and keeps
+    its traceback."""
     argv = with_bench_verb(sys.argv[1:] if argv is None else list(argv))
     if argv[:2] == ["bench", "agreement"]:
         # its own argparse (python -m tabtwin.bench.agreement): argparse cannot hand options on to it
@@ -386,6 +387,13 @@ def main(argv: list[str] | None = None, prog: str = "tabtwin", root: Path | None
         return args.func(args)
     except (TabtwinError, ValueError) as exc:
         print(f"tabtwin: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # a file the system refused (permissions, a full disk, a folder in a file's place): its name
+        # and the reason are the whole story
+        print(f"tabtwin: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
 
 

@@ -2,13 +2,13 @@
 
 Every relative path in the file is resolved against the file's own folder, so a
 config works from any working directory. Unknown keys are errors (a typo such as
-`epoch = 8` must not silently train with the default), reported with the file name.
+`epoch = 8` must not silently train with the default), reported with the file, the line and the
+nearest valid key.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from tabtwin.errors import TabtwinError
 from tabtwin.gguf.sampling import RECOMMENDABLE
 from tabtwin.gguf.sampling import problems as sampling_problems
 from tabtwin.gguf.store import QUANTIZATIONS
+from tabtwin.inputs import InputError, key_lines, line_of, read_toml, unknown_key
 
 # The inline apps of the site (site/static/js/apps.js); a config may narrow the list.
 DEFAULT_APPS = keys.APPS
@@ -128,6 +129,11 @@ class RunConfig:
     export: ExportConfig
     eval: EvalConfig = field(default_factory=EvalConfig)
     grounding: GroundingConfig = field(default_factory=GroundingConfig)
+    lines: dict[tuple, int] = field(default_factory=dict, repr=False)  # where each key is written
+
+    def at(self, *key) -> str:
+        """`file:line` of a key ("train", "epochs"), else of its section, for a message."""
+        return f"{self.path}:{line_of(self.lines, *key)}"
 
     @property
     def data_dir(self) -> Path:
@@ -147,80 +153,96 @@ def slug(text: str) -> str:
     return "-".join(p for p in out.split("-") if p) or "twin"
 
 
+SECTIONS = ("system", "data", "train", "export", "eval", "grounding")
+
+
 def load(path: Path | str) -> RunConfig:
     path = Path(path).expanduser().resolve()
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    unknown = set(raw) - {"data", "train", "export", "eval", "system", "grounding"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
+        raw, text = read_toml(path, "a run config")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    lines = key_lines(text)
+
+    def at(*key) -> str:
+        return f"{path}:{line_of(lines, *key)}"
+
+    for name, value in raw.items():
+        if name not in SECTIONS:
+            raise ConfigError(f"{at(name)}: {unknown_key(name, SECTIONS)} (a run config holds sections)")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{at(name)}: '{name}' must be a section: [{name}] (got {value!r:.60})")
     system = raw.get("system", {})
+    for key in system:
+        if key != "prompt":
+            raise ConfigError(f"{at('system', key)}: [system] {unknown_key(key, ['prompt'])}")
     prompt = system.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise ConfigError(
-            f"{path}: [system] prompt is required: the one system prompt used for every "
-            "training example and written into the exported file"
+            f"{at('system', 'prompt')}: [system] prompt is required (a non-empty string): the one system "
+            "prompt used for every training example and written into the exported file"
         )
-    if set(system) - {"prompt"}:
-        raise ConfigError(f"{path}: [system] has unknown key(s) {sorted(set(system) - {'prompt'})}")
     base_dir = path.parent
     cfg = RunConfig(
         path=path,
         system_prompt=prompt,
-        data=_section(DataConfig, raw, "data", path, base_dir),
-        train=_section(TrainConfig, raw, "train", path, base_dir),
-        export=_section(ExportConfig, raw, "export", path, base_dir),
-        eval=_section(EvalConfig, raw, "eval", path, base_dir),
-        grounding=_section(GroundingConfig, raw, "grounding", path, base_dir),
+        data=_section(DataConfig, raw, "data", at, base_dir),
+        train=_section(TrainConfig, raw, "train", at, base_dir),
+        export=_section(ExportConfig, raw, "export", at, base_dir),
+        eval=_section(EvalConfig, raw, "eval", at, base_dir),
+        grounding=_section(GroundingConfig, raw, "grounding", at, base_dir),
+        lines=lines,
     )
     _check(cfg)
     return cfg
 
 
-def _section(cls, raw: dict, name: str, path: Path, base_dir: Path):
+def _section(cls, raw: dict, name: str, at, base_dir: Path):
+    """One section as `cls`, every value checked against the field's type; `at(name, key)` is the
+    `file:line` a problem with `key` is reported at."""
     values = dict(raw.get(name, {}))
     known = {f.name: f for f in fields(cls)}
-    unknown = set(values) - set(known)
-    if unknown:
-        raise ConfigError(f"{path}: [{name}] has unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+    for fname in values:
+        if fname not in known:
+            raise ConfigError(f"{at(name, fname)}: [{name}] {unknown_key(fname, list(known))}")
     for fname, f in known.items():
         if fname not in values:
             continue
         value = values[fname]
         kind = str(f.type)
-        if "Path" in kind and value is not None:
+        where = f"{at(name, fname)}: [{name}] {fname}"
+        if "Path" in kind:
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{where} must be a path (a non-empty string), got {value!r}")
             value = _resolve(value, base_dir)
         elif "tuple" in kind:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{path}: [{name}] {fname} must be a list of strings")
+                raise ConfigError(f"{where} must be a list of strings, got {value!r:.60}")
             value = tuple(value)
         elif kind in ("int", "float") and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ConfigError(f"{path}: [{name}] {fname} must be a number, got {value!r}")
+            raise ConfigError(f"{where} must be a number, got {value!r}")
         elif kind == "int" and not isinstance(value, int):
-            raise ConfigError(f"{path}: [{name}] {fname} must be an integer, got {value!r}")
+            raise ConfigError(f"{where} must be an integer, got {value!r}")
         elif kind.startswith("str") and not isinstance(value, str):
-            raise ConfigError(f"{path}: [{name}] {fname} must be a string, got {value!r}")
+            raise ConfigError(f"{where} must be a string, got {value!r}")
         elif kind == "bool" and not isinstance(value, bool):
-            raise ConfigError(f"{path}: [{name}] {fname} must be true or false, got {value!r}")
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
         elif kind == "dict":
             if not isinstance(value, dict):
-                raise ConfigError(f"{path}: [{name}] {fname} must be a table, e.g. {{ repeat_penalty = 1.1 }}")
+                raise ConfigError(f"{where} must be a table, e.g. {{ repeat_penalty = 1.1 }}")
             bad = sampling_problems(value, RECOMMENDABLE)
             if bad:
-                raise ConfigError("; ".join(f"{path}: [{name}] {fname}.{key} {message}" for key, message in bad))
+                raise ConfigError(
+                    "; ".join(f"{at(name, fname, key)}: [{name}] {fname}.{key} {message}" for key, message in bad)
+                )
         values[fname] = value
     for fname, f in known.items():  # relative defaults (e.g. output = runs/twin) are config-relative too
         if fname not in values and "Path" in str(f.type) and isinstance(f.default, Path):
             values[fname] = _resolve(f.default, base_dir)
-    try:
-        return cls(**values)
-    except TypeError as exc:  # a required key is missing
-        missing = [n for n, f in known.items() if n not in values and _is_required(f)]
-        raise ConfigError(f"{path}: [{name}] needs {', '.join(missing)}") from exc
+    missing = [n for n, f in known.items() if n not in values and _is_required(f)]
+    if missing:
+        raise ConfigError(f"{at(name)}: [{name}] needs {', '.join(missing)}")
+    return cls(**values)
 
 
 def _is_required(f) -> bool:
@@ -235,47 +257,60 @@ def _resolve(value: str, base_dir: Path) -> Path:
 
 
 def _check(cfg: RunConfig) -> None:
-    where = cfg.path
+    at = cfg.at
     d, t, e = cfg.data, cfg.train, cfg.export
     if not 0.0 <= d.holdout < 1.0:
-        raise ConfigError(f"{where}: [data] holdout must be in [0, 1), got {d.holdout}")
+        raise ConfigError(f"{at('data', 'holdout')}: [data] holdout must be in [0, 1), got {d.holdout}")
     if d.max_per_seed < 1:
-        raise ConfigError(f"{where}: [data] max_per_seed must be at least 1")
+        raise ConfigError(f"{at('data', 'max_per_seed')}: [data] max_per_seed must be at least 1")
     if not (0.0 <= d.grounded <= 1.0 and 0.0 <= d.unanswerable <= 1.0 and d.grounded + d.unanswerable <= 1.0):
-        raise ConfigError(f"{where}: [data] grounded and unanswerable are shares: each in [0, 1], together at most 1")
+        raise ConfigError(
+            f"{at('data', 'grounded')}: [data] grounded and unanswerable are shares: each in [0, 1], together at most 1"
+        )
     if (d.grounded or d.unanswerable) and cfg.grounding.site is None:
-        raise ConfigError(f"{where}: [data] grounded/unanswerable need [grounding] site (the site's models.toml)")
+        raise ConfigError(
+            f"{at('data', 'grounded')}: [data] grounded/unanswerable need [grounding] site (the site's models.toml)"
+        )
     if d.unanswerable and not d.dont_know:
         raise ConfigError(
-            f"{where}: [data] unanswerable needs dont_know: the persona's ways of saying it does not know"
+            f"{at('data', 'unanswerable')}: [data] unanswerable needs dont_know: the persona's ways of "
+            "saying it does not know"
         )
     if not d.apps:
-        raise ConfigError(f"{where}: [data] apps must name at least one app (or leave it out for the defaults)")
+        raise ConfigError(
+            f"{at('data', 'apps')}: [data] apps must name at least one app (or leave it out for the defaults)"
+        )
     if t.schedule not in ("cosine", "constant"):
-        raise ConfigError(f"{where}: [train] schedule must be 'cosine' or 'constant', got {t.schedule!r}")
+        raise ConfigError(
+            f"{at('train', 'schedule')}: [train] schedule must be 'cosine' or 'constant', got {t.schedule!r}"
+        )
     for key in ("r", "alpha", "epochs", "max_seq_len", "batch_size", "grad_accum", "checkpoint_every"):
         if getattr(t, key) < 1:
-            raise ConfigError(f"{where}: [train] {key} must be at least 1")
+            raise ConfigError(f"{at('train', key)}: [train] {key} must be at least 1")
     if t.device not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"{where}: [train] device must be 'auto', 'cpu' or 'cuda', got {t.device!r}")
+        raise ConfigError(f"{at('train', 'device')}: [train] device must be 'auto', 'cpu' or 'cuda', got {t.device!r}")
     bad = set(t.target_modules) - set(ALL_PROJECTIONS)
     if bad:
         raise ConfigError(
-            f"{where}: [train] target_modules has unknown projection(s) {sorted(bad)}; known: {list(ALL_PROJECTIONS)}"
+            f"{at('train', 'target_modules')}: [train] target_modules has unknown projection(s) {sorted(bad)}; "
+            f"known: {list(ALL_PROJECTIONS)}"
         )
     if cfg.eval.max_tokens < 1:
-        raise ConfigError(f"{where}: [eval] max_tokens must be at least 1")
+        raise ConfigError(f"{at('eval', 'max_tokens')}: [eval] max_tokens must be at least 1")
     site = cfg.grounding.site
     if site is not None and not site.is_file():
-        raise ConfigError(f"{where}: [grounding] site: {site} does not exist (the site's models.toml)")
+        raise ConfigError(
+            f"{at('grounding', 'site')}: [grounding] site: {site} does not exist (the site's models.toml)"
+        )
     if cfg.eval.limit < 0:
-        raise ConfigError(f"{where}: [eval] limit must be 0 (every holdout conversation) or more")
+        raise ConfigError(f"{at('eval', 'limit')}: [eval] limit must be 0 (every holdout conversation) or more")
     if not all(name.strip() for name in cfg.eval.other_names):
-        raise ConfigError(f"{where}: [eval] other_names must not hold an empty name")
+        raise ConfigError(f"{at('eval', 'other_names')}: [eval] other_names must not hold an empty name")
     if e.quantization not in QUANTIZATIONS:
         raise ConfigError(
-            f"{where}: [export] quantization must be one of {list(QUANTIZATIONS)}, got {e.quantization!r}"
+            f"{at('export', 'quantization')}: [export] quantization must be one of {list(QUANTIZATIONS)}, "
+            f"got {e.quantization!r}"
         )
     # A bare model id or path given as base: resolve relative file paths like the others.
-    if not Path(t.base).expanduser().is_absolute() and (where.parent / t.base).exists():
-        t.base = str((where.parent / t.base).resolve())
+    if not Path(t.base).expanduser().is_absolute() and (cfg.path.parent / t.base).exists():
+        t.base = str((cfg.path.parent / t.base).resolve())

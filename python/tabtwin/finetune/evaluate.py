@@ -139,7 +139,7 @@ class Question:
 def read_canaries(path: Path, apps: tuple[str, ...]) -> list[Canary]:
     """canaries.jsonl -> canaries; every problem, with its file:line and key, raised together."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise TabtwinError(f"[eval] canaries: {path}: no such file")
     problems: list[str] = []
     canaries = []

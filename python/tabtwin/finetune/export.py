@@ -32,7 +32,7 @@ from tabtwin.errors import TabtwinError
 from tabtwin.gguf.merge import FORMAT_VERSION, TWIN_JSON, lora_deltas, write_twin
 from tabtwin.gguf.read import field, open_gguf
 from tabtwin.gguf.store import resolve_quantization
-from tabtwin.paths import replacing_folder, shown
+from tabtwin.paths import replacing_folder, shown, write_text_atomic
 
 
 def twin_metadata(cfg, base, adapter_sha: str, train_report: dict, quantization: str) -> dict[str, str]:
@@ -103,7 +103,7 @@ def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict
         merged_from = portable if base.gguf is not None else adapter
         result["verification"] = verify_export(cfg, out, hf_dir(base, log), merged_from, log)
     report_file = out.with_name(out.stem + ".export.json")
-    report_file.write_text(json.dumps(result, indent=1) + "\n")
+    write_text_atomic(report_file, json.dumps(result, indent=1) + "\n")
     log(f"export report: {report_file}")
     return result
 
@@ -187,9 +187,7 @@ def write_modelfile(gguf: Path, chat_template: str | None, system_prompt: str) -
         f'SYSTEM """{system_prompt}"""\n'
         'PARAMETER stop "<|im_end|>"\nPARAMETER stop "<|im_start|>"\nPARAMETER temperature 0\n'
     )
-    path = gguf.with_name(gguf.stem + ".Modelfile")
-    path.write_text(text)
-    return path
+    return write_text_atomic(gguf.with_name(gguf.stem + ".Modelfile"), text)
 
 
 # --- verification --------------------------------------------------------------------------------

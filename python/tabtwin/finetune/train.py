@@ -42,7 +42,7 @@ from tabtwin.finetune import batches
 from tabtwin.finetune.config import RunConfig
 from tabtwin.finetune.data.build import HOLDOUT_FILE, MANIFEST_FILE, TRAIN_FILE, read_examples
 from tabtwin.finetune.data.sources import DataError
-from tabtwin.paths import cache_dir, replacing_folder, sha256_file
+from tabtwin.paths import cache_dir, replacing_folder, sha256_file, write_text_atomic
 
 CHECKPOINT, ADAPTER = "checkpoint", "adapter"
 REPORT, CURVE = "train_report.json", "loss_curve.png"
@@ -671,7 +671,7 @@ def train(
         log(f"stopped after step {state.step} as asked; checkpoint {ckpt}; continue with --resume")
     elif not holdout_set:
         save_adapter(model, out / ADAPTER, report())
-    (out / REPORT).write_text(json.dumps(result, indent=1) + "\n")
+    write_text_atomic(out / REPORT, json.dumps(result, indent=1) + "\n")
     log(plot_losses(state, out / CURVE))
     if state.done:
         best = (

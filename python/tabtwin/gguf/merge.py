@@ -23,6 +23,7 @@ from tabtwin.gguf.convert import gguf_name, permute_for_llama
 from tabtwin.gguf.read import field, open_gguf
 from tabtwin.gguf.sampling import write as write_sampling
 from tabtwin.gguf.store import FILE_TYPES, copy_metadata, gguf_writer, resolve_quantization, store
+from tabtwin.inputs import read_text
 from tabtwin.paths import sha256_file
 from tabtwin.progress import bar
 
@@ -30,17 +31,37 @@ FORMAT_VERSION = "1"
 TWIN_JSON = "tabtwin.json"  # beside a portable adapter: the metadata a merge writes into the twin
 
 
+def read_json_object(path: Path, what: str) -> dict:
+    """A JSON object from `path`, or a TabtwinError naming the file (and the line of a syntax error)."""
+    text = read_text(path, what)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TabtwinError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}; {what})") from None
+    if not isinstance(data, dict):
+        raise TabtwinError(f"{path}: expected a JSON object ({what})")
+    return data
+
+
 def lora_deltas(adapter_dir: Path, reader: GGUFReader) -> dict[str, np.ndarray]:
     """GGUF tensor name -> float32 delta (scale * B @ A, rows permuted for llama q/k)."""
     from safetensors.numpy import load_file
 
     adapter_dir = Path(adapter_dir)
-    config = json.loads((adapter_dir / "adapter_config.json").read_text())
+    config_path = adapter_dir / "adapter_config.json"
+    config = read_json_object(config_path, "a LoRA adapter's config (peft's adapter_config.json)")
     if config.get("peft_type", "LORA") != "LORA" or config.get("fan_in_fan_out") or config.get("use_dora"):
         raise TabtwinError(f"{adapter_dir}: only plain LoRA adapters can be merged (not DoRA / fan-in-fan-out)")
+    for key in ("r", "lora_alpha"):
+        value = config.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise TabtwinError(f"{config_path}: key '{key}' must be a positive number (got {value!r})")
     r, alpha = config["r"], config["lora_alpha"]
     scale = alpha / (r**0.5) if config.get("use_rslora") else alpha / r
-    weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    try:
+        weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    except Exception as exc:  # safetensors raises its own error types on a cut or foreign file
+        raise TabtwinError(f"{adapter_dir / 'adapter_model.safetensors'}: not a safetensors file ({exc})") from None
     arch = field(reader, "general.architecture")
     heads = {
         "attn_q": field(reader, f"{arch}.attention.head_count"),
@@ -50,7 +71,9 @@ def lora_deltas(adapter_dir: Path, reader: GGUFReader) -> dict[str, np.ndarray]:
     for key, a in weights.items():
         if ".lora_A." not in key:
             continue
-        b = weights[key.replace(".lora_A.", ".lora_B.")]
+        b = weights.get(key.replace(".lora_A.", ".lora_B."))
+        if b is None:
+            raise TabtwinError(f"{adapter_dir}: {key!r} has no matching lora_B weight")
         hf = key.removeprefix("base_model.model.").replace(".lora_A.weight", ".weight")
         name = gguf_name(hf)
         if name is None:
@@ -166,7 +189,11 @@ def merge(
         raise TabtwinError(f"{base_gguf}: no such base GGUF")
     if not (adapter_dir / "adapter_model.safetensors").is_file():
         raise TabtwinError(f"{adapter_dir}: no adapter_model.safetensors (a LoRA adapter folder is expected)")
-    twin = json.loads((adapter_dir / TWIN_JSON).read_text()) if (adapter_dir / TWIN_JSON).is_file() else {}
+    twin = (
+        read_json_object(adapter_dir / TWIN_JSON, "a portable adapter's record")
+        if (adapter_dir / TWIN_JSON).exists()
+        else {}
+    )
     if check_base and twin.get("base_sha256"):
         if sha256_file(Path(base_gguf)) != twin["base_sha256"]:
             raise TabtwinError(

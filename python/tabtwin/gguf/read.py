@@ -6,16 +6,19 @@ here (never trusting typed facts) and must run without Rust or torch.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
-from gguf import GGUFReader, LlamaFileType
+from gguf import GGUFReader, Keys, LlamaFileType
 
 from tabtwin import keys
 from tabtwin.errors import TabtwinError
 
 # Mirrors wasm/core/src/arch.rs SUPPORTED (tests/python/test_keys.py compares them).
 SUPPORTED_ARCHITECTURES = ("llama", "qwen2", "qwen3")
+TOKENS, TOKEN_TYPE = Keys.Tokenizer.LIST, Keys.Tokenizer.TOKEN_TYPE
+SCORES, MERGES = Keys.Tokenizer.SCORES, Keys.Tokenizer.MERGES
 
 
 class GgufError(TabtwinError):
@@ -67,10 +70,55 @@ def field(reader: GGUFReader, key: str, default=None):
     return default if f is None else f.contents()
 
 
+def check_metadata(path: Path, reader: GGUFReader) -> None:
+    """Refuse, naming the key, what the core would refuse or misread: tokenizer arrays of another
+    type or length than the vocabulary, a chat template or a tabtwin.* key that is not a string, a
+    `tabtwin.tools` that is not a JSON list of app names (read as "no list" it would allow every app)."""
+    from gguf import GGUFValueType
+
+    def kind(key: str) -> list | None:
+        f = reader.fields.get(key)
+        return None if f is None else f.types
+
+    def bad(key: str, problem: str) -> GgufError:
+        return GgufError(f"{path}: metadata key '{key}': {problem}")
+
+    arrays = {
+        TOKENS: (GGUFValueType.STRING,),
+        TOKEN_TYPE: (GGUFValueType.INT32, GGUFValueType.UINT32),
+        SCORES: (GGUFValueType.FLOAT32,),
+        MERGES: (GGUFValueType.STRING,),
+    }
+    for key, items in arrays.items():
+        types = kind(key)
+        if types is not None and (types[0] != GGUFValueType.ARRAY or types[-1] not in items):
+            want = " or ".join(t.name.lower() for t in items)
+            raise bad(key, f"expected an array of {want}, found {' of '.join(t.name.lower() for t in types)}")
+    if kind(TOKENS) is not None:
+        count = len(reader.fields[TOKENS].data)
+        for key in (TOKEN_TYPE, SCORES):
+            if kind(key) is not None and len(reader.fields[key].data) != count:
+                raise bad(key, f"{len(reader.fields[key].data)} entries for {count} tokens ({TOKENS})")
+    for key in (Keys.Tokenizer.CHAT_TEMPLATE, Keys.General.NAME, *keys.ALL.values()):
+        types = kind(key)
+        if types is not None and types != [GGUFValueType.STRING]:
+            raise bad(key, f"expected a string, found {' of '.join(t.name.lower() for t in types)}")
+    tools = field(reader, keys.TOOLS)
+    if tools is not None:
+        try:
+            apps = json.loads(tools)
+        except json.JSONDecodeError as exc:
+            apps = exc
+        if not isinstance(apps, list) or not all(isinstance(a, str) for a in apps):
+            raise bad(keys.TOOLS, f'expected a JSON list of app names like ["projects"], found {tools!r:.80}')
+
+
 def describe(path: Path | str) -> dict:
-    """The facts `tabtwin inspect` prints and `models.json` carries, read from the header."""
+    """The facts `tabtwin inspect` prints and `models.json` carries, read from the header (after
+    check_metadata: a file the core would refuse is refused here too)."""
     path = Path(path)
     reader = open_gguf(path)
+    check_metadata(path, reader)
     arch = field(reader, "general.architecture")
     quant = Counter(t.tensor_type.name for t in reader.tensors)
     tokens = reader.fields.get("tokenizer.ggml.tokens")

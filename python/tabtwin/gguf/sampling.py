@@ -10,6 +10,8 @@ from __future__ import annotations
 import gguf
 from gguf import GGUFWriter
 
+from tabtwin.inputs import did_you_mean
+
 # option -> (type, low, high, GGUF key or None when the option is not a model's recommendation)
 OPTIONS = {
     "temperature": (float, 0.0, 5.0, gguf.Keys.General.SAMPLING_TEMP),
@@ -27,7 +29,7 @@ def problems(sampling: dict, allowed: tuple[str, ...] = tuple(OPTIONS)) -> list[
     found = []
     for key, value in sampling.items():
         if key not in allowed:
-            found.append((key, f"unknown sampling key; valid: {', '.join(allowed)}"))
+            found.append((key, f"unknown sampling key{did_you_mean(key, allowed)}; valid: {', '.join(allowed)}"))
             continue
         kind, low, high, _ = OPTIONS[key]
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -11,12 +11,13 @@ No Rust and no torch are needed here.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tabtwin.paths import write_text_atomic
+from tabtwin.paths import replacing_folder, write_text_atomic
 from tabtwin.site import budget as host_budget
 from tabtwin.site import grounding as site_grounding
 from tabtwin.site.content import app_data
@@ -91,8 +92,40 @@ def build(
     entries = load(registry_path)
     host = host_budget.host_from(target, load_site(registry_path), str(registry_path))
     grounding_config = load_grounding(registry_path)
+    voice_source = load_voice(registry_path)
     content = load_content(site_dir / "content")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # Everything is written into a folder beside out_dir that takes its place only when the build
+    # succeeds: a failure anywhere (a model, the budget) leaves the last good site as it was.
+    with replacing_folder(out_dir) as stage:
+        _carry_models(out_dir, stage)
+        summary = _write(root, stage, entries, host, grounding_config, voice_source, content, registry_path, log)
+    summary.out_dir = out_dir
+    if summary.grounding is not None:
+        summary.grounding.report = out_dir / summary.grounding.report.name
+    return summary
+
+
+def _carry_models(previous: Path, stage: Path) -> None:
+    """Seed the staging folder with the last build's model shards (hard links: no bytes copied, and
+    every writer there replaces a file rather than writing into it, so the old site is never touched)
+    and its record, so an unchanged model costs no work."""
+    stage.mkdir(parents=True)
+    if (previous / "models").is_dir():
+        shutil.copytree(previous / "models", stage / "models", copy_function=_link)
+    if (previous / RECORD_NAME).is_file():
+        shutil.copyfile(previous / RECORD_NAME, stage / RECORD_NAME)
+
+
+def _link(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # a filesystem without hard links: copy
+        shutil.copy2(src, dst)
+
+
+def _write(root, out_dir, entries, host, grounding_config, voice_source, content, registry_path, log) -> BuildSummary:
+    """Every output of the build, into `out_dir` (the staging folder)."""
+    site_dir = root / "site"
     summary = BuildSummary(out_dir=out_dir)
     record_path = out_dir / RECORD_NAME
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
@@ -116,7 +149,7 @@ def build(
             shutil.rmtree(old)
     registry_json = {"models": summary.models}
     started = time.monotonic()
-    voice = stage_voice(load_voice(registry_path), out_dir, record, summary, host.shard_bytes(), log)
+    voice = stage_voice(voice_source, out_dir, record, summary, host.shard_bytes(), log)
     summary.steps.append(("voice", time.monotonic() - started))
     if voice:
         registry_json["voice"] = voice

@@ -8,7 +8,7 @@ GGUF header at build time, never typed by hand.
 from __future__ import annotations
 
 import re
-import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.sampling import problems as sampling_problems
 from tabtwin.gguf.store import QUANTIZATIONS
+from tabtwin.inputs import InputError, key_lines, line_of, read_toml, unknown_key
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 SOURCE_KEYS = ("pypi", "path", "url", "base")  # base goes with adapter: a twin composed at build time
@@ -40,6 +41,8 @@ SITE_KEYS = {"target": str, "budget_mb": int, "file_mb": int}
 GROUNDING_SOURCES = ("about", "projects", "books", "musings", "talks", "qa")  # also the index's order
 GROUNDING_KEYS = {"enabled": bool, "sources": list, "qa": str, "embedder": (str, bool)}
 SERVE_MODES = ("copy", "remote")
+TOP_KEYS = ("model", "voice", "site", "grounding")
+VOICE_KEYS = {"model": str, "enabled": bool}
 
 
 class RegistryError(TabtwinError):
@@ -79,74 +82,42 @@ class ModelEntry:
         return f"pypi:{self.pypi}" if self.pypi else f"path:{self.path}" if self.path else f"url:{self.url}"
 
 
-def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | str:
-    """The line of a TOML syntax error (Python < 3.14 only puts it in the message)."""
-    line = getattr(exc, "lineno", None)
-    if line is None:
-        match = re.search(r"at line (\d+)", str(exc))
-        line = match.group(1) if match else "?"
-    return line
-
-
-def _key_lines(text: str) -> dict[tuple[int, str], int]:
-    """Map (model index, dotted key) -> 1-based line, from the raw TOML text.
-
-    tomllib gives values without positions; models.toml is simple enough (one
-    `[[model]]` array of tables with an optional `[model.sampling]` sub-table)
-    that a line scan recovers where each key was written.
-    """
-    lines: dict[tuple[int, str], int] = {}
-    index, prefix = -1, ""
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if line.startswith("[[model]]"):
-            index, prefix = index + 1, ""
-            lines[(index, "")] = number
-        elif line.startswith("[model.") and line.endswith("]"):
-            prefix = line[len("[model.") : -1].strip() + "."
-            lines[(index, prefix[:-1])] = number
-        elif line.startswith("["):
-            index, prefix = -1, ""
-        elif "=" in line and not line.startswith("#"):
-            key = line.split("=", 1)[0].strip().strip('"')
-            lines.setdefault((index, prefix + key), number)
-    return lines
+def _read(path: Path) -> tuple[dict, dict[tuple, int]]:
+    """models.toml parsed, and the line of every key in it (inputs.key_lines)."""
+    try:
+        data, text = read_toml(path, "the model registry")
+    except InputError as exc:
+        raise RegistryError([str(exc)]) from None
+    return data, key_lines(text)
 
 
 def load(path: Path | str) -> list[ModelEntry]:
     """Parse and validate models.toml. Raises RegistryError listing every problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RegistryError([f"{path}: cannot read ({exc.strerror})"]) from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RegistryError([f"{path}:{toml_error_line(exc)}: not valid TOML: {exc}"]) from exc
-    lines = _key_lines(text)
+    data, lines = _read(path)
     problems: list[str] = []
 
     def problem(index: int, key: str, message: str) -> None:
-        line = lines.get((index, key)) or lines.get((index, key.split(".")[0])) or lines.get((index, ""), 1)
+        line = line_of(lines, "model", index, *key.split(".")) if key else line_of(lines, "model", index)
         where = f"key '{key}'" if key else "entry"
         problems.append(f"{path}:{line}: model #{index + 1} {where}: {message}")
 
-    unknown_top = set(data) - {"model", "voice", "site", "grounding"}
-    for key in sorted(unknown_top):
+    for key in sorted(set(data) - set(TOP_KEYS)):
         problems.append(
-            f"{path}:1: unknown top-level key '{key}' "
+            f"{path}:{line_of(lines, key)}: {unknown_key(key, TOP_KEYS)} "
             "(models.toml holds [[model]] tables, [voice], [site] and [grounding])"
         )
     tables = data.get("model", [])
-    if not isinstance(tables, list) or not tables:
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise RegistryError(problems + [f"{path}:{line_of(lines, 'model')}: 'model' must be [[model]] tables"])
+    if not tables:
         raise RegistryError(problems + [f"{path}:1: no [[model]] entries; add at least one"])
 
     entries: list[ModelEntry] = []
     for index, table in enumerate(tables):
         entry = _entry(index, table, base=path.parent, problem=problem)
         if entry is not None:
-            entry.line = lines.get((index, ""), 0)
+            entry.line = line_of(lines, "model", index)
             entries.append(entry)
 
     ids = [e.id for e in entries]
@@ -175,7 +146,7 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
         problem(index, key, message)
 
     for key in sorted(set(table) - MODEL_KEYS):
-        bad(key, f"unknown key; valid keys: {', '.join(sorted(MODEL_KEYS))}")
+        bad(key, unknown_key(key, MODEL_KEYS))
     model_id = table.get("id")
     if not isinstance(model_id, str) or not ID_PATTERN.match(model_id):
         bad("id", f"required: lowercase letters, digits, '.', '_' or '-' (got {model_id!r})")
@@ -184,7 +155,7 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
         bad("label", "required: a short name shown in the model picker")
     for key in ("description",):
         if key in table and not isinstance(table[key], str):
-            bad(key, "must be a string")
+            bad(key, f"must be a string (got {table[key]!r})")
     for key in ("default", "apps"):
         if key in table and not isinstance(table[key], bool):
             bad(key, f"must be true or false (got {table[key]!r})")
@@ -303,21 +274,14 @@ def _is_origin(value: str) -> bool:
     )
 
 
-def table_lines(text: str, table: str):
-    """(the line of `[table]` in `text`, a function: key -> the line that sets it in that table, else the
-    table's line): where a problem with one key of a one-level table is reported."""
-    lines = text.splitlines()
-    start = next((n for n, raw in enumerate(lines, 1) if raw.strip() == f"[{table}]"), 1)
-
-    def line_of(key: str) -> int:
-        for n, raw in enumerate(lines[start:], start + 1):
-            if raw.strip().startswith("["):
-                break
-            if raw.split("=", 1)[0].strip() == key:
-                return n
-        return start
-
-    return start, line_of
+def _table(path: Path, name: str) -> tuple[dict | None, Callable[[str], int]]:
+    """One optional top-level table of models.toml (None when absent), and key -> the line that sets it
+    (else the table's line). A value that is not a table is refused with its line."""
+    data, lines = _read(path)
+    table = data.get(name)
+    if table is not None and not isinstance(table, dict):
+        raise RegistryError([f"{path}:{line_of(lines, name)}: [{name}] must be a table (got {table!r})"])
+    return table, lambda key: line_of(lines, name, key)
 
 
 def load_site(path: Path | str) -> dict:
@@ -325,17 +289,13 @@ def load_site(path: Path | str) -> dict:
     from tabtwin.site.budget import HOSTS
 
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    site = tomllib.loads(text).get("site", {})
-    start, line_of = table_lines(text, "site")
-    if not isinstance(site, dict):
-        raise RegistryError([f"{path}:{start}: [site] must be a table"])
+    site, line = _table(path, "site")
     problems = []
-    for key, value in site.items():
+    for key, value in (site or {}).items():
         kind = SITE_KEYS.get(key)
-        where = f"{path}:{line_of(key)}: [site]"
+        where = f"{path}:{line(key)}: [site]"
         if kind is None:
-            problems.append(f"{where} unknown key '{key}'; valid: {', '.join(SITE_KEYS)}")
+            problems.append(f"{where} {unknown_key(key, SITE_KEYS)}")
         elif not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 1):
             what = "a positive integer (megabytes)" if kind is int else "a string"
             problems.append(f"{where} {key} must be {what} (got {value!r})")
@@ -343,30 +303,30 @@ def load_site(path: Path | str) -> dict:
             problems.append(f"{where} unknown target {value!r}; known: {', '.join(HOSTS)} (or set budget_mb, file_mb)")
     if problems:
         raise RegistryError(problems)
-    return dict(site)
+    return dict(site or {})
 
 
 def load_voice(path: Path | str) -> Path | str | None:
     """The `[voice]` table: `model = "default"` (Whisper tiny.en, converted once) or a GGUF path;
     `enabled = false` or no table turns hold-to-talk off. Returns "default", a Path, or None."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    voice = tomllib.loads(text).get("voice")
+    voice, line = _table(path, "voice")
     if voice is None:
         return None
-    line = next((n for n, raw in enumerate(text.splitlines(), 1) if raw.strip() == "[voice]"), 1)
-    if not isinstance(voice, dict):
-        raise RegistryError([f"{path}:{line}: [voice] must be a table"])
-    unknown = set(voice) - {"model", "enabled"}
-    if unknown:
-        raise RegistryError(
-            [f"{path}:{line}: [voice] unknown key(s) {', '.join(sorted(unknown))}; valid: model, enabled"]
-        )
+    problems = []
+    for key, value in voice.items():
+        where = f"{path}:{line(key)}: [voice]"
+        if key not in VOICE_KEYS:
+            problems.append(f"{where} {unknown_key(key, VOICE_KEYS)}")
+        elif key == "enabled" and not isinstance(value, bool):
+            problems.append(f"{where} key 'enabled' must be true or false (got {value!r})")
+        elif key == "model" and (not isinstance(value, str) or not value):
+            problems.append(f"{where} key 'model' must be \"default\" or a path to a Whisper GGUF (got {value!r})")
+    if problems:
+        raise RegistryError(problems)
     if voice.get("enabled", True) is False:
         return None
     model = voice.get("model", "default")
-    if not isinstance(model, str) or not model:
-        raise RegistryError([f'{path}:{line}: [voice] model must be "default" or a path to a Whisper GGUF'])
     return "default" if model == "default" else (path.parent / model).resolve()
 
 
@@ -388,20 +348,16 @@ def load_grounding(path: Path | str) -> Grounding | None:
     `embedder` ("default", a GGUF path relative to models.toml, or false for words alone).
     None (no index, the page offers no grounding) when the table is absent or enabled = false."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    table = tomllib.loads(text).get("grounding")
+    table, line = _table(path, "grounding")
     if table is None:
         return None
-    start, line_of = table_lines(text, "grounding")
-    if not isinstance(table, dict):
-        raise RegistryError([f"{path}:{start}: [grounding] must be a table"])
     problems = []
 
     def bad(key: str, message: str) -> None:
-        problems.append(f"{path}:{line_of(key)}: [grounding] key '{key}': {message}")
+        problems.append(f"{path}:{line(key)}: [grounding] key '{key}': {message}")
 
     for key in sorted(set(table) - set(GROUNDING_KEYS)):
-        bad(key, f"unknown key; valid keys: {', '.join(GROUNDING_KEYS)}")
+        bad(key, unknown_key(key, GROUNDING_KEYS))
     for key, kind in GROUNDING_KEYS.items():
         if key in table and not isinstance(table[key], kind):
             what = {

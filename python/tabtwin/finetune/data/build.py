@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +29,8 @@ from pathlib import Path
 from tabtwin.errors import TabtwinError
 from tabtwin.finetune.config import RunConfig
 from tabtwin.finetune.data.sources import DataError, Persona, Seed, assistant_text, read_persona
+from tabtwin.inputs import InputError, jsonl_objects, read_text, unknown_key
+from tabtwin.paths import replacing_folder
 
 TRAIN_FILE, HOLDOUT_FILE, MANIFEST_FILE = "train.jsonl", "holdout.jsonl", "manifest.json"
 
@@ -169,11 +168,8 @@ def dataset_hash(folder: Path) -> str:
 
 def write(cfg: RunConfig, result: Split, lengths: Lengths) -> dict:
     """Write train/holdout JSONL and a manifest into cfg.data_dir, all or nothing."""
-    target = cfg.data_dir
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the data is not
-    try:
+    with replacing_folder(cfg.data_dir) as tmp:
+        tmp.mkdir()
         for name, examples in ((TRAIN_FILE, result.train), (HOLDOUT_FILE, result.holdout)):
             with open(tmp / name, "w", encoding="utf-8") as f:
                 for ex in examples:
@@ -191,16 +187,6 @@ def write(cfg: RunConfig, result: Split, lengths: Lengths) -> dict:
             "dataset_sha256": dataset_hash(tmp),
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return manifest
 
 
@@ -231,9 +217,44 @@ def build(cfg: RunConfig, tokenizer, context: int | None = None, grounding=None)
 
 
 def read_examples(path: Path) -> list[Example]:
+    """The examples of a built train.jsonl / holdout.jsonl, each line checked (a hand-edited or cut
+    file is named with its line, not read as fewer examples)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise TabtwinError(f"{path}: not built yet; run `tabtwin data build CONFIG` first")
-    return [
-        Example.from_json(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    try:
+        text = read_text(path, "built examples: one JSON object a line")
+    except InputError as exc:
+        raise DataError([str(exc)]) from None
+    problems: list[str] = []
+    examples = []
+    for number, obj in jsonl_objects(path, text, problems, empty_ok=True):
+        bad = example_problems(obj)
+        if bad:
+            problems.append(f"{path}:{number}: {bad}; rebuild it with `tabtwin data build CONFIG`")
+        else:
+            examples.append(Example.from_json(obj))
+    if problems:
+        raise DataError(problems)
+    return examples
+
+
+EXAMPLE_KEYS = {"messages": list, "kind": str, "source": str, "where": str, "accept": list, "grounding": str}
+
+
+def example_problems(obj: dict) -> str | None:
+    """What is wrong with one built example (Example.to_json's shape), or None."""
+    for key in obj:
+        if key not in EXAMPLE_KEYS:
+            return unknown_key(key, EXAMPLE_KEYS)
+    for key, kind in EXAMPLE_KEYS.items():
+        if key not in obj and key not in ("accept", "grounding"):
+            return f"key '{key}' is missing"
+        if key in obj and not isinstance(obj[key], kind):
+            return f"key '{key}' must be a {kind.__name__} (got {obj[key]!r:.40})"
+    for i, m in enumerate(obj["messages"], 1):
+        if not (isinstance(m, dict) and set(m) == {"role", "content"} and all(isinstance(v, str) for v in m.values())):
+            return f'key \'messages\': message {i} must be {{"role": "...", "content": "..."}} (got {m!r:.40})'
+    if not all(isinstance(a, str) for a in obj.get("accept") or []):
+        return "key 'accept' must be a list of strings"
+    return None

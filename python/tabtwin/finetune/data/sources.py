@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tabtwin import keys
 from tabtwin.errors import TabtwinError
+from tabtwin.inputs import InputError, jsonl_objects, read_text
 
 SEED_KINDS = ("fact", "tool", "contrast", "style")
 SEED_KEYS = {"q", "a", "kind", "think", "tool"}
@@ -77,10 +78,10 @@ def read_persona(folder: Path, apps: tuple[str, ...], writing_limits: tuple[int,
     persona = Persona(folder)
     problems: list[str] = []
     seeds_file, conv_file, writing_dir = folder / "seeds.jsonl", folder / "conversations.jsonl", folder / "writing"
-    if seeds_file.is_file():
+    if seeds_file.exists():
         persona.seeds = read_seeds(seeds_file, apps, problems)
         persona.files[seeds_file.name] = len(persona.seeds)
-    if conv_file.is_file():
+    if conv_file.exists():
         persona.conversations = read_conversations(conv_file, apps, problems)
         persona.files[conv_file.name] = len(persona.conversations)
     if writing_dir.is_dir():
@@ -96,19 +97,14 @@ def read_persona(folder: Path, apps: tuple[str, ...], writing_limits: tuple[int,
 
 
 def read_jsonl(path: Path, problems: list[str]):
-    """Yield (line number, object) for each non-blank line; malformed lines become problems."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path.name}:{number}: malformed JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(obj, dict):
-            problems.append(f"{path.name}:{number}: expected a JSON object, got {type(obj).__name__}")
-            continue
-        yield number, obj
+    """Yield (line number, object) for each non-blank line; a file that cannot be read (a folder, not
+    UTF-8), malformed lines and an empty file become problems."""
+    try:
+        text = read_text(path, "one JSON object a line")
+    except InputError as exc:
+        problems.append(str(exc).replace(str(path), path.name, 1))
+        return
+    yield from jsonl_objects(path, text, problems, path.name)
 
 
 def _variants(value, name: str, where: str, problems: list[str]) -> list[str]:
