@@ -1,6 +1,7 @@
 // Inline apps (constants.js APPS: projects, books, musings, talks), rendered under an answer from
 // the site's own content (data/apps/*.json, written by the build). Text nodes only.
 import { APPS } from "./constants.js";
+import { safeHref } from "./markdown.js";
 
 const cache = new Map();
 
@@ -25,6 +26,13 @@ function el(tag, attrs = {}, ...children) {
     if (child !== null && child !== undefined) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+// A link from the site's content (a project's or talk's url) to an http(s) page or this site; any
+// other target (javascript:, data:) leaves the name as plain text.
+function linkTo(url, name) {
+  const href = url ? safeHref(url, location.href) : null;
+  return href ? el("a", { href, target: "_blank", rel: "noopener" }, name) : name;
 }
 
 const lower = (s) => String(s).toLowerCase();
@@ -56,7 +64,7 @@ const renderers = {
       box.replaceChildren(...[
         chips(languages, language, (v) => { language = v; draw(); }),
         el("ul", { className: "app-list" }, shown.map((p) => el("li", { "data-id": p.id },
-          el("a", { href: p.url, target: "_blank", rel: "noopener" }, p.name), " ",
+          linkTo(p.url, p.name), " ",
           el("small", {}, [p.year, (p.languages || []).join(", ")].filter(Boolean).join(" · ")),
           el("div", {}, p.description)))),
         shown.length ? null : el("p", {}, "No project matches."),
@@ -89,7 +97,7 @@ const renderers = {
     const shown = items.filter((t) => (!params.tag || has(t.tags, params.tag))
       && (!params.year || String(t.date).startsWith(String(params.year))));
     const box = el("ul", { className: "app-list" }, shown.map((t) => el("li", {},
-      t.url ? el("a", { href: t.url, target: "_blank", rel: "noopener" }, t.title) : t.title, " ",
+      linkTo(t.url, t.title), " ",
       el("small", {}, `${t.event} · ${t.date}`), t.summary ? el("div", {}, t.summary) : null)));
     box.dataset.count = String(shown.length);
     return box;

@@ -14,7 +14,7 @@ import { setupVoice } from "./voice.js";
 import { answerActions, showAnswer, showThinking } from "./answer.js";
 import { showSuggestions } from "./suggestions.js";
 import { rememberForTheVisit } from "./preferences.js";
-import { deviceRoom, downloadFacts, keepOnDevice, showDownloadFacts, timeLeft } from "./device.js";
+import { deviceRoom, downloadFacts, formatBytes, keepOnDevice, showDownloadFacts, smallerModel, timeLeft } from "./device.js";
 
 const $ = (id) => document.getElementById(id);
 const root = document.body.dataset.root;
@@ -32,7 +32,10 @@ const wasm = {
 // then obey connect-src, redirects included.
 const workerUrl = new URL("./worker.js", import.meta.url).href;
 const workerBlob = new Blob([`import ${JSON.stringify(workerUrl)};`], { type: "text/javascript" });
-const worker = msg.connect(new Worker(URL.createObjectURL(workerBlob), { type: "module" }), showError);
+const workerBlobUrl = URL.createObjectURL(workerBlob);
+// A worker that dies is replaced by a fresh one from the same blob at the next request (protocol.js
+// connect); engineLost says what happened.
+const worker = msg.connect(() => new Worker(workerBlobUrl, { type: "module" }), showError, engineLost);
 
 let models = [];
 let grounding = null;     // the site's index of its pages (a ModelEntry), null when it has none
@@ -60,6 +63,35 @@ function showError({ message }) {
   document.body.dataset.error = message;
   status(`Error: ${message}`, "error");
   setBusy(false);
+}
+
+// The worker died: its core trapped (out of memory, most often: a model too large for the tab), it threw,
+// a reply could not be read, or it went silent (protocol.js LostWorker). The model it held is gone and
+// scripted answers take over; like a model that will not fit (device.js), the model it was loading or
+// running is named and a smaller one offered, which a fresh worker loads without a page reload.
+async function engineLost({ reason, message, pending }) {
+  const loading = pending.find((request) => request.type === msg.LOAD);
+  const model = reason === "no-script" ? null : loading?.payload.model || loaded;
+  loaded = null;
+  twinApps = APPS;
+  delete document.body.dataset.ready;
+  delete document.body.dataset.model;
+  $("download").hidden = true;
+  document.querySelector("#conversation .turn-actions [data-regenerate]")?.remove();  // no model to ask
+  if (!model) {
+    showError({ message: `${message}. A fresh one starts with the next request.` });
+    return;
+  }
+  const smaller = smallerModel(model, models, await deviceRoom());
+  const size = formatBytes(model.bytes);
+  showError({
+    message: `${message}. ${model.label} (${size}) may need more memory than this tab can give it. ` +
+      `A fresh engine starts with the next load: ${smaller ? `try a smaller model, ${smaller.label}` : "load a model to go on"}.`,
+  });
+  unfoldPicker();
+  const warning = `${model.label} stopped the model engine${loading ? " while loading" : ""}: ` +
+    `this tab may not have the memory a ${size} model needs.`;
+  showDownloadFacts($("download-facts"), { lines: [], warnings: [warning], smaller }, pickModel);
 }
 
 // Whether the visitor is reading the end of the conversation (then new words scroll into view; a
@@ -216,6 +248,7 @@ function allowedApps(info) {
 async function startLoad() {
   const model = models.find((m) => m.id === selectedModelId($("models")));
   if (!model) return;
+  delete document.body.dataset.error;  // the last load's failure is not this one's (said at once, before any await)
   // Asked before the download: a model the browser may evict is downloaded again on the next visit.
   const kept = await keepOnDevice();
   document.body.dataset.persisted = String(kept);
@@ -224,16 +257,18 @@ async function startLoad() {
   const startedAt = performance.now();
   status(`Preparing ${model.label}…`);
   setBusy(true, false);
+  let storageNote = "";  // why the model was not kept on this device, said again once it runs
   worker.send(msg.LOAD, { model, wasm, grounding }, {
-    [msg.PROGRESS]: ({ phase, loaded: bytes, total, warning }) => {
+    [msg.PROGRESS]: ({ phase, loaded: bytes, total, warning, note }) => {
       $("download").hidden = false;
       $("progress").value = total ? bytes / total : 0;
       const seconds = Math.max((performance.now() - startedAt) / 1000, 0.001);
       const speed = phase === "download" ? ` · ${(bytes / 1e6 / seconds).toFixed(1)} MB/s` : "";
       const eta = phase === "download" ? timeLeft(bytes, total, seconds) : "";
       const pct = total ? ` (${Math.floor((100 * bytes) / total)}%)` : "";
-      $("progress-text").textContent = `${phase}: ${(bytes / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB${pct}${speed}${eta ? ` · ${eta}` : ""}`;
+      $("progress-text").textContent = note || `${phase}: ${(bytes / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB${pct}${speed}${eta ? ` · ${eta}` : ""}`;
       if (warning) status(warning, "warning");
+      storageNote = warning || storageNote;  // kept in view once the model runs
     },
     [msg.READY]: async ({ info, simd128, cached, passages }) => {
       loaded = model;
@@ -243,7 +278,8 @@ async function startLoad() {
       document.body.dataset.model = model.id;
       delete document.body.dataset.error;
       $("download").hidden = true;
-      status(`${model.label} is running on this device${cached ? " (loaded from this device, no download)" : ""}.`);
+      const running = `${model.label} is running on this device${cached ? " (loaded from this device, no download)" : ""}.`;
+      status(storageNote ? `${running} ${storageNote}` : running, storageNote ? "warning" : "");
       await renderPicker($("models"), models, model.id);
       foldPicker(model.label);
       setBusy(false);
@@ -252,6 +288,8 @@ async function startLoad() {
       document.body.dataset.ready = "true";  // last: everything above is on screen when a reader sees it
     },
     [msg.ERROR]: (error) => {
+      loaded = null;  // the worker let the previous model go before this load: answers are scripted now
+      delete document.body.dataset.model;
       $("download").hidden = true;
       $("retry").hidden = false;
       showError(error);
@@ -306,11 +344,14 @@ async function describeDownload() {
   const model = models.find((m) => m.id === selectedModelId($("models")));
   if (!model) return;
   const facts = downloadFacts(model, models, await deviceRoom(), await isCached(model));
-  showDownloadFacts($("download-facts"), facts, async (smaller) => {
-    await renderPicker($("models"), models, smaller.id);
-    await describeDownload();
-    $("models").querySelector("input:checked")?.focus();
-  });
+  showDownloadFacts($("download-facts"), facts, pickModel);
+}
+
+// The smaller model offered (download facts, a lost engine) becomes the picker's choice.
+async function pickModel(smaller) {
+  await renderPicker($("models"), models, smaller.id);
+  await describeDownload();
+  $("models").querySelector("input:checked")?.focus();
 }
 
 // The composer is pinned over the end of the page: answers scroll into view above it.

@@ -46,11 +46,13 @@ export function downloadFacts(model, models, room, cached) {
     warnings.push(`This device reports ${formatBytes(room.memory)} of memory: a ${formatBytes(model.bytes)} model may not run, or may close the tab.`);
   }
   if (room.limitedData) warnings.push(`Your browser says data is limited (data saver or a mobile connection): this is ${formatBytes(model.bytes)}.`);
-  const smaller = warnings.length
-    ? models.filter((m) => m.bytes < model.bytes && fitsStorage(m, room) && fitsMemory(m, room))
-      .sort((a, b) => b.bytes - a.bytes)[0] || null
-    : null;
-  return { lines, warnings, smaller };
+  return { lines, warnings, smaller: warnings.length ? smallerModel(model, models, room) : null };
+}
+
+/** The largest model smaller than `model` that this device can take; null when there is none. */
+export function smallerModel(model, models, room) {
+  return models.filter((m) => m.bytes < model.bytes && fitsStorage(m, room) && fitsMemory(m, room))
+    .sort((a, b) => b.bytes - a.bytes)[0] || null;
 }
 
 /** Show the facts in `container`; `onPick(model)` when the visitor takes the smaller model offered. */

@@ -1,5 +1,8 @@
-// Model bytes: from the Cache API when this device has them, else fetched shard
-// by shard with progress, checked against the registry's sha256 and cached.
+// Model bytes, shard by shard: from this device's Cache API when a shard is there, else fetched with
+// progress. A downloaded shard is kept on the device only once its own sha256 is the registry's, so a
+// download cut off midway resumes from the shards already verified; the whole file is checked against
+// the registry's sha256 too, and nothing is used before every shard has arrived. One tab at a time
+// downloads a model (Web Locks): another tab that wants it waits, then reads what the first one kept.
 const CACHE_NAME = "tabtwin-models-v1";
 
 // fetch() rejects a cross-origin download that the host does not allow (no CORS headers) with the
@@ -22,23 +25,38 @@ async function explainFailure(url, err) {
          `check the connection and retry`;
 }
 
-async function fetchOrExplain(url) {
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    throw new Error(await explainFailure(url, err));
+// A trap in the core (out of memory, say) is no verdict on the bytes: it passes through untouched, so
+// that the worker sees it for what it is.
+const isTrap = (err) => err instanceof WebAssembly.RuntimeError;
+
+// A read that failed: the connection (or the disk) broke off, as opposed to a chunk the caller refused.
+class BrokenOff extends Error {}
+
+// A stored shard that is not the registry's (cut short, or changed on disk): forgotten, then fetched.
+class DamagedCopy extends Error {
+  constructor(key, part) {
+    super(`the copy of ${part} stored on this device is damaged; press Retry to download it again`);
+    this.key = key;
   }
-  if (!response.ok) throw new Error(`download failed: ${url} answered HTTP ${response.status}`);
-  return response;
 }
 
+// Reads `body` to its end. A chunk that `onChunk` refuses (it throws) cancels the rest of the download.
 async function pump(body, onChunk) {
   const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    await onChunk(value);
+  try {
+    for (;;) {
+      let next;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        throw new BrokenOff(err.message);
+      }
+      if (next.done) return;
+      await onChunk(next.value);
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    throw err;
   }
 }
 
@@ -70,81 +88,318 @@ export function groundingEntry(grounding, registryUrl) {
   };
 }
 
+// A shard's own Cache API key: the model's, with the shard's index and sha256 (a rebuilt model's
+// shards never meet an older build's).
+function shardKey(model, index) {
+  const key = new URL(model.cache_key);
+  key.searchParams.set("shard", String(index));
+  key.searchParams.set("sha256", model.shards[index].sha256);
+  return key.href;
+}
+
+// How the visitor hears of a shard: "part 2 of 5 (twin.gguf.part2)", or the file's name alone.
+function partName(model, index) {
+  const name = new URL(model.shards[index].url).pathname.split("/").pop();
+  return model.shards.length > 1 ? `part ${index + 1} of ${model.shards.length} (${name})` : name;
+}
+
+// This device's storage for models, or why there is none (a private window, site data blocked): a
+// model then runs for the visit without being kept, and the page must not fail for it.
+async function openStore() {
+  try {
+    if (!self.caches) throw new Error("this browser offers the site no Cache API");
+    return { cache: await caches.open(CACHE_NAME), problem: null };
+  } catch (err) {
+    return { cache: null, problem: err };
+  }
+}
+
+const matchShards = (cache, model) => Promise.all(model.shards.map((_, index) => cache.match(shardKey(model, index))));
+
+// On this device means every shard is (or the whole file, as an earlier version of this page kept
+// it): a model partly downloaded is not.
 export async function isCached(model) {
-  const cache = await caches.open(CACHE_NAME);
-  return Boolean(await cache.match(model.cache_key));
+  const { cache } = await openStore();
+  if (!cache) return false;
+  if (await cache.match(model.cache_key)) return true;
+  return (await matchShards(cache, model)).every(Boolean);
+}
+
+async function deleteShards(cache, model) {
+  const deleted = await Promise.all(model.shards.map((_, index) => cache.delete(shardKey(model, index))));
+  return deleted.some(Boolean);
 }
 
 export async function removeCached(model) {
-  const cache = await caches.open(CACHE_NAME);
-  return cache.delete(model.cache_key);
+  const { cache } = await openStore();
+  if (!cache) return false;
+  const whole = await cache.delete(model.cache_key);
+  return (await deleteShards(cache, model)) || whole;
 }
 
-// The file streams into `sink` (the core's ModelBytes: wasm memory the model then uses in place)
-// and, on a download, into the Cache API at the same time; the worker never holds the whole file.
-// A download is hashed on its way into the sink and kept only when its sha256 is the registry's.
-/**
- * @param {import("./protocol.js").ModelEntry} model
- * @param {(total: number, hash: boolean) => {push(p: Uint8Array): void, received(): number, verify(s: string): void, free(): void}} makeSink
- */
-export async function loadModelInto(model, makeSink, onProgress) {
-  const cache = await caches.open(CACHE_NAME);
-  const total = model.bytes;
+// A model kept whole by an earlier version of this page (one entry under its cache_key): still read,
+// so a returning visitor does not download it again; a damaged one is forgotten (null).
+async function readWholeFile(cache, model, makeSink, onProgress) {
   const hit = await cache.match(model.cache_key);
-  if (hit) {
-    const sink = makeSink(total, false);
-    try {
-      await pump(hit.body, (chunk) => {
-        sink.push(chunk);
-        onProgress({ phase: "cached", loaded: sink.received(), total });
-      });
-      if (sink.received() === total) return { sink, cached: true };
-    } catch {
-      // a damaged cached copy (wrong size): forget it and download again below
-    }
-    sink.free();
-    await cache.delete(model.cache_key);
+  if (!hit) return null;
+  const sink = makeSink(model.bytes, false);
+  try {
+    await pump(hit.body, (chunk) => {
+      sink.push(chunk);
+      onProgress({ phase: "cached", loaded: sink.received(), total: model.bytes });
+    });
+    if (sink.received() === model.bytes) return { sink, cached: true };
+  } catch (err) {
+    if (isTrap(err)) throw err;
+    // too long, or unreadable: forgotten below, and the model fetched shard by shard
   }
-  const sink = makeSink(total, true);
+  sink.free();
+  await cache.delete(model.cache_key);
+  return null;
+}
+
+// What Retry will do, said after a failure that a second try can cure.
+function retryHint(loading, index) {
+  if (index === 0 || !loading.cache || loading.notStored) return "press Retry to try again";
+  const before = index === 1 ? "the part before it is" : `the ${index} parts before it are`;
+  return `${before} verified and kept on this device: press Retry to continue from part ${index + 1}`;
+}
+
+const sizeMismatch = (part, found, bytes) =>
+  `${part} is ${found}, but the site's models.json says ${bytes} bytes: the site's files do not match its ` +
+  "list of models; reload the page to get the current list, and if this happens again tell the site's author";
+
+async function fetchShard(loading, index, cacheMode) {
+  const { url } = loading.model.shards[index];
+  const part = partName(loading.model, index);
+  let response;
+  try {
+    response = await fetch(url, { cache: cacheMode });
+  } catch (err) {
+    throw new Error(await explainFailure(url, err));
+  }
+  if (response.status === 404) {
+    throw new Error(`${part} is not on the server (HTTP 404): the site has probably changed since this page ` +
+                    "was opened; reload the page and start the model again");
+  }
+  if (!response.ok) {
+    throw new Error(`the server could not send ${part} (HTTP ${response.status}), perhaps only for a moment; ` +
+                    retryHint(loading, index));
+  }
+  return response;
+}
+
+// A same-origin answer's Content-Length is the shard's size unless it was compressed on the way; a
+// cross-origin answer hides Content-Encoding, so there only the bytes counted as they come decide.
+function checkAnnouncedSize(response, shard, part) {
+  const announced = response.headers.get("content-length");
+  if (response.type !== "basic" || announced === null || response.headers.get("content-encoding")) return;
+  if (Number(announced) !== shard.bytes) throw new Error(sizeMismatch(part, `${announced} bytes on the server`, shard.bytes));
+}
+
+// Where a downloaded shard goes on this device: written as it arrives, and stored only once verified
+// (a Cache API entry whose body never completes is never stored). A full quota or failing storage
+// must not cost the visitor the download: the failure is noted and the bytes still reach the sink.
+function pendingEntry(loading, key) {
+  if (!loading.cache || loading.notStored) return { write: async () => {}, keep: async () => {}, drop: async () => {} };
   const { readable, writable } = new TransformStream();
   const writer = writable.getWriter();
-  let notStored = null;
-  const stored = cache
-    .put(model.cache_key, new Response(readable, { headers: { "content-type": "application/octet-stream" } }))
-    .catch((err) => { notStored = notStored || err; });
-  const toCache = async (chunk) => {
-    if (notStored) return;
+  let failure = null;
+  const fail = (err) => { failure = failure || err; };
+  const stored = loading.cache
+    .put(key, new Response(readable, { headers: { "content-type": "application/octet-stream" } }))
+    .catch(fail);
+  return {
+    async write(chunk) {
+      if (failure) return;
+      try {
+        await writer.ready;  // the cache's pace: the download waits rather than queue the shard in memory
+        writer.write(chunk).catch(fail);
+      } catch (err) {
+        fail(err);
+      }
+    },
+    async keep() {
+      await writer.close().catch(fail);
+      await stored;
+      if (failure) loading.notStored = loading.notStored || failure;
+    },
+    async drop(reason) {
+      await writer.abort(reason).catch(() => {});
+      await stored;
+    },
+  };
+}
+
+// One download of a shard into the sink (and the pending cache entry), its length checked as it comes.
+async function streamShard(loading, index, entry, cacheMode) {
+  const shard = loading.model.shards[index];
+  const part = partName(loading.model, index);
+  const response = await fetchShard(loading, index, cacheMode);
+  checkAnnouncedSize(response, shard, part);
+  let received = 0;
+  try {
+    await pump(response.body, async (chunk) => {
+      received += chunk.length;
+      if (received > shard.bytes) throw new Error(sizeMismatch(part, "longer on the server", shard.bytes));
+      loading.sink.push(chunk);
+      loading.report("download");
+      await entry.write(chunk);
+    });
+  } catch (err) {
+    if (!(err instanceof BrokenOff)) throw err;
+    throw new Error(`the connection broke off during ${part} after ${received} of its ${shard.bytes} bytes ` +
+                    `(${err.message}); ${retryHint(loading, index)}`);
+  }
+  if (received < shard.bytes) {
+    throw new Error(`${part} ended after ${received} of its ${shard.bytes} bytes: the download was cut short, ` +
+                    `or the site's copy does not match its models.json; ${retryHint(loading, index)}`);
+  }
+}
+
+// The sink's verdict on the shard just pushed: null when kept, else why it was dropped.
+function endPiece(sink, sha256) {
+  try {
+    sink.end_piece(sha256);
+    return null;
+  } catch (err) {
+    if (isTrap(err)) throw err;
+    return String(err && err.message ? err.message : err);
+  }
+}
+
+// A shard from the network: kept on this device once its sha256 is the registry's. A wrong one is
+// fetched once more, past the browser's HTTP cache (a proxy or a cache may have kept bad bytes);
+// wrong twice, the load stops, and Retry starts again from this shard.
+async function downloadShard(loading, index) {
+  const shard = loading.model.shards[index];
+  for (let attempt = 1; ; attempt += 1) {
+    const entry = pendingEntry(loading, shardKey(loading.model, index));
     try {
-      await writer.ready;
-      writer.write(chunk).catch((err) => { notStored = notStored || err; });
+      await streamShard(loading, index, entry, attempt === 1 ? "default" : "reload");
     } catch (err) {
-      notStored = notStored || err;  // a full quota must not cost the visitor the download
+      await entry.drop(err);
+      throw err;
     }
+    const mismatch = endPiece(loading.sink, shard.sha256);
+    if (!mismatch) return entry.keep();
+    await entry.drop(new Error(mismatch));
+    loading.report("download");  // the bar steps back by the dropped shard
+    if (attempt === 2) {
+      throw new Error(`${partName(loading.model, index)} arrived damaged twice (${mismatch}); ${retryHint(loading, index)}; ` +
+                      "if it keeps failing, the site's copy is damaged: tell the site's author");
+    }
+  }
+}
+
+// A shard from this device into the sink. While the sink hashes (some shard is downloaded), the
+// stored copy is checked against its sha256 for free; it was checked before it was stored anyway.
+async function readStoredShard(loading, index, response) {
+  const shard = loading.model.shards[index];
+  let received = 0;
+  try {
+    await pump(response.body, (chunk) => {
+      received += chunk.length;
+      if (received > shard.bytes) throw new Error("longer than the shard");
+      loading.sink.push(chunk);
+      loading.report("cached");
+    });
+    if (received !== shard.bytes) throw new Error("shorter than the shard");
+    if (loading.hashing && endPiece(loading.sink, shard.sha256)) throw new Error("not the shard's sha256");
+  } catch (err) {
+    if (isTrap(err)) throw err;
+    throw new DamagedCopy(shardKey(loading.model, index), partName(loading.model, index));
+  }
+}
+
+// Every shard matched its own sha256; the whole file must match the registry's too, or the registry
+// contradicts itself: nothing of the model is kept, so that a retry starts clean.
+async function verifyWhole(loading) {
+  loading.report("verify");
+  try {
+    loading.sink.verify(loading.model.sha256);
+  } catch (err) {
+    if (loading.cache) await deleteShards(loading.cache, loading.model);
+    throw err;
+  }
+}
+
+// Why the model was not kept, for the visitor: it runs for this visit all the same.
+function notStoredNote(err) {
+  const quota = err && err.name === "QuotaExceededError";
+  const why = quota ? "the browser's storage for this site is full"
+    : `this browser gives the site no storage for models (${err && err.message ? err.message : err}), as in a ` +
+      "private window or with site data blocked";
+  return `It was not kept for next time: ${why}, so it will be downloaded again on your next visit` +
+         (quota ? "; removing another model from this device makes room." : ".");
+}
+
+// The shards, in order, each from this device or the network, into one sink.
+async function assemble(model, makeSink, onProgress, store) {
+  const stored = store.cache ? await matchShards(store.cache, model) : model.shards.map(() => null);
+  const hashing = !stored.every(Boolean);  // the device's copies were verified when they were stored
+  const sink = makeSink(model.bytes, hashing);
+  const loading = {
+    model, sink, hashing, cache: store.cache, notStored: store.problem,
+    report: (phase) => onProgress({ phase, loaded: sink.received(), total: model.bytes }),
   };
   try {
-    let loaded = 0;
-    for (const shard of model.shards) {
-      await pump((await fetchOrExplain(shard.url)).body, async (chunk) => {
-        sink.push(chunk);
-        loaded += chunk.length;
-        onProgress({ phase: "download", loaded, total });
-        await toCache(chunk);
-      });
+    for (const [index, response] of stored.entries()) {
+      if (response) await readStoredShard(loading, index, response);
+      else await downloadShard(loading, index);
     }
-    onProgress({ phase: "verify", loaded, total });
-    sink.verify(model.sha256);
+    if (hashing) await verifyWhole(loading);
   } catch (err) {
-    await writer.abort(err).catch(() => {});
-    await stored;
-    await cache.delete(model.cache_key);
     sink.free();
-    throw new Error(`${model.id}: ${err.message}`);
+    throw err;
   }
-  await writer.close().catch((err) => { notStored = notStored || err; });
-  await stored;
-  if (notStored) {
-    await cache.delete(model.cache_key);
-    onProgress({ phase: "not-cached", loaded: total, total, warning: `not stored on this device: ${notStored.message}` });
+  if (loading.notStored) {
+    // shards that cannot make a whole model on this device would only take up its room
+    if (loading.cache) await deleteShards(loading.cache, model).catch(() => {});
+    onProgress({ phase: "not-cached", loaded: model.bytes, total: model.bytes, warning: notStoredNote(loading.notStored) });
   }
-  return { sink, cached: false };
+  return { sink, cached: !hashing };
+}
+
+async function loadShards(model, makeSink, onProgress) {
+  const store = await openStore();
+  const whole = store.cache && (await readWholeFile(store.cache, model, makeSink, onProgress));
+  if (whole) return whole;
+  for (let forgotten = 0; ; forgotten += 1) {
+    try {
+      return await assemble(model, makeSink, onProgress, store);
+    } catch (err) {
+      // each pass forgets one damaged stored shard, which the next pass downloads and verifies
+      if (!(err instanceof DamagedCopy) || forgotten >= model.shards.length) throw err;
+      await store.cache.delete(err.key);
+    }
+  }
+}
+
+// One tab at a time downloads a model: a second tab that asks for it meanwhile waits (and says so),
+// then finds the shards the first one kept. Without Web Locks (an insecure origin) each tab goes alone.
+async function oneTabAtATime(model, onProgress, load) {
+  const locks = self.navigator && self.navigator.locks;
+  if (!locks) return load();
+  const name = `tabtwin-download ${model.cache_key}`;
+  const ran = await locks.request(name, { ifAvailable: true }, async (lock) => (lock ? { result: await load() } : null));
+  if (ran) return ran.result;
+  onProgress({ phase: "waiting", loaded: 0, total: model.bytes, note: "another tab is downloading this model…" });
+  return locks.request(name, load);
+}
+
+// The file streams into `sink` (the core's ModelBytes: wasm memory the model then uses in place) and,
+// on a download, into the Cache API shard by shard; the worker never holds the whole file, nor a
+// whole shard, in JS. A model whose bytes do not all arrive and verify is never handed on.
+/**
+ * @param {import("./protocol.js").ModelEntry} model
+ * @param {(total: number, hash: boolean) => {push(p: Uint8Array): void, received(): number,
+ *   end_piece(s: string): void, verify(s: string): void, free(): void}} makeSink
+ */
+export async function loadModelInto(model, makeSink, onProgress) {
+  try {
+    return await oneTabAtATime(model, onProgress, () => loadShards(model, makeSink, onProgress));
+  } catch (err) {
+    throw new Error(`${model.id}: ${err.message}`, { cause: err });
+  }
 }

@@ -115,10 +115,13 @@ export const TRANSCRIBE = "transcribe";
  * How far a LOAD or LOAD_VOICE has come.
  * @typedef {object} ProgressReply
  * @property {number} id
- * @property {"cached"|"download"|"verify"|"not-cached"|"starting"} phase
+ * @property {"waiting"|"cached"|"download"|"verify"|"not-cached"|"starting"} phase  "waiting": another
+ *   tab is downloading the same model, and this one reads it from the cache once that tab is done
  * @property {number} loaded  bytes
  * @property {number} total   bytes
- * @property {string} [warning]  something the visitor should know ("not stored on this device: ...")
+ * @property {string} [warning]  something the visitor should know, to keep in view once the model runs
+ *   ("It was not kept for next time: ...")
+ * @property {string} [note]  a line to show in place of the byte counts ("another tab is downloading this model…")
  */
 export const PROGRESS = "progress";
 
@@ -179,24 +182,69 @@ export const TRANSCRIPT = "transcript";
  * @typedef {object} ErrorReply
  * @property {number|null} id  the failed request's (null when the message had none)
  * @property {string} message  what went wrong and what to do, for the visitor
+ * @property {boolean} [fatal]  the worker cannot go on (its wasm core trapped and is unusable, or it
+ *   died): the page's end (connect below) replaces it with a fresh worker
  */
 export const ERROR = "error";
+
+/**
+ * Whether the worker is still there: asked when a request has waited a while with no word from it.
+ * Answered by PONG as soon as the worker is back at its event loop (between two steps of any work).
+ * @typedef {object} PingRequest
+ * @property {number} id
+ */
+export const PING = "ping";
+
+/**
+ * The worker is alive; answers a PING.
+ * @typedef {object} PongReply
+ * @property {number} id
+ */
+export const PONG = "pong";
 
 // The reply that ends each request (ERROR ends any); the others get no reply unless they fail.
 const LAST_REPLY = { [LOAD]: READY, [GENERATE]: DONE, [LOAD_VOICE]: VOICE_READY, [TRANSCRIBE]: TRANSCRIPT };
 
+// A worker is taken for dead when a request waits on it and it says nothing, not even a PONG, for
+// SILENT_CHECKS checks CHECK_MS apart (three minutes). That long, because one step of the core keeps
+// the worker from its messages: reading a long prompt takes tens of seconds on a slow phone.
+const CHECK_MS = 5_000;
+const SILENT_CHECKS = 36;
+
+/**
+ * Why the page's end gave a worker up, and what it took with it.
+ * @typedef {object} LostWorker
+ * @property {"trap"|"crash"|"no-script"|"unreadable"|"silent"} reason  its core trapped (an ERROR
+ *   marked fatal), it threw outside any request, its script did not load, a reply from it could not be
+ *   read, or it stopped answering
+ * @property {string} message  what happened, in words for the visitor
+ * @property {{type: string, payload: object}[]} pending  the requests that were waiting on it (each
+ *   was answered by an ERROR marked fatal)
+ */
+
 /**
  * The page's end of the worker: `send` gives each request a fresh id and hands every reply to the
  * handler its request registered for that reply type. An ERROR that no handler of its request takes
- * goes to `onError`, so no failure is dropped; a worker that fails (its script did not load, or it
- * threw outside a request) fails every request waiting on it and every later one.
- * @param {Worker} worker
+ * goes to `onError`, so no failure is dropped.
+ * A worker that dies (a trap in its core, an uncaught error, a reply that cannot be read, three minutes
+ * of silence) is terminated, every request waiting on it gets an ERROR marked fatal, then `onLost`
+ * hears why. The next request starts a fresh worker from `createWorker`: started on demand, so a
+ * worker whose script cannot load is not restarted in a loop. Given a Worker rather than a function
+ * there is no second worker: every later request fails at once. `epoch` counts the workers started,
+ * so a caller can tell that what it loaded into one is gone.
+ * @param {(() => Worker) | Worker} createWorker
  * @param {(reply: ErrorReply) => void} onError
+ * @param {(lost: LostWorker) => void} [onLost]
  */
-export function connect(worker, onError) {
+export function connect(createWorker, onError, onLost = () => {}) {
+  const replaceable = typeof createWorker === "function";
+  let worker = null;
   let lastId = 0;
-  let failure = null;         // why the worker can answer nothing any more
-  const pending = new Map();  // id -> {type, handlers}, until the request's last reply
+  let failure = null;         // why no request can be answered any more (a lost Worker given as such)
+  const pending = new Map();  // id -> {type, payload, handlers}, until the request's last reply
+  let heard = false;          // the worker posted something since the last check
+  let silentChecks = 0;
+  let watch = null;           // the next check's timer while requests wait
 
   function deliver(data) {
     const request = pending.get(data.id);
@@ -206,27 +254,80 @@ export function connect(worker, onError) {
     else if (data.type === ERROR) onError(data);
   }
 
-  worker.addEventListener("message", ({ data }) => deliver(data));
-  worker.addEventListener("error", (event) => {
-    failure = `the inference worker failed: ${event.message || "its script did not load"}`;
-    const waiting = [...pending.keys()];
-    if (!waiting.length) onError({ id: null, message: failure });
-    for (const id of waiting) deliver({ type: ERROR, id, message: failure });
-  });
-  return {
-    /**
-     * @param {string} type  a request type above
-     * @param {object} payload  the request's fields but `id`
-     * @param {Object<string, function(object): *>} handlers  reply type -> handler
-     * @param {Transferable[]} transfer
-     * @returns {number} the request's id
-     */
-    send(type, payload = {}, handlers = {}, transfer = []) {
-      const id = ++lastId;
-      if (LAST_REPLY[type] || failure) pending.set(id, { type, handlers });
-      if (failure) queueMicrotask(() => deliver({ type: ERROR, id, message: failure }));
-      else worker.postMessage({ type, id, ...payload }, transfer);
+  function lose(from, reason, message) {
+    if (from !== worker) return;  // given up already
+    from.terminate();
+    worker = null;
+    clearTimeout(watch);
+    watch = null;
+    if (!replaceable) failure = message;
+    const waiting = [...pending];
+    for (const [id] of waiting) deliver({ type: ERROR, id, message, fatal: true });
+    if (!waiting.length) onError({ id: null, message, fatal: true });
+    onLost({ reason, message, pending: waiting.map(([, { type, payload }]) => ({ type, payload })) });
+  }
+
+  function start() {
+    const current = replaceable ? createWorker() : createWorker;
+    worker = current;
+    connection.epoch += 1;
+    current.addEventListener("message", ({ data }) => {
+      if (current !== worker) return;  // a late word from a worker given up
+      heard = true;
+      if (data.type === ERROR && data.fatal) lose(current, "trap", data.message);
+      else deliver(data);
+    });
+    current.addEventListener("error", (event) => {
+      event.preventDefault();  // reported here, in words, rather than as an uncaught error
+      // (a script that did not load fires a plain Event; an uncaught exception an ErrorEvent with its message)
+      lose(current, event.message ? "crash" : "no-script",
+        `the inference worker failed: ${event.message || "its script did not load"}`);
+    });
+    current.addEventListener("messageerror", () => {
+      lose(current, "unreadable", "the inference worker failed: a reply from it could not be read");
+    });
+  }
+
+  function check() {
+    watch = null;
+    if (!worker || !pending.size) return;
+    if (heard) {
+      heard = false;
+      silentChecks = 0;
+    } else if (++silentChecks >= SILENT_CHECKS) {
+      lose(worker, "silent", `the inference worker stopped answering (not a word for ${(CHECK_MS * SILENT_CHECKS) / 1000} s)`);
+      return;
+    } else {
+      worker.postMessage({ type: PING, id: ++lastId });
+    }
+    watch = setTimeout(check, CHECK_MS);
+  }
+
+  /**
+   * @param {string} type  a request type above
+   * @param {object} payload  the request's fields but `id`
+   * @param {Object<string, function(object): *>} handlers  reply type -> handler
+   * @param {Transferable[]} transfer
+   * @returns {number} the request's id
+   */
+  function send(type, payload = {}, handlers = {}, transfer = []) {
+    const id = ++lastId;
+    if (LAST_REPLY[type] || failure) pending.set(id, { type, payload, handlers });
+    if (failure) {
+      queueMicrotask(() => deliver({ type: ERROR, id, message: failure, fatal: true }));
       return id;
-    },
-  };
+    }
+    if (!worker) start();
+    worker.postMessage({ type, id, ...payload }, transfer);
+    if (LAST_REPLY[type] && !watch) {
+      heard = false;
+      silentChecks = 0;
+      watch = setTimeout(check, CHECK_MS);
+    }
+    return id;
+  }
+
+  const connection = { epoch: 0, send };
+  start();
+  return connection;
 }

@@ -17,7 +17,8 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
     button.hidden = true;
     return;
   }
-  let ready = false;
+  let loadedIn = 0;       // the worker the speech model is loaded into (connect's epoch); 0: none yet
+  const ready = () => loadedIn === worker.epoch;  // a worker that died took it along
   let loading = null;
   let wanted = false;     // the visitor has pressed the button: loading progress is worth showing
   let recording = null;   // {recorder, chunks, stream, audioContext, raf, startedAt, limit}
@@ -25,7 +26,7 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
   const say = (text, kind = "") => { status.textContent = text; status.dataset.kind = kind; };
 
   function ensureModel() {
-    if (ready) return Promise.resolve();
+    if (ready()) return Promise.resolve();
     if (!loading) {
       loading = new Promise((resolve, reject) => {
         worker.send(msg.LOAD_VOICE, { voice, wasm }, {
@@ -34,7 +35,8 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
             if (total && wanted && !status.dataset.kind) say(`Loading speech model: ${Math.floor((100 * loaded) / total)}%`);
           },
           [msg.VOICE_READY]: () => {
-            ready = true;
+            loadedIn = worker.epoch;
+            loading = null;
             resolve();
           },
           [msg.ERROR]: ({ message }) => {
@@ -116,7 +118,7 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
     // The visitor waits from here: count the seconds until the words arrive.
     const since = performance.now();
     const tick = () => {
-      const waiting = ready ? "Transcribing" : "Loading the speech model, then transcribing";
+      const waiting = ready() ? "Transcribing" : "Loading the speech model, then transcribing";
       say(`${waiting} on this device${limit}… ${((performance.now() - since) / 1000).toFixed(1)} s`);
     };
     tick();
@@ -147,7 +149,7 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
   // Once a chat model is ready, fetch the speech model while the page has nothing else to do,
   // so that the first hold-to-talk need not wait for it (a cached model costs no download).
   const preload = () => {
-    if (document.body.dataset.ready !== "true" || loading || ready) return;
+    if (document.body.dataset.ready !== "true" || loading || ready()) return;
     const idle = window.requestIdleCallback || ((f) => setTimeout(f, 500));
     idle(() => ensureModel().catch(() => { loading = null; }), { timeout: 5000 });
   };

@@ -133,15 +133,26 @@ const handlers = {
   [msg.REWIND]: () => chat && chat.forget_last_exchange(), // regenerate: ask the last question again
   [msg.LOAD_VOICE]: loadVoice,
   [msg.TRANSCRIBE]: transcribe,
+  [msg.PING]: ({ id }) => post(msg.PONG, { id }),
 };
+
+// A trap (a WebAssembly.RuntimeError: the core aborted, out of memory among other causes) leaves the
+// core's memory in no known state: nothing may run in it again. The error says so (fatal), and the
+// page replaces this worker with a fresh one; until then every request gets the same answer.
+let trapped = null;
+const isTrap = (err) => err instanceof WebAssembly.RuntimeError || err?.cause instanceof WebAssembly.RuntimeError;
 
 self.onmessage = async ({ data }) => {
   const id = data.id ?? null;
   const handler = handlers[data.type];
+  if (trapped) return post(msg.ERROR, { id, message: trapped, fatal: true });
   if (!handler) return post(msg.ERROR, { id, message: `unknown message type '${data.type}'` });
   try {
     await handler(data);
   } catch (err) {
-    post(msg.ERROR, { id, message: String(err && err.message ? err.message : err) });
+    const message = String(err && err.message ? err.message : err);
+    if (!isTrap(err)) return post(msg.ERROR, { id, message });
+    trapped = `the model engine crashed (WebAssembly trap: ${(err.cause || err).message})`;
+    post(msg.ERROR, { id, message: trapped, fatal: true });
   }
 };

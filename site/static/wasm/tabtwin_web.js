@@ -276,6 +276,19 @@ export class ModelBytes {
         wasm.__wbg_modelbytes_free(ptr, 0);
     }
     /**
+     * End the piece (shard) pushed since the last one ended: kept when its sha256 is `sha256`
+     * (hex), else dropped so it can be pushed again, and thrown.
+     * @param {string} sha256
+     */
+    end_piece(sha256) {
+        const ptr0 = passStringToWasm0(sha256, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.modelbytes_end_piece(this.__wbg_ptr, ptr0, len0);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
      * Room for exactly `total` bytes; `hash` to check them with `verify` afterwards.
      * @param {number} total
      * @param {boolean} hash

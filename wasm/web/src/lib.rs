@@ -39,6 +39,12 @@ impl ModelBytes {
         self.inner.received()
     }
 
+    /// End the piece (shard) pushed since the last one ended: kept when its sha256 is `sha256`
+    /// (hex), else dropped so it can be pushed again, and thrown.
+    pub fn end_piece(&mut self, sha256: &str) -> Result<(), JsError> {
+        self.inner.end_piece(sha256).map_err(to_js)
+    }
+
     /// Throw unless every byte arrived and their sha256 is `sha256` (hex).
     pub fn verify(&self, sha256: &str) -> Result<(), JsError> {
         self.inner.verify(sha256).map_err(to_js)
