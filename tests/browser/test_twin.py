@@ -71,3 +71,13 @@ def test_grounding_can_be_turned_off(page, twin_site):
     page.uncheck("#ground")
     ask(page, "Which of your tools prints tide tables for harbours?")
     assert sources_of_last_turn(page) == []
+
+
+def test_an_off_map_question_gets_an_honest_i_dont_know(page, twin_site):
+    """The question issue #15 opened with (the first twins invented a blood type): nothing the author
+    wrote answers it, so the twin, grounded as the page serves it, says it does not know."""
+    model_id, url = twin_site
+    load_model(page, url, model_id)
+    assert page.is_checked("#ground")
+    answer = ask(page, "What's your blood type?")
+    assert "don't know" in answer.lower() or "do not know" in answer.lower(), (answer, page.console_lines)
