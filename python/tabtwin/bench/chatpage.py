@@ -4,10 +4,9 @@ worker's DONE figures the page shows (#stats[data-done]). Part of `tabtwin bench
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-from tabtwin.bench.chromium import CHROMIUM, FLAGS
+from tabtwin.bench.chromium import CHROMIUM, FLAGS, load_model_in_page
 from tabtwin.bench.native import PROMPT
 from tabtwin.bench.site import served_site
 from tabtwin.bench.voice import voice_browser
@@ -23,13 +22,7 @@ def browser(paths: dict[str, Path], max_tokens: int, clips) -> dict:
         b = p.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", *FLAGS])
         for model_id in paths:
             page = b.new_page()
-            page.goto(url)
-            page.wait_for_selector("body[data-initialized='true']")
-            page.check(f".model-card[data-id='{model_id}'] input")
-            started = time.perf_counter()
-            page.click("#load")
-            page.wait_for_selector("body[data-ready='true'], body[data-error]", timeout=600_000)
-            load_s = time.perf_counter() - started
+            load_s = load_model_in_page(page, url, model_id)
             page.fill("#prompt", PROMPT)
             page.keyboard.press("Enter")
             page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)

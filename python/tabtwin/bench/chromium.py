@@ -4,6 +4,7 @@ per launch, and the peak resident memory of the renderer that hosts the page."""
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,18 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def load_model_in_page(page, chat_url: str, model_id: str, timeout_ms: int = 600_000) -> float:
+    """Open /chat, pick `model_id` and load it as a visitor does; the seconds from the click until
+    the page says it is ready (or shows an error, which the caller reads from body[data-error])."""
+    page.goto(chat_url)
+    page.wait_for_selector("body[data-initialized='true']")
+    page.check(f".model-card[data-id='{model_id}'] input")
+    started = time.perf_counter()
+    page.click("#load")
+    page.wait_for_selector("body[data-ready='true'], body[data-error]", timeout=timeout_ms)
+    return time.perf_counter() - started
 
 
 @contextmanager

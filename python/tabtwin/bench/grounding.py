@@ -15,10 +15,9 @@ import json
 import statistics
 import tempfile
 import threading
-import time
 from pathlib import Path
 
-from tabtwin.bench.chromium import CHROMIUM, FLAGS
+from tabtwin.bench.chromium import CHROMIUM, FLAGS, load_model_in_page
 
 ROOT = Path(__file__).resolve().parents[3]
 QUESTIONS = (
@@ -78,13 +77,7 @@ def run(rounds: int, out: Path, log=print) -> dict:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", *FLAGS])
                 page = browser.new_page()
-                page.goto(f"{base}chat/")
-                page.wait_for_selector("body[data-initialized='true']")
-                page.check(f".model-card[data-id='{model_id}'] input")
-                started = time.perf_counter()
-                page.click("#load")
-                page.wait_for_selector("body[data-ready='true'], body[data-error]", timeout=600_000)
-                load_s = time.perf_counter() - started
+                load_s = load_model_in_page(page, f"{base}chat/", model_id)
                 for r in range(rounds):
                     for i, question in enumerate(QUESTIONS):
                         order = (True, False) if (r + i) % 2 == 0 else (False, True)
