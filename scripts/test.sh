@@ -28,7 +28,11 @@ step "style and house rules"
 TABTWIN_FAST="$FAST" bash scripts/gates.sh
 
 step "rust unit tests"
-( cd wasm && CARGO_TARGET_DIR="$CACHE/target-native" cargo test -q -p tabtwin-core --release )
+# The fuzz tests (GGUF reader, reply parser, detokenizer) run a fixed count in seconds; the full tier
+# gives each a minute (test_rng.rs: fuzz_iterations).
+FUZZ_SECONDS=60
+[ "$FAST" = 1 ] && FUZZ_SECONDS=0
+( cd wasm && TABTWIN_FUZZ_SECONDS="$FUZZ_SECONDS" CARGO_TARGET_DIR="$CACHE/target-native" cargo test -q -p tabtwin-core --release )
 
 if [ "$FAST" = 1 ]; then
   step "pytest: the fast tier"

@@ -307,7 +307,7 @@ mod tests {
         ];
         let mut rng = crate::test_rng::Rng(0x0051_eed5_u64);
         let mut next = move |n: usize| rng.below(n);
-        for iteration in 0..20_000 {
+        for iteration in crate::test_rng::fuzz_iterations(20_000) {
             let reply: String = (0..1 + next(12)).map(|_| ATOMS[next(ATOMS.len())]).collect();
             let chars: Vec<char> = reply.chars().collect();
             let mut cuts: Vec<usize> = (0..next(5)).map(|_| next(chars.len() + 1)).collect();

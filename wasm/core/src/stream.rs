@@ -69,7 +69,7 @@ mod tests {
         let samples = ["a", " ", "é", "漢字", "🙂", "\n", "\u{301}"];
         let mut rng = crate::test_rng::Rng(0x0dec_0de5_u64);
         let mut next = move |n: usize| rng.below(n);
-        for iteration in 0..3_000 {
+        for iteration in crate::test_rng::fuzz_iterations(3_000) {
             let mut ids = Vec::new();
             for _ in 0..1 + next(10) {
                 if next(8) == 0 {

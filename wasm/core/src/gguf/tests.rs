@@ -3,7 +3,7 @@
 //! worker without a word).
 
 use super::GgufFile;
-use crate::test_rng::Rng;
+use crate::test_rng::{fuzz_iterations, Rng};
 
 const F32: u32 = 0;
 const U32: u32 = 4;
@@ -119,7 +119,7 @@ fn mutated_files_never_panic() {
     let original = valid();
     let mut rng = Rng(0x7ab7_313e);
     let interesting: [u64; 7] = [0, 1, 0xff, 1 << 31, 1 << 32, 1 << 63, u64::MAX];
-    for iteration in 0..2_000_000 {
+    for iteration in fuzz_iterations(2_000_000) {
         let mut bytes = original.clone();
         for _ in 0..1 + rng.below(4) {
             let at = rng.below(bytes.len());
