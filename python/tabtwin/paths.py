@@ -1,5 +1,6 @@
 """Where tabtwin keeps downloads and built models (outside git, shared by every command and test),
-and the two file habits every writer shares: write-then-rename, and sha256 of a file."""
+and the two file habits every writer shares: write-then-rename (one file, one folder, or several
+outputs that change together), and sha256 of a file."""
 
 from __future__ import annotations
 
@@ -60,19 +61,50 @@ def replacing_folder(path: Path | str):
     """Yield a fresh temporary folder path beside `path` (not yet created: `save_pretrained` and
     friends make it); when the block succeeds it takes `path`'s place, the old folder removed only
     after. An exception leaves `path` as it was and removes the temporary folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_sibling(path)
-    old = path.with_name(f".{path.name}.{os.getpid()}.old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with replacing_together(path) as (tmp,):
         yield tmp
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
+
+
+@contextmanager
+def replacing_together(*paths: Path | str):
+    """Yield one temporary path beside each of `paths` (files or folders, none created yet); when the
+    block succeeds all of them take their paths' places together, the old ones removed only after.
+
+    For outputs that belong together (a twin GGUF, its adapter folder, its report): an exception in
+    the block, or a rename that fails halfway through, leaves every path as it was (renames already
+    made are undone) and removes every temporary."""
+    targets = [Path(p) for p in paths]
+    temps = [temporary_sibling(p) for p in targets]
+    olds = [p.with_name(f".{p.name}.{os.getpid()}.old") for p in targets]
+    for target, tmp in zip(targets, temps):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove(tmp)
+    try:
+        yield temps
+        moved = []
+        try:
+            for target, tmp, old in zip(targets, temps, olds):
+                had = target.exists()
+                if had:
+                    os.replace(target, old)
+                moved.append((target, old, had))
+                os.replace(tmp, target)
+        except BaseException:
+            for target, old, had in reversed(moved):
+                _remove(target)
+                if had:
+                    os.replace(old, target)
+            raise
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+        for path in (*temps, *olds):
+            _remove(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def write_text_atomic(path: Path | str, text: str) -> Path:

@@ -16,6 +16,8 @@ Storage (`[export] quantization`): "auto" is "q8_0" (see gguf.store); "f32", "f1
 `tabtwin export` then verifies the file: the native core (the browser's code)
 loads it, uses the trained system prompt, and its next-token logits on a few
 prompts are compared with the merged model in transformers (numbers reported).
+Only then do the GGUF, its portable adapter, its report (and Modelfile) replace the
+previous ones, all together: a failed or unverified export changes nothing (issue #18).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from tabtwin.errors import TabtwinError
 from tabtwin.gguf.merge import FORMAT_VERSION, TWIN_JSON, lora_deltas, write_twin
 from tabtwin.gguf.read import field, open_gguf
 from tabtwin.gguf.store import resolve_quantization
-from tabtwin.paths import replacing_folder, shown, write_text_atomic
+from tabtwin.paths import replacing_together, shown
 
 
 def twin_metadata(cfg, base, adapter_sha: str, train_report: dict, quantization: str) -> dict[str, str]:
@@ -58,6 +60,9 @@ def twin_metadata(cfg, base, adapter_sha: str, train_report: dict, quantization:
 
 
 def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict:
+    """Merge, store and verify the twin. Its GGUF, portable adapter folder, export report (and Modelfile)
+    are written under temporary names beside their places and renamed into them together only once the
+    GGUF is verified, so a failure anywhere leaves the previous twin and everything beside it as it was."""
     from tabtwin.finetune.train import REPORT, hf_dir, resolve_base
     from tabtwin.paths import sha256_file
 
@@ -70,40 +75,47 @@ def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict
     if train_report.get("base_sha256") not in (None, base.sha256):
         raise TabtwinError(f"{adapter} was trained on another base than {cfg.train.base} (sha256 differs)")
     out = cfg.export_path
+    portable, report_file = out.with_name(out.stem + ".adapter"), out.with_name(out.stem + ".export.json")
+    outputs = [out, portable, report_file] + ([modelfile_path(out)] if cfg.export.ollama else [])
     adapter_sha = sha256_file(adapter / "adapter_model.safetensors")
 
-    if base.gguf is not None:
-        reader = open_gguf(base.gguf)  # parsing a 50k-token vocabulary takes seconds: once per export
-        template = field(reader, "tokenizer.chat_template")
-        quantization = resolve_quantization(cfg.export.quantization)
-        meta = twin_metadata(cfg, base, adapter_sha, train_report, quantization)
-        portable = write_portable_adapter(cfg, base, adapter, out, quantization, adapter_sha, train_report)
-        # Merge from the portable (float16) adapter, exactly as `tabtwin merge` and the site build do,
-        # so the twin evaluated here is byte for byte the twin a site composes from base + adapter.
-        log(f"merging {portable} into {base.gguf.name} (numpy)")
-        deltas = lora_deltas(portable, reader)
-        write_twin(reader, deltas, out, quantization, meta, cfg.export.persona, log, sampling=cfg.export.sampling)
-    else:
-        quantization, template = export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log)
-        portable = write_portable_adapter(cfg, base, adapter, out, quantization, adapter_sha, train_report)
+    with replacing_together(*outputs) as (gguf_tmp, portable_tmp, report_tmp, *modelfile_tmp):
+        if base.gguf is not None:
+            reader = open_gguf(base.gguf)  # parsing a 50k-token vocabulary takes seconds: once per export
+            template = field(reader, "tokenizer.chat_template")
+            quantization = resolve_quantization(cfg.export.quantization)
+            meta = twin_metadata(cfg, base, adapter_sha, train_report, quantization)
+            write_portable_adapter(cfg, base, adapter, portable_tmp, quantization, adapter_sha, train_report)
+            # Merge from the portable (float16) adapter, exactly as `tabtwin merge` and the site build do,
+            # so the twin evaluated here is byte for byte the twin a site composes from base + adapter.
+            log(f"merging the portable adapter into {base.gguf.name} (numpy)")
+            deltas = lora_deltas(portable_tmp, reader)
+            write_twin(
+                reader, deltas, gguf_tmp, quantization, meta, cfg.export.persona, log, sampling=cfg.export.sampling
+            )
+        else:
+            quantization, template = export_from_hf(cfg, base, adapter, adapter_sha, train_report, gguf_tmp, log)
+            write_portable_adapter(cfg, base, adapter, portable_tmp, quantization, adapter_sha, train_report)
+        result = {
+            "gguf": shown(out),
+            "bytes": gguf_tmp.stat().st_size,
+            "quantization": quantization,
+            "adapter": shown(portable),
+            "base": base.spec,
+            "base_sha256": base.sha256,
+        }
+        if modelfile_tmp:
+            modelfile_tmp[0].write_text(modelfile(out, template, cfg.system_prompt), encoding="utf-8")
+            result["modelfile"] = shown(modelfile_path(out))
+        if verify:
+            # against the weights the twin was merged from (the float16 portable adapter for a GGUF base)
+            merged_from = portable_tmp if base.gguf is not None else adapter
+            result["verification"] = verify_export(cfg, gguf_tmp, hf_dir(base, log), merged_from, log, shown_as=out)
+        report_tmp.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    log(f"twin: {out}")
     log(f"portable adapter: {portable}")
-    result = {
-        "gguf": shown(out),
-        "bytes": out.stat().st_size,
-        "quantization": quantization,
-        "adapter": shown(portable),
-        "base": base.spec,
-        "base_sha256": base.sha256,
-    }
     if cfg.export.ollama:
-        result["modelfile"] = shown(write_modelfile(out, template, cfg.system_prompt))
         log(f"ollama Modelfile: {result['modelfile']}")
-    if verify:
-        # against the weights the twin was merged from (the float16 portable adapter for a GGUF base)
-        merged_from = portable if base.gguf is not None else adapter
-        result["verification"] = verify_export(cfg, out, hf_dir(base, log), merged_from, log)
-    report_file = out.with_name(out.stem + ".export.json")
-    write_text_atomic(report_file, json.dumps(result, indent=1) + "\n")
     log(f"export report: {report_file}")
     return result
 
@@ -143,43 +155,45 @@ def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> t
 
 
 def write_portable_adapter(
-    cfg, base, adapter: Path, out: Path, quantization: str, adapter_sha: str, train_report: dict
+    cfg, base, adapter: Path, folder: Path, quantization: str, adapter_sha: str, train_report: dict
 ) -> Path:
-    """<twin>.adapter/: the LoRA weights, what `tabtwin merge` needs to rebuild the same twin, and the
-    training record (report with the losses, loss curve, config)."""
-    target = out.with_name(out.stem + ".adapter")
-    with replacing_folder(target) as tmp:
-        tmp.mkdir()
-        shutil.copy2(adapter / "adapter_config.json", tmp / "adapter_config.json")
-        # float16 halves what a repository carries; the rounding is far below the twin's Q8_0 storage error
-        from safetensors.numpy import load_file, save_file
+    """<twin>.adapter/ (made at `folder`, which must not exist): the LoRA weights, what `tabtwin merge`
+    needs to rebuild the same twin, and the training record (report with the losses, loss curve, config)."""
+    folder.mkdir()
+    shutil.copy2(adapter / "adapter_config.json", folder / "adapter_config.json")
+    # float16 halves what a repository carries; the rounding is far below the twin's Q8_0 storage error
+    from safetensors.numpy import load_file, save_file
 
-        weights = load_file(str(adapter / "adapter_model.safetensors"))
-        save_file({k: v.astype(np.float16) for k, v in weights.items()}, str(tmp / "adapter_model.safetensors"))
-        # the training record travels with the weights (a repository commits this folder)
-        for source, name in (
-            (cfg.train.output / "train_report.json", "train_report.json"),
-            (cfg.train.output / "loss_curve.png", "loss_curve.png"),
-            (cfg.path, "train_config.toml"),
-        ):
-            if source.is_file():
-                shutil.copy2(source, tmp / name)
-        twin = {
-            "base_file": base.name,
-            "base_sha256": base.sha256,
-            "quantization": quantization,
-            "metadata": twin_metadata(cfg, base, adapter_sha, train_report, quantization),
-            "sampling": dict(cfg.export.sampling),
-        }
-        (tmp / TWIN_JSON).write_text(json.dumps(twin, indent=1, ensure_ascii=False) + "\n")
-    return target
+    weights = load_file(str(adapter / "adapter_model.safetensors"))
+    save_file({k: v.astype(np.float16) for k, v in weights.items()}, str(folder / "adapter_model.safetensors"))
+    # the training record travels with the weights (a repository commits this folder)
+    for source, name in (
+        (cfg.train.output / "train_report.json", "train_report.json"),
+        (cfg.train.output / "loss_curve.png", "loss_curve.png"),
+        (cfg.path, "train_config.toml"),
+    ):
+        if source.is_file():
+            shutil.copy2(source, folder / name)
+    twin = {
+        "base_file": base.name,
+        "base_sha256": base.sha256,
+        "quantization": quantization,
+        "metadata": twin_metadata(cfg, base, adapter_sha, train_report, quantization),
+        "sampling": dict(cfg.export.sampling),
+    }
+    (folder / TWIN_JSON).write_text(json.dumps(twin, indent=1, ensure_ascii=False) + "\n")
+    return folder
 
 
-def write_modelfile(gguf: Path, chat_template: str | None, system_prompt: str) -> Path:
-    """An Ollama Modelfile beside the GGUF (ChatML bases only: SmolLM2, Qwen2.5)."""
+def modelfile_path(gguf: Path) -> Path:
+    return gguf.with_name(gguf.stem + ".Modelfile")
+
+
+def modelfile(gguf: Path, chat_template: str | None, system_prompt: str) -> str:
+    """An Ollama Modelfile for `gguf`, to lie beside it (ChatML bases only: SmolLM2, Qwen2.5)."""
     if "<|im_start|>" not in (chat_template or ""):
         raise TabtwinError(f"{gguf}: the Modelfile writer knows the ChatML format only")
-    text = (
+    return (
         f"FROM ./{gguf.name}\n"
         'TEMPLATE """{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}'
         "{{ if .Prompt }}<|im_start|>user\n{{ .Prompt }}<|im_end|>\n{{ end }}"
@@ -187,7 +201,6 @@ def write_modelfile(gguf: Path, chat_template: str | None, system_prompt: str) -
         f'SYSTEM """{system_prompt}"""\n'
         'PARAMETER stop "<|im_end|>"\nPARAMETER stop "<|im_start|>"\nPARAMETER temperature 0\n'
     )
-    return write_text_atomic(gguf.with_name(gguf.stem + ".Modelfile"), text)
 
 
 # --- verification --------------------------------------------------------------------------------
@@ -209,8 +222,11 @@ def verification_prompts(cfg, limit: int = 4) -> list[list[dict]]:
     return chosen
 
 
-def verify_export(cfg, gguf: Path, hf_base: Path, adapter: Path, log: Callable[[str], None] = print) -> dict:
-    """The core loads the twin, uses its system prompt, and agrees with transformers' merged model."""
+def verify_export(
+    cfg, gguf: Path, hf_base: Path, adapter: Path, log: Callable[[str], None] = print, shown_as: Path | None = None
+) -> dict:
+    """The core loads the twin, uses its system prompt, and agrees with transformers' merged model.
+    `shown_as`: the name the messages give the file (export verifies it under a temporary name)."""
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -220,6 +236,7 @@ def verify_export(cfg, gguf: Path, hf_base: Path, adapter: Path, log: Callable[[
 
     quiet_transformers()
     chat = Chat.from_path(gguf)
+    shown_as = shown_as or gguf
     info = chat.info()
     problems = []
     if chat.system_prompt != cfg.system_prompt:
@@ -264,16 +281,16 @@ def verify_export(cfg, gguf: Path, hf_base: Path, adapter: Path, log: Callable[[
         "problems": problems,
     }
     log(
-        f"verified: the core loads {gguf.name} ({info['architecture']}), system prompt "
+        f"verified: the core loads {shown_as.name} ({info['architecture']}), system prompt "
         f"{'used' if chat.system_prompt == cfg.system_prompt else 'MISSING'}; logits vs transformers' merged "
         f"model at {points} positions: top-1 agreement {result['top1_agreement']:.0%}, "
         f"max |diff| {max_rel:.2e} of the largest logit, min cosine {result['min_cosine']:.5f}"
     )
     if problems:
-        raise TabtwinError(f"{gguf}: verification failed: " + "; ".join(problems))
+        raise TabtwinError(f"{shown_as}: verification failed: " + "; ".join(problems))
     if points and result["top1_agreement"] < 0.5:
         raise TabtwinError(
-            f"{gguf}: the core's logits disagree with the merged model (top-1 agreement "
+            f"{shown_as}: the core's logits disagree with the merged model (top-1 agreement "
             f"{result['top1_agreement']:.0%}); the export is broken"
         )
     return result

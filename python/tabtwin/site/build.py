@@ -90,7 +90,8 @@ def build(
     site_dir = root / "site"
     registry_path = registry_path or root / "models.toml"
     entries = load(registry_path)
-    host = host_budget.host_from(target, load_site(registry_path), str(registry_path))
+    site_table = load_site(registry_path)
+    host = host_budget.host_from(target, site_table, str(registry_path))
     grounding_config = load_grounding(registry_path)
     voice_source = load_voice(registry_path)
     content = load_content(site_dir / "content")
@@ -99,6 +100,8 @@ def build(
     with replacing_folder(out_dir) as stage:
         _carry_models(out_dir, stage)
         summary = _write(root, stage, entries, host, grounding_config, voice_source, content, registry_path, log)
+        if "cname" in site_table:  # the custom domain GitHub Pages serves: the fresh folder must carry it
+            (stage / "CNAME").write_text(site_table["cname"] + "\n")
     summary.out_dir = out_dir
     if summary.grounding is not None:
         summary.grounding.report = out_dir / summary.grounding.report.name

@@ -36,7 +36,13 @@ MODEL_KEYS = {
     "sha256",
     *SOURCE_KEYS,
 }
-SITE_KEYS = {"target": str, "budget_mb": int, "file_mb": int}
+SITE_KEYS = {"target": str, "budget_mb": int, "file_mb": int, "cname": str}
+# [site] cname: the custom domain the build writes to _site/CNAME (GitHub Pages reads it). Labels of
+# letters, digits and inner hyphens, at least two of them, the last starting with a letter (not an IP).
+HOSTNAME = re.compile(
+    r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?",
+    re.I,
+)
 # [grounding]: the index of the author's own material the page retrieves from (site.grounding)
 GROUNDING_SOURCES = ("about", "projects", "books", "musings", "talks", "qa")  # also the index's order
 GROUNDING_KEYS = {"enabled": bool, "sources": list, "qa": str, "embedder": (str, bool)}
@@ -285,7 +291,8 @@ def _table(path: Path, name: str) -> tuple[dict | None, Callable[[str], int]]:
 
 
 def load_site(path: Path | str) -> dict:
-    """The optional `[site]` table: target (a host in site.budget.HOSTS), budget_mb, file_mb."""
+    """The optional `[site]` table: target (a host in site.budget.HOSTS), budget_mb, file_mb, and
+    cname (a custom domain, written to the site's CNAME file)."""
     from tabtwin.site.budget import HOSTS
 
     path = Path(path)
@@ -301,6 +308,11 @@ def load_site(path: Path | str) -> dict:
             problems.append(f"{where} {key} must be {what} (got {value!r})")
         elif key == "target" and value not in HOSTS:
             problems.append(f"{where} unknown target {value!r}; known: {', '.join(HOSTS)} (or set budget_mb, file_mb)")
+        elif key == "cname" and not HOSTNAME.fullmatch(value):
+            problems.append(
+                f'{where} cname must be a bare hostname such as "twin.example.org" '
+                f"(no scheme, path, port or trailing dot; got {value!r})"
+            )
     if problems:
         raise RegistryError(problems)
     return dict(site or {})
