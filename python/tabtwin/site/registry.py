@@ -157,8 +157,10 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
     if not isinstance(model_id, str) or not ID_PATTERN.match(model_id):
         bad("id", f"required: lowercase letters, digits, '.', '_' or '-' (got {model_id!r})")
     label = table.get("label")
-    if not isinstance(label, str) or not label.strip():
+    if label is None:
         bad("label", "required: a short name shown in the model picker")
+    elif not isinstance(label, str) or not label.strip():
+        bad("label", f"must be a short name shown in the model picker, a non-empty string (got {label!r})")
     for key in ("description",):
         if key in table and not isinstance(table[key], str):
             bad(key, f"must be a string (got {table[key]!r})")
