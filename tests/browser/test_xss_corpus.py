@@ -112,6 +112,17 @@ def reply_for(payload: str) -> str:
     )
 
 
+@pytest.fixture
+def page(browser):
+    """This module's page, in place of conftest's: its own context (no service worker; the CSP bypassed,
+    so that the rendering itself is what is tested), failing the test on any dialog a payload opens."""
+    context = browser.new_context(service_workers="block", bypass_csp=True)
+    page = context.new_page()
+    watch_for_xss(page)
+    yield page
+    context.close()
+
+
 @pytest.fixture(scope="module")
 def replies():
     from tabtwin._core import parse_reply
@@ -125,10 +136,7 @@ def replies():
     return out
 
 
-def test_model_answers_thinking_sources_and_tool_params_stay_text(browser, site_url, replies):
-    context = browser.new_context(service_workers="block", bypass_csp=True)
-    page = context.new_page()
-    watch_for_xss(page)
+def test_model_answers_thinking_sources_and_tool_params_stay_text(page, site_url, replies):
     code = STANDIN.replace("__REPLIES__", json.dumps(replies))
     page.route("**/static/js/worker.js", lambda r: r.fulfill(status=200, content_type="text/javascript", body=code))
     page.goto(f"{site_url}chat/")
@@ -151,7 +159,6 @@ def test_model_answers_thinking_sources_and_tool_params_stay_text(browser, site_
             assert payload in page.locator(".sources").last.inner_text(), payload
     assert page.locator(".app-notice").count() == len(PAYLOADS), "a payload as the app's name: a notice"
     assert_nothing_ran(page, "answers")
-    context.close()
 
 
 # (c): content files full of payloads, built by `python build.py` into a site of their own.
@@ -210,11 +217,8 @@ PAGES = ["", "about/", "projects/", "books/", "talks/", "musings/", "musings/m1/
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_content_files_become_text_on_every_page(browser, hostile_site, path):
+def test_content_files_become_text_on_every_page(page, hostile_site, path):
     url, _ = hostile_site
-    context = browser.new_context(service_workers="block", bypass_csp=True)
-    page = context.new_page()
-    watch_for_xss(page)
     page.goto(f"{url}{path}")
     page.wait_for_load_state("load")
     text = page.inner_text("body")
@@ -223,15 +227,11 @@ def test_content_files_become_text_on_every_page(browser, hostile_site, path):
             assert payload in text, (path, payload[:80])
     assert PAYLOADS[0] in page.inner_text(".brand"), "the site's title, as written"
     assert_nothing_ran(page, path)
-    context.close()
 
 
 @pytest.mark.parametrize("question", ["Show me your projects", "What books do you read?", "Any talks?", "Your blog?"])
-def test_content_files_become_text_in_the_apps(browser, hostile_site, question):
+def test_content_files_become_text_in_the_apps(page, hostile_site, question):
     url, _ = hostile_site
-    context = browser.new_context(service_workers="block", bypass_csp=True)
-    page = context.new_page()
-    watch_for_xss(page)
     page.goto(f"{url}chat/")
     page.wait_for_selector("body[data-initialized='true']")
     page.fill("#prompt", question)
@@ -243,14 +243,10 @@ def test_content_files_become_text_in_the_apps(browser, hostile_site, question):
     for button in page.query_selector_all(".app-card .musing-body"):
         button.evaluate("(body) => { body.hidden = false; }")
     assert_nothing_ran(page, question)
-    context.close()
 
 
-def test_who_are_you_in_scripted_mode_is_text(browser, hostile_site):
+def test_who_are_you_in_scripted_mode_is_text(page, hostile_site):
     url, _ = hostile_site
-    context = browser.new_context(service_workers="block", bypass_csp=True)
-    page = context.new_page()
-    watch_for_xss(page)
     page.goto(f"{url}chat/")
     page.wait_for_selector("body[data-initialized='true']")
     page.fill("#prompt", "Who are you?")
@@ -258,4 +254,3 @@ def test_who_are_you_in_scripted_mode_is_text(browser, hostile_site):
     page.wait_for_selector(".turn.assistant[data-done='scripted']")
     assert PAYLOADS[3] in page.inner_text(".turn.assistant")  # the short bio, as written
     assert_nothing_ran(page, "scripted")
-    context.close()

@@ -49,22 +49,24 @@ def _registry(tmp_path, spec) -> str:
     return str(path)
 
 
-def run_cli(argv, capsys) -> tuple[int, str]:
+def build_is_refused(root, registry, tmp_path, capsys, where: str, words) -> None:
+    """`tabtwin build` stops with exit 2 on one line that starts at `where` (file:line:) and holds
+    `words`, and writes nothing."""
+    argv = ["build", "--root", str(root), "--registry", str(registry), "--out", str(tmp_path / "_site")]
     code = main(argv)
-    return code, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("tabtwin: error: ") and "Traceback" not in err, err
+    assert where in err, err
+    for word in words:
+        assert word in err, err
+    assert not (tmp_path / "_site").exists(), "nothing is written for an input that is refused"
 
 
 @pytest.mark.parametrize("case, spec, line, words", REGISTRY_CASES, ids=[c[0] for c in REGISTRY_CASES])
 def test_a_malformed_registry_is_named_with_its_line_and_key(root, tmp_path, capsys, case, spec, line, words):
     path = _registry(tmp_path, spec)
-    argv = ["build", "--root", str(root), "--registry", path, "--out", str(tmp_path / "_site")]
-    code, err = run_cli(argv, capsys)
-    assert code == 2, err
-    assert err.startswith("tabtwin: error: ") and "Traceback" not in err, err
-    assert (f"{path}:{line}:" if line else f"{path}:") in err, err
-    for word in words:
-        assert word in err, err
-    assert not (tmp_path / "_site").exists(), "nothing is written for a registry that is refused"
+    build_is_refused(root, path, tmp_path, capsys, f"{path}:{line}:" if line else f"{path}:", words)
 
 
 # --- site content (site/content/): the files the pages and the inline apps are made of ----------------
@@ -167,11 +169,4 @@ def test_malformed_site_content_is_named_with_its_line_and_key(root, tmp_path, c
         path.write_bytes(spec)
     registry = project / "models.toml"
     registry.write_bytes(GOOD)
-    argv = ["build", "--root", str(project), "--registry", str(registry), "--out", str(tmp_path / "_site")]
-    code, err = run_cli(argv, capsys)
-    assert code == 2, err
-    assert err.startswith("tabtwin: error: ") and "Traceback" not in err, err
-    assert (f"{path}:{line}:" if line else f"{path}:") in err, err
-    for word in words:
-        assert word in err, err
-    assert not (tmp_path / "_site").exists()
+    build_is_refused(project, registry, tmp_path, capsys, f"{path}:{line}:" if line else f"{path}:", words)
