@@ -63,10 +63,16 @@ def test_answer_terms_are_names_numbers_and_rare_words():
     }
 
 
+def one_per_example(train):
+    """The formed examples without the answered partner that follows each unanswerable one."""
+    return [ex for i, ex in enumerate(train) if not (i and train[i - 1].grounding == UNANSWERABLE)]
+
+
 def test_every_form_is_drawn_in_the_configured_shares(demo, built):
     data, (train, _) = built
-    assert len(train) == len(data.train)  # one form per example: the data does not grow
-    forms = [ex.grounding or "plain" for ex in train]
+    refused = sum(ex.grounding == UNANSWERABLE for ex in train)
+    assert len(train) == len(data.train) + refused  # one form per example, plus each refusal's partner
+    forms = [ex.grounding or "plain" for ex in one_per_example(train)]
     share = {f: forms.count(f) / len(forms) for f in ("plain", GROUNDED, UNANSWERABLE)}
     assert abs(share[GROUNDED] - demo.data.grounded) < 0.1 + demo.data.unanswerable, share
     assert 0.03 < share[UNANSWERABLE] <= demo.data.unanswerable + 0.05, share
@@ -74,7 +80,8 @@ def test_every_form_is_drawn_in_the_configured_shares(demo, built):
 
 def test_a_grounded_turn_is_the_cores_rendering_of_the_plain_question(built, words_only):
     data, (train, _) = built
-    pairs = [(plain, ex) for plain, ex in zip(data.train, train, strict=True) if ex.grounding == GROUNDED]
+    formed = one_per_example(train)
+    pairs = [(plain, ex) for plain, ex in zip(data.train, formed, strict=True) if ex.grounding == GROUNDED]
     assert pairs
     for plain, ex in pairs[:40]:
         assert [m["role"] for m in ex.messages] == [m["role"] for m in plain.messages]
@@ -109,6 +116,30 @@ def test_an_unanswerable_question_carries_no_passage_that_answers_it(demo, built
         shown = [p for p in passages.values() if f"[{p['title']}] " + " ".join(p["text"].split()) in user]
         assert shown, user
         assert not holders(shown, terms), (user, terms)
+
+
+def test_each_refusal_has_a_partner_that_answers_the_same_wording_from_its_notes(built, words_only):
+    data, (train, _) = built
+    passages = {p["id"]: p for p in words_only.passages()}
+    rare = rare_words(list(passages.values()))
+    formed = iter(train)
+    pairs = []
+    for plain in data.train:  # train is data.train formed in order, each refusal followed by its partner
+        ex = next(formed)
+        if ex.grounding == UNANSWERABLE:
+            pairs.append((plain, ex, next(formed)))
+    assert pairs and next(formed, None) is None
+    holding = 0
+    for plain, refused, partner in pairs:
+        question = plain.messages[1]["content"]
+        assert partner.grounding == GROUNDED and partner.where == refused.where == plain.where
+        assert refused.messages[1]["content"].endswith("\n\n" + question)  # the wording refused...
+        grounded = words_only.ground(question)
+        assert partner.messages[1:] == [{**plain.messages[1], "content": grounded["text"]}, plain.messages[2]]
+        terms = answer_terms(plain.messages[2]["content"], PERSONA_WORDS, rare)  # ...answered from the notes
+        holding += bool(holders([passages[s["id"]] for s in grounded["sources"]], terms))
+    # the contrast is in the notes: mostly the partner's retrieval brings the passage the refusal lacked
+    assert holding >= 0.8 * len(pairs), (holding, len(pairs))
 
 
 def test_the_evaluation_asks_only_the_plain_held_out_questions(built):

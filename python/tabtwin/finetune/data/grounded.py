@@ -9,7 +9,11 @@ Each training example gets one of three forms (drawn with a seeded RNG, `[data] 
                 right passage among whatever else the retrieval brings;
   unanswerable  a fact question with the passages that hold its answer left out (the rest of the
                 retrieval fills in), and the answer replaced by one of `[data] dont_know`: the twin
-                learns to say it does not know when its notes do not say.
+                learns to say it does not know when its notes do not say. Each comes with its
+                partner: the same wording grounded as retrieved, the answer kept. Alone, a refused
+                wording is a shortcut (that question means "I don't know") that a small twin takes:
+                the session-7 twin refused 32% of paraphrased questions whose answer topped its
+                notes. As a pair, only the notes tell the two apart.
 A held-out seed question is kept plain (`tabtwin eval` grounds it itself, as the page would) and
 gets one grounded or unanswerable copy beside it, marked, so the training's holdout loss watches
 both forms.
@@ -141,15 +145,16 @@ class Grounder:
             grounding=GROUNDED,
         )
 
-    def form(self, example: Example, rng: random.Random, refuse_chance: float) -> Example:
-        """One of the three forms for a training example; `refuse_chance` applies to the examples that
-        can be made unanswerable (so that `unanswerable` is a share of all examples)."""
+    def forms(self, example: Example, rng: random.Random, refuse_chance: float) -> tuple[Example, ...]:
+        """One of the three forms for a training example, an unanswerable one with its answered partner
+        (the module's docstring says why); `refuse_chance` applies to the examples that can be made
+        unanswerable (so that `unanswerable` is a share of all examples)."""
         grounded, unanswerable = self.shares
         if rng.random() < refuse_chance and self.answer_holders(example) is not None:
-            return self.unanswerable(example)
+            return self.unanswerable(example), self.grounded(example)
         if rng.random() < grounded / max(1.0 - unanswerable, 1e-9) and example.source != "writing":
-            return self.grounded(example)
-        return example
+            return (self.grounded(example),)
+        return (example,)
 
     def copy_for_holdout(self, example: Example, rng: random.Random) -> Example | None:
         """A grounded or unanswerable copy of a held-out example (the plain one stays as it is)."""
@@ -169,6 +174,6 @@ def ground_split(train: list[Example], holdout: list[Example], grounder: Grounde
     grounder.learn_answers(train + holdout)
     can_refuse = sum(grounder.answer_holders(ex) is not None for ex in train)
     refuse_chance = min(1.0, grounder.shares[1] * len(train) / can_refuse) if can_refuse else 0.0
-    train = [grounder.form(ex, rng, refuse_chance) for ex in train]
+    train = [formed for ex in train for formed in grounder.forms(ex, rng, refuse_chance)]
     copies = [grounder.copy_for_holdout(ex, rng) for ex in holdout]
     return train, holdout + [c for c in copies if c is not None]
