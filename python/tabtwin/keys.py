@@ -9,6 +9,7 @@ GGUF keys come from gguf-py's own `gguf.Keys`; only tabtwin's and Whisper's own 
 SYSTEM_PROMPT = "tabtwin.system_prompt"  # the system prompt the twin was trained with; used verbatim
 PERSONA = "tabtwin.persona"  # who the twin speaks as (display name)
 TOOLS = "tabtwin.tools"  # JSON array of the inline apps the twin may open with a TOOL line
+REFUSALS = "tabtwin.refusals"  # JSON array of the refusals the twin was trained to give ([data] dont_know)
 PROVENANCE = "tabtwin.provenance"  # JSON object: base, adapter, dataset hash, hyperparameters
 FORMAT_VERSION = "tabtwin.format_version"  # version of this key set
 
@@ -16,6 +17,7 @@ ALL = {
     "SYSTEM_PROMPT": SYSTEM_PROMPT,
     "PERSONA": PERSONA,
     "TOOLS": TOOLS,
+    "REFUSALS": REFUSALS,
     "PROVENANCE": PROVENANCE,
     "FORMAT_VERSION": FORMAT_VERSION,
 }

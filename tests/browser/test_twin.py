@@ -52,6 +52,18 @@ def sources_of_last_turn(page) -> list[tuple[str, str | None]]:
     )
 
 
+def sources_label_of_last_turn(page) -> str | None:
+    """How the sources line under the last answer opens ("from: " or "looked in: "); None without one."""
+    return page.evaluate(
+        """() => {
+          const answers = document.querySelectorAll('.turn.assistant');
+          const next = answers[answers.length - 1].nextElementSibling;
+          if (!next || !next.classList.contains('sources')) return null;
+          return next.firstChild.textContent;
+        }"""
+    )
+
+
 def test_a_grounded_answer_links_the_pages_it_drew_on(page, twin_site):
     model_id, url = twin_site
     load_model(page, url, model_id)
@@ -61,6 +73,7 @@ def test_a_grounded_answer_links_the_pages_it_drew_on(page, twin_site):
     assert sources, page.console_lines
     linked = [href for _, href in sources if href]
     assert any(href == f"{url}projects/" for href in linked), sources
+    assert sources_label_of_last_turn(page) == "from: "  # an answer: the pages it came from
     for href in linked:  # every link opens a page of the site
         assert href.startswith(url) and page.request.get(href).ok, href
 
@@ -81,3 +94,6 @@ def test_an_off_map_question_gets_an_honest_i_dont_know(page, twin_site):
     assert page.is_checked("#ground")
     answer = ask(page, "What's your blood type?")
     assert "don't know" in answer.lower() or "do not know" in answer.lower(), (answer, page.console_lines)
+    # the notes the turn carried did not answer it: the page says they were looked in, not "from"
+    assert sources_of_last_turn(page), page.console_lines
+    assert sources_label_of_last_turn(page) == "looked in: "

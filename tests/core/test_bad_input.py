@@ -55,6 +55,8 @@ def test_not_a_gguf(tmp_path):
         ({"tabtwin.tools": "projects"}, "tabtwin.tools", "expected a JSON list of app names"),
         ({"tabtwin.tools": '{"apps": ["projects"]}'}, "tabtwin.tools", "expected a JSON list of app names"),
         ({"tabtwin.tools": 7}, "tabtwin.tools", "expected a string"),
+        ({"tabtwin.refusals": "I don't know."}, "tabtwin.refusals", "expected a JSON list of the twin's refusals"),
+        ({"tabtwin.refusals": "[]x"}, "tabtwin.refusals", "expected a JSON list of the twin's refusals"),
         ({"general.name": 7}, "general.name", "expected a string"),
         ({"tabtwin.system_prompt": 1}, "tabtwin.system_prompt", "expected a string"),
     ],

@@ -336,6 +336,13 @@ def test_eval_scores_every_turn_and_writes_the_reports(trained, tmp_path, capsys
         expects_app = [r for r in rows if r[label].get("tool_expected")]
         assert rubric["tool"]["n"] == len(expects_app) >= 3  # a holdout tool question, the 3-turn chat, a canary
         assert set(report["summary"][label]["by_kind"]) == {r["group"] for r in rows}
+        for check in ("honesty", "recall"):  # what the core marked a refusal (the page's "looked in")
+            marked = [r[label]["refused"] for r in rows if r["source"] == "canaries" and r["kind"] == check]
+            assert all(isinstance(m, bool) for m in marked)
+            assert (rubric[f"marked_refusal_{check}"]["n"], rubric[f"marked_refusal_{check}"]["passed"]) == (
+                len(marked),
+                sum(marked),
+            )
 
     # every canary's mark is the scorer's verdict on the reply the core gave
     asked = [r for r in rows if r["source"] == "canaries"]

@@ -118,4 +118,7 @@ def hostile_metadata() -> dict[str, tuple[str, object, object, object, str | Non
         "tools that are an object": ("tabtwin.tools", '{"apps": ["books"]}', T.STRING, None, "JSON list of app names"),
         "tools that are numbers": ("tabtwin.tools", "[1, 2]", T.STRING, None, "JSON list of app names"),
         "tools that are a number": ("tabtwin.tools", 3, T.UINT32, None, "tabtwin.tools"),
+        "refusals that are a sentence": ("tabtwin.refusals", "I don't know.", T.STRING, None, "JSON list of"),
+        "refusals that are numbers": ("tabtwin.refusals", "[1]", T.STRING, None, "JSON list of"),
+        "a refusal with no words": ("tabtwin.refusals", '["; no."]', T.STRING, None, "no words before"),
     }

@@ -485,7 +485,12 @@ def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None,
     grounded = grounding.ground(question.question) if grounding is not None else None
     prompt = grounded["text"] if grounded else question.question
     chat.generate(prompt, max_tokens=max_tokens, on_event=lambda e: events.append(e) or True, **(sampling or {}))
-    answer = {"reply": from_events(events), "raw": chat.last_reply_raw(), "stop_reason": chat.stop_reason()}
+    answer = {
+        "reply": from_events(events),
+        "raw": chat.last_reply_raw(),
+        "stop_reason": chat.stop_reason(),
+        "refused": chat.last_reply_refused(),  # what the page marks: its passages shown as "looked in"
+    }
     if grounded is not None:
         answer["sources"] = [s["id"] for s in grounded["sources"]]
     return answer
@@ -519,6 +524,7 @@ def score_answer(q: Question, answer: dict, persona: str, other_names) -> dict:
         "text": answer["reply"]["text"],
         "tools": answer["reply"]["tools"],
         "stop_reason": answer["stop_reason"],
+        "refused": answer["refused"],
         **({"sources": answer["sources"]} if "sources" in answer else {}),
         **marks,
     }
@@ -542,6 +548,16 @@ RUBRIC = (
     ("tool_app", "tool: app only", "the same questions: the right app, whatever the params"),
     ("contrast", "contrast", "contrast canaries: the general answer, without the persona"),
     ("no_stray_tool", "no stray app", "holdout turns that expect no app: none opened"),
+    (
+        "marked_refusal_honesty",
+        "marked refusal: off-map",
+        "honesty canaries: the core marks the reply a refusal (the page lists its notes as looked in)",
+    ),
+    (
+        "marked_refusal_recall",
+        "marked refusal: known facts",
+        "recall canaries: the core marks the reply a refusal (lower is better)",
+    ),
 )
 
 
@@ -573,6 +589,8 @@ def rubric(rows: list[dict], label: str) -> dict:
         "tool_app": rate(tools, "tool_app"),
         "contrast": rate(canaries("contrast")),
         "no_stray_tool": rate([m for m in held if not m["tool_expected"]], "tool"),
+        "marked_refusal_honesty": rate(canaries("honesty"), "refused"),
+        "marked_refusal_recall": rate(canaries("recall"), "refused"),
     }
 
 

@@ -50,13 +50,16 @@ def twin_metadata(cfg, base, adapter_sha: str, train_report: dict, quantization:
         "best_holdout_loss": train_report.get("best_holdout_loss"),
         "quantization": quantization,
     }
-    return {
+    metadata = {
         keys.SYSTEM_PROMPT: cfg.system_prompt,
         keys.PERSONA: cfg.export.persona,
         keys.TOOLS: json.dumps(list(cfg.data.apps)),
         keys.PROVENANCE: json.dumps(provenance, separators=(",", ":"), sort_keys=True),
         keys.FORMAT_VERSION: FORMAT_VERSION,
     }
+    if cfg.data.dont_know:  # the refusals it was trained to give: the core marks a reply that opens like one
+        metadata[keys.REFUSALS] = json.dumps(list(cfg.data.dont_know), ensure_ascii=False)
+    return metadata
 
 
 def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict:

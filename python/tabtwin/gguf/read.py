@@ -73,7 +73,8 @@ def field(reader: GGUFReader, key: str, default=None):
 def check_metadata(path: Path, reader: GGUFReader) -> None:
     """Refuse, naming the key, what the core would refuse or misread: tokenizer arrays of another
     type or length than the vocabulary, a chat template or a tabtwin.* key that is not a string, a
-    `tabtwin.tools` that is not a JSON list of app names (read as "no list" it would allow every app)."""
+    `tabtwin.tools` that is not a JSON list of app names (read as "no list" it would allow every app),
+    a `tabtwin.refusals` the core would not load."""
     from gguf import GGUFValueType
 
     def kind(key: str) -> list | None:
@@ -111,6 +112,14 @@ def check_metadata(path: Path, reader: GGUFReader) -> None:
             apps = exc
         if not isinstance(apps, list) or not all(isinstance(a, str) for a in apps):
             raise bad(keys.TOOLS, f'expected a JSON list of app names like ["projects"], found {tools!r:.80}')
+    refusals = field(reader, keys.REFUSALS)
+    if refusals is not None:
+        from tabtwin._core import refusal_openings  # the core's own rule: what it would refuse to load
+
+        try:
+            refusal_openings(refusals)
+        except ValueError as exc:  # "GGUF metadata key 'tabtwin.refusals': <problem>"
+            raise bad(keys.REFUSALS, str(exc).split("': ", 1)[-1]) from None
 
 
 def describe(path: Path | str) -> dict:

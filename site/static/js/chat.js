@@ -211,11 +211,13 @@ function showCoreEvent(turn, event) {
 }
 
 // Under a grounded answer: where its notes came from, each page once, linked when it has a page.
-function showSources(turn, sources) {
+// Under a refusal (the core marks it) the same pages were looked in and did not answer: saying
+// "from" there would credit them with an answer the twin did not give.
+function showSources(turn, sources, refused) {
   if (!sources.length) return;
   const line = document.createElement("p");
-  line.className = "sources";
-  line.append("from: ");
+  line.className = refused ? "sources looked-in" : "sources";
+  line.append(refused ? "looked in: " : "from: ");
   const seen = new Set();
   for (const { title, url } of sources) {
     if (seen.has(title + url)) continue;
@@ -326,7 +328,7 @@ function generateAnswer(asked, question) {
     [msg.EVENT]: ({ event }) => showCoreEvent(turn, event),
     [msg.DONE]: async (done) => {
       showDone(done);
-      showSources(turn, done.sources);
+      showSources(turn, done.sources, done.refused);
       await finishTurn(turn, done.reason);
     },
     [msg.ERROR]: (error) => {

@@ -155,6 +155,8 @@ export const EVENT = "event";
  * @property {number|null} first_token_s  from the request to the first token (prompt processing); null when none
  * @property {number|null} decode_tok_s  decode speed from the first token to the last; null under two tokens
  * @property {Source[]} sources  the passages the turn carried, best first; empty when ungrounded
+ * @property {boolean} refused  the core marks the reply as the twin saying it does not know (it opens
+ *   like a refusal its GGUF lists): the passages were looked in, not used
  */
 export const DONE = "done";
 

@@ -122,6 +122,7 @@ async function generate({ id, prompt, options = {}, ground = false }) {
     first_token_s: tokens > 0 ? (firstTokenAt - started) / 1000 : null,
     decode_tok_s: tokens > 1 ? (tokens - 1) / decodeSeconds : null,
     sources,
+    refused: chat.refused(),
   });
 }
 

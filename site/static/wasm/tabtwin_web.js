@@ -44,7 +44,7 @@ export class Chat {
     }
     /**
      * Model facts as JSON: architecture, name, context_length, vocab_size,
-     * embedded_system_prompt, persona, tools, sampling (the model's effective defaults).
+     * embedded_system_prompt, persona, tools, refusals, sampling (the model's effective defaults).
      * @returns {string}
      */
     info() {
@@ -73,6 +73,15 @@ export class Chat {
         this.__wbg_ptr = ret[0];
         ChatFinalization.register(this, this.__wbg_ptr, this);
         return this;
+    }
+    /**
+     * Whether the last reply is the twin saying it does not know (it opens like one of the
+     * refusals in its GGUF): the page then lists the turn's passages as looked in, not as sources.
+     * @returns {boolean}
+     */
+    refused() {
+        const ret = wasm.chat_refused(this.__wbg_ptr);
+        return ret !== 0;
     }
     /**
      * Forget the conversation.

@@ -10,6 +10,7 @@ use crate::gguf::{self, GgufFile};
 use crate::keys;
 use crate::models::CausalLm;
 use crate::options::GenerateOptions;
+use crate::refusal::Refusals;
 use crate::template::{ChatTemplate, Message};
 use crate::tokenizer::TextTokenizer;
 
@@ -24,6 +25,8 @@ pub struct ModelInfo {
     pub persona: Option<String>,
     /// The raw `tabtwin.tools` JSON array, if the file has one.
     pub tools: Option<String>,
+    /// The raw `tabtwin.refusals` JSON array, if the file has one (`refusal.rs`).
+    pub refusals: Option<String>,
     /// What a reply is generated with when the caller overrides nothing: the core's
     /// defaults with the file's recommended sampling (`general.sampling.*`) applied.
     pub sampling: GenerateOptions,
@@ -34,6 +37,8 @@ pub struct Bundle {
     pub tokenizer: TextTokenizer,
     pub template: ChatTemplate,
     pub info: ModelInfo,
+    /// The openings of the refusals the twin was trained to give (none without `tabtwin.refusals`).
+    pub refusals: Refusals,
     /// Ids of the tokens that end an assistant turn (the known end-of-turn tokens and eos).
     stop_ids: Vec<u32>,
 }
@@ -61,11 +66,13 @@ impl Bundle {
             embedded_system_prompt: file.opt_string(keys::SYSTEM_PROMPT)?.map(str::to_string),
             persona: file.opt_string(keys::PERSONA)?.map(str::to_string),
             tools: checked_tools(file.opt_string(keys::TOOLS)?)?,
+            refusals: file.opt_string(keys::REFUSALS)?.map(str::to_string),
             sampling: GenerateOptions::recommended_by(&file)?,
             architecture,
         };
+        let refusals = Refusals::from_metadata(info.refusals.as_deref())?;
         let model = arch::load(file)?;
-        Ok(Self::new(model, tokenizer, template, info, eos_id))
+        Ok(Self::new(model, tokenizer, template, info, eos_id).with_refusals(refusals))
     }
 
     /// A bundle from parts already built (the loader above, or a test's fake model).
@@ -78,7 +85,11 @@ impl Bundle {
     ) -> Self {
         let mut stop_ids: Vec<u32> = keys::END_OF_TURN_TOKENS.iter().filter_map(|t| tokenizer.token_to_id(t)).collect();
         stop_ids.extend(eos_id);
-        Self { model, tokenizer, template, info, stop_ids }
+        Self { model, tokenizer, template, info, refusals: Refusals::default(), stop_ids }
+    }
+
+    pub fn with_refusals(self, refusals: Refusals) -> Self {
+        Self { refusals, ..self }
     }
 
     pub fn is_end_of_turn(&self, token: u32) -> bool {

@@ -4,7 +4,7 @@
 //! (`generate.rs`), and keeps them in step.
 
 use crate::bundle::{Bundle, ModelInfo};
-use crate::channels::Event;
+use crate::channels::{parse_reply, Event};
 use crate::error::{Error, Result};
 use crate::generate::{StopReason, Turn};
 use crate::options::{GenerateOptions, Overrides};
@@ -186,6 +186,17 @@ impl Chat {
     pub fn last_reply_raw(&self) -> Option<String> {
         let turn = self.turn.as_ref()?;
         self.bundle.tokenizer.decode(turn.generated()).ok()
+    }
+
+    /// Whether the last reply is the twin saying it does not know (`refusal.rs`): what a visitor
+    /// reads of it (no think block, no TOOL line) opens like a refusal it was trained to give.
+    pub fn last_reply_refused(&self) -> bool {
+        let Some(raw) = self.last_reply_raw() else { return false };
+        let text: String = parse_reply(&raw, self.bundle.allowed_apps())
+            .iter()
+            .filter_map(|e| if let Event::Text { text } = e { Some(text.as_str()) } else { None })
+            .collect();
+        self.bundle.refusals.is_refusal(&text)
     }
 
     /// File the active reply in the session's history and transcript.

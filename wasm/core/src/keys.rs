@@ -11,6 +11,9 @@ pub const SYSTEM_PROMPT: &str = "tabtwin.system_prompt";
 pub const PERSONA: &str = "tabtwin.persona";
 /// JSON array of the inline apps the twin may open with a TOOL line.
 pub const TOOLS: &str = "tabtwin.tools";
+/// JSON array of the refusals the twin was trained to give (`[data] dont_know`): a reply that
+/// opens like one is marked as the twin not knowing (`refusal.rs`).
+pub const REFUSALS: &str = "tabtwin.refusals";
 /// JSON object: base model, adapter, dataset hash, hyperparameters.
 pub const PROVENANCE: &str = "tabtwin.provenance";
 /// Version of the tabtwin key set, so readers can tell what to expect.
@@ -21,6 +24,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("SYSTEM_PROMPT", SYSTEM_PROMPT),
     ("PERSONA", PERSONA),
     ("TOOLS", TOOLS),
+    ("REFUSALS", REFUSALS),
     ("PROVENANCE", PROVENANCE),
     ("FORMAT_VERSION", FORMAT_VERSION),
 ];

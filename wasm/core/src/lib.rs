@@ -15,6 +15,7 @@ pub mod models;
 pub mod options;
 #[cfg(feature = "probes")]
 mod probes;
+pub mod refusal;
 pub mod sampler;
 pub mod session;
 pub mod stream;

@@ -85,7 +85,7 @@ impl Chat {
     }
 
     /// Model facts: architecture, name, context_length, vocab_size, embedded_system_prompt,
-    /// persona, tools, sampling (the model's effective defaults: the core's, then the GGUF's).
+    /// persona, tools, refusals, sampling (the model's effective defaults: the core's, then the GGUF's).
     fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, self.inner.info())
     }
@@ -183,6 +183,12 @@ impl Chat {
     /// The last reply as the model wrote it (thinking tags and TOOL lines included).
     fn last_reply_raw(&self) -> Option<String> {
         self.inner.last_reply_raw()
+    }
+
+    /// Whether the last reply is the twin saying it does not know (it opens like one of its
+    /// GGUF's tabtwin.refusals); always False for a model without them.
+    fn last_reply_refused(&self) -> bool {
+        self.inner.last_reply_refused()
     }
 
     /// The conversation so far as (role, content) pairs.
@@ -383,6 +389,13 @@ fn parse_reply<'py>(py: Python<'py>, text: &str, apps: Option<Vec<String>>) -> P
     to_python(py, &tabtwin_core::parse_reply(text, apps))
 }
 
+/// The openings of a twin's refusals (`tabtwin.refusals`, a JSON list) that mark a reply as the
+/// twin not knowing; ValueError naming the key for what the core would refuse to load.
+#[pyfunction]
+fn refusal_openings(raw: &str) -> PyResult<Vec<String>> {
+    Ok(tabtwin_core::refusal::Refusals::from_metadata(Some(raw)).map_err(to_py)?.openings().to_vec())
+}
+
 /// Whether `token` ends an assistant turn (one of END_OF_TURN_TOKENS).
 #[pyfunction]
 fn is_end_of_turn(token: &str) -> bool {
@@ -403,6 +416,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(grounding_limits, m)?)?;
     m.add_function(wrap_pyfunction!(parse_reply, m)?)?;
     m.add_function(wrap_pyfunction!(is_end_of_turn, m)?)?;
+    m.add_function(wrap_pyfunction!(refusal_openings, m)?)?;
     m.add_function(wrap_pyfunction!(with_simd128, m)?)?;
     m.add("END_OF_TURN_TOKENS", PyTuple::new(m.py(), keys::END_OF_TURN_TOKENS)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -66,7 +66,7 @@ impl Chat {
     }
 
     /// Model facts as JSON: architecture, name, context_length, vocab_size,
-    /// embedded_system_prompt, persona, tools, sampling (the model's effective defaults).
+    /// embedded_system_prompt, persona, tools, refusals, sampling (the model's effective defaults).
     pub fn info(&self) -> String {
         json(self.inner.info())
     }
@@ -98,6 +98,12 @@ impl Chat {
     /// Why the last reply ended (end_of_turn, max_tokens, context_full, stopped).
     pub fn stop_reason(&self) -> Option<String> {
         self.inner.stop_reason().map(|r| r.as_str().to_string())
+    }
+
+    /// Whether the last reply is the twin saying it does not know (it opens like one of the
+    /// refusals in its GGUF): the page then lists the turn's passages as looked in, not as sources.
+    pub fn refused(&self) -> bool {
+        self.inner.last_reply_refused()
     }
 
     /// Cap the conversation's token window (prompt + answer).

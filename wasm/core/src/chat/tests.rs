@@ -35,6 +35,7 @@ fn chat_with(defaults: GenerateOptions) -> (Chat, Script) {
         embedded_system_prompt: None,
         persona: None,
         tools: None,
+        refusals: None,
         sampling: defaults,
     };
     (Chat::new(Bundle::new(Box::new(model), tokenizer, template, info, None)), script)
@@ -261,4 +262,28 @@ fn set_history_refuses_what_is_not_a_conversation_and_keeps_the_old_one() {
 fn an_empty_message_is_refused() {
     let (mut chat, _) = chat();
     assert!(chat.start("  ", &no_overrides()).unwrap_err().to_string().contains("empty"));
+}
+
+#[test]
+fn a_reply_is_marked_refused_only_when_the_twin_says_it_does_not_know() {
+    let (chat, script) = chat();
+    let refusals = crate::refusal::Refusals::from_metadata(Some(r#"["I don't know; my notes don't say."]"#)).unwrap();
+    let mut chat = Chat::new(chat.bundle.with_refusals(refusals));
+    for (reply, refused) in [
+        ("I don't know. I've never written about that.", true),
+        ("<think>Not in my notes.</think>I don't know; my notes don't say.", true),
+        ("Uppsala. I don't know the hospital.", false),
+        ("<think>I don't know yet</think>Uppsala.", false),
+    ] {
+        say(&chat, &script, reply);
+        chat.start("Where were you born?", &no_overrides()).unwrap();
+        assert!(!chat.last_reply_refused() || refused, "nothing generated yet: {reply}");
+        drain(&mut chat);
+        assert_eq!(chat.last_reply_refused(), refused, "{reply}");
+    }
+    let (mut plain, script) = self::chat(); // no tabtwin.refusals: nothing is marked
+    say(&plain, &script, "I don't know.");
+    plain.start("Where were you born?", &no_overrides()).unwrap();
+    drain(&mut plain);
+    assert!(!plain.last_reply_refused());
 }
