@@ -56,6 +56,7 @@ self.onmessage = ({ data }) => {
   else if (data.type === msg.STOP) stopping = true;
   else if (data.type === msg.RESET) remembered = 0;
   else if (data.type === msg.REWIND) remembered = Math.max(remembered - 1, 0);
+  else if (data.type === msg.PREPARE) post(msg.PREPARED, { id: data.id, tokens: 0 });
 };
 """
 

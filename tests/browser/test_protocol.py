@@ -141,6 +141,8 @@ self.onmessage = ({ data }) => {
     for (const event of EVENTS) post(msg.EVENT, { id: data.id, event });
     post(msg.DONE, { id: data.id, reason: "end_of_turn", tokens: 7, seconds: 1.5, first_token_s: 0.5,
                      decode_tok_s: 6, sources: [] });
+  } else if (data.type === msg.PREPARE) {
+    post(msg.PREPARED, { id: data.id, tokens: 0 });
   } else if (data.type === msg.RESET) {
     post(msg.ERROR, { id: data.id, message: "reset refused by the stand-in" });
   }
@@ -185,6 +187,8 @@ def test_replies_are_matched_by_request_id_and_done_counts_the_cores_tokens(fake
     assert page.text_content(".turn.assistant") == "Here you go.", "a reply under another id was shown"
     assert page.inner_text("#stats") == "7 tokens · 6.0 tok/s"
     done = json.loads(page.get_attribute("#stats", "data-done"))
+    waited = done.pop("waited_s")  # the page's own clock, from Enter to the first event
+    assert isinstance(waited, float) and 0 <= waited < 30, waited
     assert done == {"reason": "end_of_turn", "tokens": 7, "seconds": 1.5, "first_token_s": 0.5, "decode_tok_s": 6}
 
 

@@ -5,6 +5,7 @@ links the pages they come from under the answer."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -97,3 +98,28 @@ def test_an_off_map_question_gets_an_honest_i_dont_know(page, twin_site):
     # the notes the turn carried did not answer it: the page says they were looked in, not "from"
     assert sources_of_last_turn(page), page.console_lines
     assert sources_label_of_last_turn(page) == "looked in: "
+
+
+def test_a_question_typed_is_read_ahead_and_answered_as_if_pasted(page, twin_site):
+    """While the visitor types, the page feeds the grounded prompt of the words so far (PREPARE):
+    the answer is the one the question gets pasted into a fresh chat, and after Enter the twin reads
+    only the part of the prompt that changed (here: the question's last word and the turn's end)."""
+    model_id, url = twin_site
+    load_model(page, url, model_id)
+    question = "Which of your tools prints tide tables for harbours?"
+    # set without an input event: no PREPARE, so the whole prompt is read after the click
+    page.evaluate("(q) => { document.querySelector('#prompt').value = q; }", question)
+    page.click("#send")
+    page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)
+    pasted = page.inner_text(".turn.assistant >> nth=-1")
+    read_pasted = json.loads(page.get_attribute("#stats", "data-done"))["prefill_tokens"]
+
+    page.click("#new-chat")
+    page.type("#prompt", question[: question.rindex(" ")], delay=20)
+    page.wait_for_timeout(4000)  # a pause while typing: the page feeds what is typed so far
+    page.type("#prompt", question[question.rindex(" ") :], delay=20)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)
+    assert page.inner_text(".turn.assistant >> nth=-1") == pasted, page.console_lines
+    read_typed = json.loads(page.get_attribute("#stats", "data-done"))["prefill_tokens"]
+    assert 0 < read_typed < read_pasted // 4, (read_typed, read_pasted)

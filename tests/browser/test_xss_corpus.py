@@ -96,6 +96,8 @@ self.onmessage = ({ data }) => {
     for (const event of events) post(msg.EVENT, { id: data.id, event });
     post(msg.DONE, { id: data.id, reason: "end_of_turn", tokens: events.length, seconds: 1, first_token_s: 0.1,
                      decode_tok_s: 10, sources });
+  } else if (data.type === msg.PREPARE) {
+    post(msg.PREPARED, { id: data.id, tokens: 0 });
   }
 };
 """

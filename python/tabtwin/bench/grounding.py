@@ -2,11 +2,13 @@
 
 The repository's default twin and its [grounding] table are built into a site and served on loopback;
 one Chromium page loads the twin (the index and the embedder come with it), then asks each question
-twice in alternation, grounding on and off (the page's own toggle), each in a new chat so both turns
-start from the same empty conversation. Read per turn from the worker's DONE figures the page shows
-(#stats[data-done]): time to first token (prompt processing, which for a grounded turn includes
-retrieving and embedding the question and the longer prompt) and the passages used. Prints medians,
-the spread and the difference, and writes JSON.
+with grounding on and off (the page's own toggle), each in a new chat so that every turn starts from
+the same empty conversation, in two ways: pasted (the whole question at once, then Enter) and typed
+(a key every TYPE_DELAY_MS, then Enter), where the page feeds the prompt of the words so far while
+they are typed (PREPARE). Read per turn from what the page shows (#stats[data-done]): the wait from
+Enter to the first word as the page saw it (`waited_s`; it includes retrieving, embedding and
+whatever prompt is left to read), the prompt tokens read after Enter, and the passages used. Prints
+medians, the spread and the difference grounding makes, and writes JSON.
 """
 
 from __future__ import annotations
@@ -44,10 +46,17 @@ def registry_text(root: Path) -> tuple[str, str]:
     return twin.id, "\n".join(lines)
 
 
-def ask(page, question: str, ground: bool) -> dict:
-    page.click("#new-chat")  # an empty conversation: both forms of a question start alike
+TYPE_DELAY_MS = 90  # a quick typist: about 11 keys a second
+MODES = ("pasted", "typed")
+
+
+def ask(page, question: str, ground: bool, mode: str) -> dict:
+    page.click("#new-chat")  # an empty conversation: every form of a question starts alike
     page.set_checked("#ground", ground)
-    page.fill("#prompt", question)
+    if mode == "typed":
+        page.type("#prompt", question, delay=TYPE_DELAY_MS)
+    else:
+        page.fill("#prompt", question)
     page.keyboard.press("Enter")
     page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)
     done = json.loads(page.get_attribute("#stats", "data-done"))
@@ -55,7 +64,33 @@ def ask(page, question: str, ground: bool) -> dict:
         "() => { const next = document.querySelector('.turn.assistant').nextElementSibling;"
         " return next && next.classList.contains('sources') ? next.textContent : ''; }"
     )
-    return {"first_token_s": done["first_token_s"], "tokens": done["tokens"], "sources": sources}
+    return {
+        "waited_s": done["waited_s"],
+        "worker_first_token_s": done["first_token_s"],
+        "prefill_tokens": done["prefill_tokens"],
+        "tokens": done["tokens"],
+        "sources": sources,
+    }
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def by_mode(turns: list[dict], mode: str) -> dict:
+    """Medians and spread for one way of asking; `added`: grounded minus ungrounded, paired per question and round."""
+    mine = [t for t in turns if t["mode"] == mode]
+    pairs = {}
+    for t in mine:
+        pairs.setdefault((t["round"], t["question"]), {})[t["grounded"]] = t
+    added = [p[True]["waited_s"] - p[False]["waited_s"] for p in pairs.values()]
+    return {
+        "grounded": spread([t["waited_s"] for t in mine if t["grounded"]]),
+        "ungrounded": spread([t["waited_s"] for t in mine if not t["grounded"]]),
+        "added": spread(added),
+        "prefill_tokens_grounded": statistics.median(t["prefill_tokens"] for t in mine if t["grounded"]),
+        "prefill_tokens_ungrounded": statistics.median(t["prefill_tokens"] for t in mine if not t["grounded"]),
+    }
 
 
 def run(rounds: int, out: Path, log=print) -> dict:
@@ -80,29 +115,25 @@ def run(rounds: int, out: Path, log=print) -> dict:
                 load_s = load_model_in_page(page, f"{base}chat/", model_id)
                 for r in range(rounds):
                     for i, question in enumerate(QUESTIONS):
-                        order = (True, False) if (r + i) % 2 == 0 else (False, True)
-                        for ground in order:
-                            turn = {"round": r, "question": question, "grounded": ground, **ask(page, question, ground)}
+                        # alternate which form goes first, so drift in the machine's load falls on both
+                        order = [(g, m) for g in (True, False) for m in MODES]
+                        for ground, mode in order if (r + i) % 2 == 0 else order[::-1]:
+                            turn = {"round": r, "question": question, "grounded": ground, "mode": mode}
+                            turn.update(ask(page, question, ground, mode))
                             turns.append(turn)
-                            log(f"  {'on ' if ground else 'off'} {turn['first_token_s']:.3f} s  {question}")
+                            log(
+                                f"  {'on ' if ground else 'off'} {mode:6} waited {turn['waited_s']:.3f} s, "
+                                f"read {turn['prefill_tokens']} prompt tokens after Enter  {question}"
+                            )
                 browser.close()
         finally:
             server.shutdown()
             server.server_close()
-    on = [t["first_token_s"] for t in turns if t["grounded"]]
-    off = [t["first_token_s"] for t in turns if not t["grounded"]]
-    paired = [a["first_token_s"] - b["first_token_s"] for a, b in zip(turns[0::2], turns[1::2], strict=True)]
-    paired = [d if turns[2 * k]["grounded"] else -d for k, d in enumerate(paired)]
     summary = {
         "model": model_id,
         "load_s": round(load_s, 3),
-        "first_token_s": {
-            "grounded": {"median": statistics.median(on), "min": min(on), "max": max(on)},
-            "ungrounded": {"median": statistics.median(off), "min": min(off), "max": max(off)},
-            "added_median": statistics.median(paired),
-            "added_min": min(paired),
-            "added_max": max(paired),
-        },
+        "waited_s": {mode: by_mode(turns, mode) for mode in MODES},
+        "type_delay_ms": TYPE_DELAY_MS,
         "rounds": rounds,
         "questions": list(QUESTIONS),
         "chromium": CHROMIUM,
@@ -110,10 +141,12 @@ def run(rounds: int, out: Path, log=print) -> dict:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=1) + "\n")
-    f = summary["first_token_s"]
-    log(
-        f"{model_id}: time to first token grounded {f['grounded']['median']:.3f} s, ungrounded "
-        f"{f['ungrounded']['median']:.3f} s (medians of {len(on)}); added by grounding: median "
-        f"{f['added_median']:+.3f} s (min {f['added_min']:+.3f}, max {f['added_max']:+.3f}); wrote {out}"
-    )
+    for mode, f in summary["waited_s"].items():
+        log(
+            f"{model_id}, {mode}: Enter to first word grounded {f['grounded']['median']:.3f} s, ungrounded "
+            f"{f['ungrounded']['median']:.3f} s (medians); added by grounding: median {f['added']['median']:+.3f} s "
+            f"(min {f['added']['min']:+.3f}, max {f['added']['max']:+.3f}); prompt tokens read after Enter "
+            f"{f['prefill_tokens_grounded']:.0f} grounded, {f['prefill_tokens_ungrounded']:.0f} ungrounded"
+        )
+    log(f"wrote {out}")
     return summary

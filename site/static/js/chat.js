@@ -231,10 +231,14 @@ function showSources(turn, sources, refused) {
   turn.answer.after(line);
 }
 
-function showDone({ reason, tokens, seconds, first_token_s, decode_tok_s }) {
+// `waited_s`: from the visitor's Enter to the first word, as the page saw it. The worker's
+// first_token_s starts when it takes the request up, after a PREPARE it was still feeding.
+function showDone({ reason, tokens, seconds, first_token_s, decode_tok_s, prefill_tokens }, waited_s) {
   const rate = decode_tok_s ? ` · ${decode_tok_s.toFixed(1)} tok/s` : "";
   $("stats").textContent = `${tokens} tokens${rate}`;
-  $("stats").dataset.done = JSON.stringify({ reason, tokens, seconds, first_token_s, decode_tok_s });
+  $("stats").dataset.done = JSON.stringify(
+    { reason, tokens, seconds, first_token_s, decode_tok_s, prefill_tokens, waited_s },
+  );
 }
 
 // The apps a model may open: the site's, narrowed by its tabtwin.tools list (a JSON text in the
@@ -317,19 +321,54 @@ async function ask(question) {
   announce(text);
 }
 
+// While the visitor types, the question so far goes to the worker (PREPARE), which feeds its prompt
+// (with grounding, the notes retrieved for it) ahead: after Enter only what changed is read, and most
+// of a grounded turn's prompt is the notes. One PREPARE at a time: typing while one runs sends the
+// newest text when it ends. A hint: never while an answer streams.
+const groundingOn = () => !$("ground-toggle").hidden && $("ground").checked;
+let preparing = false;  // a PREPARE is with the worker
+let typedSince = false;  // the prompt changed while it was
+
+function prepareWhileTyping() {
+  if (preparing) {
+    typedSince = true;
+    return;
+  }
+  const typed = $("prompt").value.trim();
+  if (!loaded || !typed || document.body.dataset.busy === "true") return;
+  preparing = true;
+  typedSince = false;
+  const ended = () => {
+    preparing = false;
+    if (typedSince) prepareWhileTyping();
+  };
+  worker.send(msg.PREPARE, { prompt: typed, options: loaded.sampling || {}, ground: groundingOn() }, {
+    [msg.PREPARED]: ended,
+    [msg.ERROR]: (error) => {
+      ended();
+      showError(error);
+    },
+  });
+}
+
 // The model's answer to `question` (already shown as `asked`), streamed into a new answer node.
 function generateAnswer(asked, question) {
   const turn = { question, asked, answer: null, text: "", opened: [], thinking: null };  // this turn, for its replies
   turn.answer = addNode("turn assistant");
   showThinking(turn.answer);
   setBusy(true);
-  const ground = !$("ground-toggle").hidden && $("ground").checked;
-  worker.send(msg.GENERATE, { prompt: question, options: loaded.sampling || {}, ground }, {
-    [msg.EVENT]: ({ event }) => showCoreEvent(turn, event),
+  const sentAt = performance.now();
+  let firstAt = null;
+  worker.send(msg.GENERATE, { prompt: question, options: loaded.sampling || {}, ground: groundingOn() }, {
+    [msg.EVENT]: ({ event }) => {
+      firstAt ??= performance.now();
+      showCoreEvent(turn, event);
+    },
     [msg.DONE]: async (done) => {
-      showDone(done);
+      showDone(done, firstAt === null ? null : (firstAt - sentAt) / 1000);
       showSources(turn, done.sources, done.refused);
       await finishTurn(turn, done.reason);
+      prepareWhileTyping();  // the next question, if typed while this answer streamed
     },
     [msg.ERROR]: (error) => {
       if (!turn.answer.dataset.done) {
@@ -429,6 +468,7 @@ $("ask").addEventListener("submit", (event) => {
   ask(question);
 });
 $("prompt").addEventListener("input", fitPrompt);
+$("prompt").addEventListener("input", prepareWhileTyping);
 $("prompt").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();

@@ -69,6 +69,19 @@ export const LOAD = "load";
 export const GENERATE = "generate";
 
 /**
+ * Feed the prompt a GENERATE of `prompt` would start from, while the visitor is still typing it:
+ * the GENERATE then feeds only what changed (with grounding, the notes retrieved for the words so
+ * far are often the notes of the whole question). No reply of its own; ignored while a reply is
+ * being generated or before a model is loaded. Answered by PREPARED.
+ * @typedef {object} PrepareRequest
+ * @property {number} id
+ * @property {string} prompt  the question as typed so far
+ * @property {Object<string, number>} options  as GENERATE's
+ * @property {boolean} ground  as GENERATE's
+ */
+export const PREPARE = "prepare";
+
+/**
  * End the reply being generated now; its DONE says "stopped". No reply of its own.
  * @typedef {object} StopRequest
  * @property {number} id
@@ -155,10 +168,20 @@ export const EVENT = "event";
  * @property {number|null} first_token_s  from the request to the first token (prompt processing); null when none
  * @property {number|null} decode_tok_s  decode speed from the first token to the last; null under two tokens
  * @property {Source[]} sources  the passages the turn carried, best first; empty when ungrounded
+ * @property {number} prefill_tokens  prompt tokens read for this reply (what a PREPARE or the
+ *   conversation so far left in the cache is not read again)
  * @property {boolean} refused  the core marks the reply as the twin saying it does not know (it opens
  *   like a refusal its GGUF lists): the passages were looked in, not used
  */
 export const DONE = "done";
+
+/**
+ * The prompt so far is in the cache; ends a PREPARE.
+ * @typedef {object} PreparedReply
+ * @property {number} id
+ * @property {number} tokens  prompt tokens read for it (0 when ignored, or all was cached)
+ */
+export const PREPARED = "prepared";
 
 /**
  * The speech model is ready; ends a LOAD_VOICE.
@@ -205,7 +228,13 @@ export const PING = "ping";
 export const PONG = "pong";
 
 // The reply that ends each request (ERROR ends any); the others get no reply unless they fail.
-const LAST_REPLY = { [LOAD]: READY, [GENERATE]: DONE, [LOAD_VOICE]: VOICE_READY, [TRANSCRIBE]: TRANSCRIPT };
+const LAST_REPLY = {
+  [LOAD]: READY,
+  [GENERATE]: DONE,
+  [PREPARE]: PREPARED,
+  [LOAD_VOICE]: VOICE_READY,
+  [TRANSCRIBE]: TRANSCRIPT,
+};
 
 // A worker is taken for dead when a request waits on it and it says nothing, not even a PONG, for
 // SILENT_CHECKS checks CHECK_MS apart (three minutes). That long, because one step of the core keeps

@@ -9,6 +9,7 @@ let chat = null;
 let transcriber = null;
 let grounding = null;  // the site's index of the author's pages, when it has one
 let stopRequested = false;
+let generating = false;  // a GENERATE is streaming: a PREPARE now would feed into its reply
 const CONTEXT_LIMIT = 2048;
 
 /**
@@ -87,7 +88,24 @@ function emit(id, event) {
   post(msg.EVENT, { id, event });
 }
 
-async function generate({ id, prompt, options = {}, ground = false }) {
+// The prompt of the question being typed, fed ahead (PREPARE): the notes retrieved for the words so
+// far go into the cache while the visitor types, and the GENERATE that follows feeds what changed.
+function prepare({ id, prompt, options = {}, ground = false }) {
+  if (!chat || generating) return post(msg.PREPARED, { id, tokens: 0 });
+  const { text } = ground && grounding ? JSON.parse(grounding.ground(prompt)) : { text: prompt };
+  post(msg.PREPARED, { id, tokens: chat.prepare(text, JSON.stringify(options)) });
+}
+
+async function generate(request) {
+  generating = true;
+  try {
+    await streamReply(request);
+  } finally {
+    generating = false;
+  }
+}
+
+async function streamReply({ id, prompt, options = {}, ground = false }) {
   stopRequested = false;
   // Overrides arrive as models.toml writes them ([model.sampling], snake_case); the core
   // fills in the model's own defaults for whatever is not given.
@@ -123,12 +141,14 @@ async function generate({ id, prompt, options = {}, ground = false }) {
     decode_tok_s: tokens > 1 ? (tokens - 1) / decodeSeconds : null,
     sources,
     refused: chat.refused(),
+    prefill_tokens: chat.prefill_tokens(),
   });
 }
 
 const handlers = {
   [msg.LOAD]: load,
   [msg.GENERATE]: generate,
+  [msg.PREPARE]: prepare,
   [msg.STOP]: () => { stopRequested = true; },
   [msg.RESET]: () => chat && chat.reset(),
   [msg.REWIND]: () => chat && chat.forget_last_exchange(), // regenerate: ask the last question again

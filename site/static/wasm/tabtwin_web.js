@@ -75,6 +75,40 @@ export class Chat {
         return this;
     }
     /**
+     * Prompt tokens the last `start` fed to the model (what was cached, not counted).
+     * @returns {number}
+     */
+    prefill_tokens() {
+        const ret = wasm.chat_prefill_tokens(this.__wbg_ptr);
+        return ret >>> 0;
+    }
+    /**
+     * Feed the prompt a reply to `prompt` would start from (the page calls it while the visitor
+     * types), so that `start` with the same or a longer prompt feeds only what differs. Same
+     * options as `start` (max_tokens bounds the window). Returns the tokens fed.
+     * @param {string} prompt
+     * @param {string | null} [options_json]
+     * @returns {number}
+     */
+    prepare(prompt, options_json) {
+        let ptr0, len0, ptr1, len1;
+        try {
+            ptr0 = passStringToWasm0(prompt, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = isLikeNone(options_json) ? 0 : passStringToWasm0(options_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len1 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+            throw e;
+        }
+        const ret = wasm.chat_prepare(this.__wbg_ptr, ptr0, len0, ptr1, len1);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return ret[0] >>> 0;
+    }
+    /**
      * Whether the last reply is the twin saying it does not know (it opens like one of the
      * refusals in its GGUF): the page then lists the turn's passages as looked in, not as sources.
      * @returns {boolean}

@@ -134,6 +134,20 @@ impl Chat {
         Ok(())
     }
 
+    /// Feed the prompt a reply to `user` would start from (with the caller's `overrides`, whose
+    /// max_tokens bounds the window), so that `start` with the same or a longer `user` feeds
+    /// only what changed: the page calls it while the visitor is still typing. The last reply
+    /// is filed in the history first, as `start` would. Returns the tokens fed (0 when the
+    /// prompt would only fit by dropping turns, which `start` alone decides).
+    pub fn prepare(&mut self, user: &str, overrides: &Overrides) -> Result<usize> {
+        if self.turn.as_ref().is_some_and(|t| t.finished().is_none()) {
+            return Err(Error::Invalid("a reply is being generated; prepare the next one after it ends".into()));
+        }
+        let options = self.defaults().with(overrides)?;
+        self.finish_turn();
+        self.session.prepare(&mut self.bundle, self.system_prompt.get(), user, options.max_tokens)
+    }
+
     /// The events of the next token (see `Turn::step`); `Ok(None)` once the reply is over.
     pub fn step(&mut self) -> Result<Option<Vec<Event>>> {
         match self.turn.as_mut() {
@@ -152,6 +166,12 @@ impl Chat {
     /// Why the current/last reply ended, if it has.
     pub fn stop_reason(&self) -> Option<StopReason> {
         self.turn.as_ref().and_then(Turn::finished)
+    }
+
+    /// Prompt tokens the last `start` fed to the model: the cached prefix (the conversation so
+    /// far, a prepared prompt) is not fed again.
+    pub fn last_prefill_tokens(&self) -> usize {
+        self.session.last_prefill()
     }
 
     /// Tokens the current/last reply has so far (the end-of-turn token not counted).

@@ -13,11 +13,6 @@ impl Chat {
         self.session.forget_cache(self.bundle.model.as_mut());
     }
 
-    /// Prompt tokens fed to the model by the last `start`, after KV reuse.
-    pub fn last_prefill_tokens(&self) -> usize {
-        self.session.last_prefill()
-    }
-
     /// Next-token logits after feeding `tokens[..prefix]` at once and the rest one
     /// token at a time through the KV cache, as generation does.
     pub fn logits_stepwise(&mut self, tokens: &[u32], prefix: usize) -> Result<Vec<f32>> {

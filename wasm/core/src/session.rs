@@ -134,9 +134,30 @@ impl Session {
             let drop = self.history.iter().skip(1).position(|m| m.role == "user").map_or(self.history.len(), |i| i + 1);
             self.history.drain(..drop);
         };
-        let logits = self.prefill(bundle.model.as_mut(), &prompt)?;
+        let (logits, fed) = self.prefill(bundle.model.as_mut(), &prompt)?;
+        self.last_prefill = fed;
         self.transcript_tokens = prompt;
         Ok(logits)
+    }
+
+    /// Feed the prompt `user` would have, so that its keys and values are in the cache before
+    /// the turn begins (the page calls this while the visitor types): `begin_turn` then feeds
+    /// only what differs from it. Nothing else changes: no turn is dropped, the transcript stays.
+    /// Returns the tokens fed; 0 when the prompt would not fit without dropping a turn.
+    pub fn prepare(
+        &mut self,
+        bundle: &mut Bundle,
+        system: Option<&str>,
+        user: &str,
+        max_tokens: usize,
+    ) -> Result<usize> {
+        let mut conversation = self.history.clone();
+        conversation.push(Message::new("user", user));
+        let prompt = self.prompt_tokens(bundle, &bundle.render(system, &conversation)?)?;
+        if prompt.len() > self.context_limit.saturating_sub(max_tokens) {
+            return Ok(0);
+        }
+        Ok(self.prefill(bundle.model.as_mut(), &prompt)?.1)
     }
 
     /// Tokens for a rendered prompt: the transcript's own tokens for the part that
@@ -152,19 +173,20 @@ impl Session {
         }
     }
 
-    /// Feed the prompt, reusing the cached prefix when the new prompt extends it.
-    fn prefill(&mut self, model: &mut dyn CausalLm, prompt: &[u32]) -> Result<Vec<f32>> {
-        let reusable = !self.cached_tokens.is_empty()
-            && prompt.len() > self.cached_tokens.len()
-            && prompt.starts_with(&self.cached_tokens);
-        let start = if reusable { self.cached_tokens.len() } else { 0 };
+    /// Feed the prompt, reusing the longest prefix it shares with the cached tokens (the last
+    /// turn's, or a prepared prompt's); at least its last token is fed, for the logits. A token's
+    /// keys and values depend only on the tokens before it, so the logits are those of feeding
+    /// the whole prompt afresh. Returns them and the number of tokens fed.
+    fn prefill(&mut self, model: &mut dyn CausalLm, prompt: &[u32]) -> Result<(Vec<f32>, usize)> {
+        let shared = self.cached_tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        let start = shared.min(prompt.len().saturating_sub(1));
         if start == 0 {
             self.forget_cache(model);
         }
+        self.cached_tokens.truncate(start);
         let logits = model.forward(&prompt[start..], start)?;
         self.cached_tokens.extend_from_slice(&prompt[start..]);
-        self.last_prefill = prompt.len() - start;
-        Ok(logits)
+        Ok((logits, prompt.len() - start))
     }
 
     /// Whether one more token fits the window after the cached ones.

@@ -79,6 +79,14 @@ impl Chat {
         self.inner.start(prompt, &overrides).map_err(to_js)
     }
 
+    /// Feed the prompt a reply to `prompt` would start from (the page calls it while the visitor
+    /// types), so that `start` with the same or a longer prompt feeds only what differs. Same
+    /// options as `start` (max_tokens bounds the window). Returns the tokens fed.
+    pub fn prepare(&mut self, prompt: &str, options_json: Option<String>) -> Result<usize, JsError> {
+        let overrides = Overrides::from_json(options_json.as_deref().unwrap_or_default()).map_err(to_js)?;
+        self.inner.prepare(prompt, &overrides).map_err(to_js)
+    }
+
     /// The events of the next token as a JSON array (often one `{"kind":"text"}`,
     /// sometimes none), or undefined when the reply is over.
     pub fn step(&mut self) -> Result<Option<String>, JsError> {
@@ -88,6 +96,11 @@ impl Chat {
     /// Tokens the current/last reply has so far (the end-of-turn token not counted).
     pub fn generated_tokens(&self) -> usize {
         self.inner.generated_tokens()
+    }
+
+    /// Prompt tokens the last `start` fed to the model (what was cached, not counted).
+    pub fn prefill_tokens(&self) -> usize {
+        self.inner.last_prefill_tokens()
     }
 
     /// End the current reply now; what was said stays in the conversation.

@@ -128,10 +128,67 @@ fn old_turns_drop_out_whole_when_the_window_is_full() {
     assert!(prompt(&chat, &everything).len() + 4 > window);
     chat.set_context_limit(window).unwrap();
 
+    let before = script.calls.borrow().len();
     say(&chat, &script, "3");
     chat.generate("third", &max_tokens(4), |_| true).unwrap();
-    assert_eq!(script.calls_since_reset()[0], (prompt(&chat, &kept), 0), "the shorter prompt is fed from scratch");
+    let (fed, at) = script.calls.borrow()[before].clone();
+    assert!(at > 0, "the opening the shorter prompt shares with the cache is reused");
+    assert_eq!(cache_after(&script, before + 1), prompt(&chat, &kept), "the model sees exactly the shorter prompt");
+    assert_eq!(fed.len(), prompt(&chat, &kept).len() - at);
     assert_eq!(chat.history()[..2], [msg("user", "second"), msg("assistant", "two")]);
+}
+
+/// The tokens in the scripted model's cache after its first `calls` calls: each call drops
+/// what lay past its position and appends its tokens (a reset marker empties it).
+fn cache_after(script: &Script, calls: usize) -> Vec<u32> {
+    let mut cache = Vec::new();
+    for (tokens, pos) in script.calls.borrow()[..calls].iter() {
+        if *pos == usize::MAX {
+            cache.clear();
+            continue;
+        }
+        cache.truncate(*pos);
+        cache.extend_from_slice(tokens);
+    }
+    cache
+}
+
+#[test]
+fn a_prepared_prompt_is_reused_up_to_where_the_sent_one_differs() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "ok");
+    chat.generate("hi", &no_overrides(), |_| true).unwrap();
+    // the visitor types "where were you b", pauses (prepared), then sends the whole question
+    let before = script.calls.borrow().len();
+    let fed = chat.prepare("where were you b", &no_overrides()).unwrap();
+    assert_eq!(chat.history(), vec![msg("user", "hi"), msg("assistant", "ok")], "the last reply is filed");
+    let typed = prompt(&chat, &[msg("user", "hi"), msg("assistant", "ok"), msg("user", "where were you b")]);
+    assert_eq!(cache_after(&script, before + 1), typed);
+    assert!(fed > 0 && fed < typed.len(), "the turn before was already cached: {fed}");
+
+    say(&chat, &script, "Uppsala");
+    chat.generate("where were you born?", &no_overrides(), |_| true).unwrap();
+    let sent = prompt(&chat, &[msg("user", "hi"), msg("assistant", "ok"), msg("user", "where were you born?")]);
+    let (tokens, at) = script.calls.borrow()[before + 1].clone();
+    let shared = typed.iter().zip(&sent).take_while(|(a, b)| a == b).count();
+    assert_eq!((at, tokens.len()), (shared, sent.len() - shared), "only what differs is fed");
+    assert_eq!(cache_after(&script, before + 2), sent);
+    assert_eq!(chat.last_reply_raw().as_deref(), Some("Uppsala"));
+}
+
+#[test]
+fn preparing_while_a_reply_is_generated_is_refused_and_a_prompt_too_long_is_left_to_start() {
+    let (mut chat, script) = chat();
+    say(&chat, &script, "one two");
+    chat.start("hi", &no_overrides()).unwrap();
+    chat.step().unwrap();
+    let err = chat.prepare("next", &no_overrides()).unwrap_err().to_string();
+    assert!(err.contains("a reply is being generated"), "{err}");
+    drain(&mut chat);
+    chat.set_context_limit(32).unwrap();
+    let before = script.calls.borrow().len();
+    assert_eq!(chat.prepare(&"word ".repeat(40), &max_tokens(4)).unwrap(), 0);
+    assert_eq!(script.calls.borrow().len(), before, "nothing fed");
 }
 
 #[test]
