@@ -2,7 +2,8 @@
 actions, keyboard): no model to load, a "Thinking" pause before the first words, and replies the test
 chooses. A question starting "echo:" is answered with the rest of it, word for word (the tests write
 Markdown that way); any other with which take of that question this is and how many exchanges the
-stand-in remembers, so that "regenerate" can be seen forgetting the last one."""
+stand-in remembers, so that "regenerate" can be seen forgetting the last one; "prepares?" with what the
+page's read-aheads (PREPARE) asked so far."""
 
 from __future__ import annotations
 
@@ -17,9 +18,22 @@ const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const FIRST_TOKEN_MS = 400;
 const PER_PIECE_MS = __PER_PIECE_MS__;
 const DOWNLOAD_STEPS = __DOWNLOAD_STEPS__;  // progress reports a second apart before READY
+const PREPARE_MS = 300;  // a read-ahead takes this long, so that typing outpaces it
 let remembered = 0;
 let stopping = false;
+let generating = false;
 const takes = new Map();
+const prepares = { prompts: [], atOnce: 0, mostAtOnce: 0, duringAnswer: 0 };  // what PREPARE asked
+
+async function prepare({ id, prompt }) {
+  prepares.prompts.push(prompt);
+  prepares.duringAnswer += generating ? 1 : 0;
+  prepares.atOnce += 1;
+  prepares.mostAtOnce = Math.max(prepares.mostAtOnce, prepares.atOnce);
+  await wait(PREPARE_MS);
+  prepares.atOnce -= 1;
+  post(msg.PREPARED, { id, tokens: 0 });
+}
 
 async function load({ id, model }) {
   for (let step = 1; step <= DOWNLOAD_STEPS; step += 1) {
@@ -32,9 +46,11 @@ async function load({ id, model }) {
 
 async function generate({ id, prompt }) {
   stopping = false;
+  generating = true;
   const take = (takes.get(prompt) || 0) + 1;
   takes.set(prompt, take);
   const reply = prompt.startsWith("echo:") ? prompt.slice(5)
+    : prompt === "prepares?" ? JSON.stringify(prepares)
     : `Take ${take} of "${prompt}", after ${remembered} earlier exchanges.`;
   await wait(FIRST_TOKEN_MS);
   const pieces = reply.match(/[\\s\\S]{1,6}/g) || [];
@@ -46,6 +62,7 @@ async function generate({ id, prompt }) {
     await wait(PER_PIECE_MS);
   }
   remembered += 1;
+  generating = false;
   post(msg.DONE, { id, reason: stopping ? "stopped" : "end_of_turn", tokens: sent, seconds: 1, first_token_s: 0.4,
                    decode_tok_s: 20, sources: [] });
 }
@@ -56,7 +73,7 @@ self.onmessage = ({ data }) => {
   else if (data.type === msg.STOP) stopping = true;
   else if (data.type === msg.RESET) remembered = 0;
   else if (data.type === msg.REWIND) remembered = Math.max(remembered - 1, 0);
-  else if (data.type === msg.PREPARE) post(msg.PREPARED, { id: data.id, tokens: 0 });
+  else if (data.type === msg.PREPARE) prepare(data);
 };
 """
 
