@@ -103,7 +103,8 @@ def test_an_off_map_question_gets_an_honest_i_dont_know(page, twin_site):
 def test_a_question_typed_is_read_ahead_and_answered_as_if_pasted(page, twin_site):
     """While the visitor types, the page feeds the grounded prompt of the words so far (PREPARE):
     the answer is the one the question gets pasted into a fresh chat, and after Enter the twin reads
-    only the part of the prompt that changed (here: the question's last word and the turn's end)."""
+    only what the read-ahead left (here, once it caught up, the prompt's last token). How much a
+    visitor's last word leaves to read is measured by `tabtwin bench grounding`."""
     model_id, url = twin_site
     load_model(page, url, model_id)
     question = "Which of your tools prints tide tables for harbours?"
@@ -115,11 +116,22 @@ def test_a_question_typed_is_read_ahead_and_answered_as_if_pasted(page, twin_sit
     read_pasted = json.loads(page.get_attribute("#stats", "data-done"))["prefill_tokens"]
 
     page.click("#new-chat")
-    page.type("#prompt", question[: question.rindex(" ")], delay=20)
-    page.wait_for_timeout(4000)  # a pause while typing: the page feeds what is typed so far
-    page.type("#prompt", question[question.rindex(" ") :], delay=20)
+    page.type("#prompt", question, delay=20)
+    idle = "body[data-reading-ahead='false']"
+    page.wait_for_selector(idle, timeout=120_000)  # a pause before Enter: the read-ahead catches up
     page.keyboard.press("Enter")
     page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)
     assert page.inner_text(".turn.assistant >> nth=-1") == pasted, page.console_lines
     read_typed = json.loads(page.get_attribute("#stats", "data-done"))["prefill_tokens"]
     assert 0 < read_typed < read_pasted // 4, (read_typed, read_pasted)
+
+    # Enter in the middle of a read-ahead stops it after its chunk; the next question reads ahead again
+    for typed, pause in (("Have you given a talk about maps?", False), (question, True)):
+        page.click("#new-chat")
+        page.type("#prompt", typed, delay=5)
+        if pause:
+            page.wait_for_selector(idle, timeout=120_000)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)
+    assert page.inner_text(".turn.assistant >> nth=-1") == pasted, page.console_lines
+    assert json.loads(page.get_attribute("#stats", "data-done"))["prefill_tokens"] < read_pasted // 4

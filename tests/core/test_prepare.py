@@ -23,9 +23,19 @@ def test_the_reply_after_a_prepared_prompt_is_the_fresh_reply(tiny_gguf, typed):
     whole = fresh.last_prefill_tokens()
 
     chat = Chat.from_path(tiny_gguf)
-    assert chat.prepare(typed, max_tokens=24) > 0
+    fed, left = chat.prepare(typed, max_tokens=24)
+    assert fed > 0 and left == 0
     assert reply(chat, QUESTION) == want
     assert 1 <= chat.last_prefill_tokens() < whole  # the shared opening was not fed again
+
+
+def test_a_prompt_read_ahead_in_chunks_and_cut_short_still_gives_the_fresh_reply(tiny_gguf):
+    want = reply(Chat.from_path(tiny_gguf), QUESTION)
+    chat = Chat.from_path(tiny_gguf)
+    fed, left = chat.prepare(QUESTION, max_tokens=24, most=7)
+    assert (fed, left > 0) == (7, True)
+    assert reply(chat, QUESTION) == want  # Enter came after one chunk: the rest is read then
+    assert chat.last_prefill_tokens() == left
 
 
 def test_a_prepared_prompt_in_a_conversation_keeps_the_conversation(tiny_gguf):
@@ -48,6 +58,7 @@ def test_a_grounded_question_prepared_while_typed_gets_the_same_answer(smollm_pa
     fresh = Chat.from_path(smollm_path)
     want = reply(fresh, notes + QUESTION)
     chat = Chat.from_path(smollm_path)
-    assert chat.prepare(notes + "Where were you bo", max_tokens=24) > 0
+    while chat.prepare(notes + "Where were you bo", max_tokens=24, most=16)[1]:  # a chunk at a time, as the page
+        pass
     assert reply(chat, notes + QUESTION) == want
     assert chat.last_prefill_tokens() < fresh.last_prefill_tokens() // 2

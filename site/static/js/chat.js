@@ -326,7 +326,7 @@ async function ask(question) {
 // of a grounded turn's prompt is the notes. One PREPARE at a time: typing while one runs sends the
 // newest text when it ends. A hint: never while an answer streams.
 const groundingOn = () => !$("ground-toggle").hidden && $("ground").checked;
-let preparing = false;  // a PREPARE is with the worker
+let preparing = false;  // a PREPARE is with the worker (also body[data-reading-ahead])
 let typedSince = false;  // the prompt changed while it was
 
 function prepareWhileTyping() {
@@ -337,9 +337,11 @@ function prepareWhileTyping() {
   const typed = $("prompt").value.trim();
   if (!loaded || !typed || document.body.dataset.busy === "true") return;
   preparing = true;
+  document.body.dataset.readingAhead = "true";
   typedSince = false;
   const ended = () => {
     preparing = false;
+    document.body.dataset.readingAhead = "false";
     if (typedSince) prepareWhileTyping();
   };
   worker.send(msg.PREPARE, { prompt: typed, options: loaded.sampling || {}, ground: groundingOn() }, {

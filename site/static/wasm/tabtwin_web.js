@@ -83,30 +83,44 @@ export class Chat {
         return ret >>> 0;
     }
     /**
-     * Feed the prompt a reply to `prompt` would start from (the page calls it while the visitor
-     * types), so that `start` with the same or a longer prompt feeds only what differs. Same
-     * options as `start` (max_tokens bounds the window). Returns the tokens fed.
+     * Feed up to `most` tokens of the prompt a reply to `prompt` would start from (the page
+     * calls it while the visitor types, a chunk at a time), so that `start` with the same or a
+     * longer prompt feeds only what differs. Same options as `start` (max_tokens bounds the
+     * window). Returns JSON {fed, left}: tokens fed now, tokens still to feed.
      * @param {string} prompt
-     * @param {string | null} [options_json]
-     * @returns {number}
+     * @param {string | null | undefined} options_json
+     * @param {number} most
+     * @returns {string}
      */
-    prepare(prompt, options_json) {
-        let ptr0, len0, ptr1, len1;
+    prepare(prompt, options_json, most) {
+        let deferred5_0;
+        let deferred5_1;
         try {
-            ptr0 = passStringToWasm0(prompt, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-            len0 = WASM_VECTOR_LEN;
-            ptr1 = isLikeNone(options_json) ? 0 : passStringToWasm0(options_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-            len1 = WASM_VECTOR_LEN;
-        } catch (e) {
-            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
-            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
-            throw e;
+            const val3 = +most;
+            let ptr0, len0, ptr1, len1;
+            try {
+                ptr0 = passStringToWasm0(prompt, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+                len0 = WASM_VECTOR_LEN;
+                ptr1 = isLikeNone(options_json) ? 0 : passStringToWasm0(options_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+                len1 = WASM_VECTOR_LEN;
+            } catch (e) {
+                if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+                if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+                throw e;
+            }
+            const ret = wasm.chat_prepare(this.__wbg_ptr, ptr0, len0, ptr1, len1, val3);
+            var ptr4 = ret[0];
+            var len4 = ret[1];
+            if (ret[3]) {
+                ptr4 = 0; len4 = 0;
+                throw takeFromExternrefTable0(ret[2]);
+            }
+            deferred5_0 = ptr4;
+            deferred5_1 = len4;
+            return getStringFromWasm0(ptr4, len4);
+        } finally {
+            wasm.__wbindgen_free(deferred5_0, deferred5_1, 1);
         }
-        const ret = wasm.chat_prepare(this.__wbg_ptr, ptr0, len0, ptr1, len1);
-        if (ret[2]) {
-            throw takeFromExternrefTable0(ret[1]);
-        }
-        return ret[0] >>> 0;
     }
     /**
      * Whether the last reply is the twin saying it does not know (it opens like one of the

@@ -8,7 +8,7 @@ use crate::channels::{parse_reply, Event};
 use crate::error::{Error, Result};
 use crate::generate::{StopReason, Turn};
 use crate::options::{GenerateOptions, Overrides};
-use crate::session::Session;
+use crate::session::{Prepared, Session};
 use crate::system_prompt::SystemPrompt;
 use crate::template::Message;
 use crate::tokenizer::TextTokenizer;
@@ -134,18 +134,19 @@ impl Chat {
         Ok(())
     }
 
-    /// Feed the prompt a reply to `user` would start from (with the caller's `overrides`, whose
-    /// max_tokens bounds the window), so that `start` with the same or a longer `user` feeds
-    /// only what changed: the page calls it while the visitor is still typing. The last reply
-    /// is filed in the history first, as `start` would. Returns the tokens fed (0 when the
-    /// prompt would only fit by dropping turns, which `start` alone decides).
-    pub fn prepare(&mut self, user: &str, overrides: &Overrides) -> Result<usize> {
+    /// Feed up to `most` tokens of the prompt a reply to `user` would start from (with the
+    /// caller's `overrides`, whose max_tokens bounds the window), so that `start` with the same
+    /// or a longer `user` feeds only what changed: the page calls it while the visitor is still
+    /// typing, a chunk at a time, until nothing is left. The last reply is filed in the history
+    /// first, as `start` would. Nothing is fed when the prompt would only fit by dropping turns,
+    /// which `start` alone decides.
+    pub fn prepare(&mut self, user: &str, overrides: &Overrides, most: usize) -> Result<Prepared> {
         if self.turn.as_ref().is_some_and(|t| t.finished().is_none()) {
             return Err(Error::Invalid("a reply is being generated; prepare the next one after it ends".into()));
         }
         let options = self.defaults().with(overrides)?;
         self.finish_turn();
-        self.session.prepare(&mut self.bundle, self.system_prompt.get(), user, options.max_tokens)
+        self.session.prepare(&mut self.bundle, self.system_prompt.get(), user, options.max_tokens, most)
     }
 
     /// The events of the next token (see `Turn::step`); `Ok(None)` once the reply is over.

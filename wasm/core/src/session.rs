@@ -7,6 +7,13 @@ use crate::error::{Error, Result};
 use crate::models::CausalLm;
 use crate::template::Message;
 
+/// What one `prepare` call did: prompt tokens fed, and those still to feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Prepared {
+    pub fed: usize,
+    pub left: usize,
+}
+
 /// The smallest token window that can hold a prompt and an answer.
 const MIN_CONTEXT_LIMIT: usize = 16;
 
@@ -134,30 +141,33 @@ impl Session {
             let drop = self.history.iter().skip(1).position(|m| m.role == "user").map_or(self.history.len(), |i| i + 1);
             self.history.drain(..drop);
         };
-        let (logits, fed) = self.prefill(bundle.model.as_mut(), &prompt)?;
+        let (logits, fed) = self.prefill(bundle.model.as_mut(), &prompt, usize::MAX)?;
         self.last_prefill = fed;
         self.transcript_tokens = prompt;
         Ok(logits)
     }
 
-    /// Feed the prompt `user` would have, so that its keys and values are in the cache before
-    /// the turn begins (the page calls this while the visitor types): `begin_turn` then feeds
-    /// only what differs from it. Nothing else changes: no turn is dropped, the transcript stays.
-    /// Returns the tokens fed; 0 when the prompt would not fit without dropping a turn.
+    /// Feed up to `most` tokens of the prompt `user` would have, past what the cache already
+    /// shares with it, so that its keys and values are there before the turn begins (the page
+    /// calls this while the visitor types, a chunk at a time so that Enter never waits long):
+    /// `begin_turn` then feeds only what differs. Nothing else changes: no turn is dropped, the
+    /// transcript stays. Nothing is fed when the prompt would not fit without dropping a turn.
     pub fn prepare(
         &mut self,
         bundle: &mut Bundle,
         system: Option<&str>,
         user: &str,
         max_tokens: usize,
-    ) -> Result<usize> {
+        most: usize,
+    ) -> Result<Prepared> {
         let mut conversation = self.history.clone();
         conversation.push(Message::new("user", user));
         let prompt = self.prompt_tokens(bundle, &bundle.render(system, &conversation)?)?;
-        if prompt.len() > self.context_limit.saturating_sub(max_tokens) {
-            return Ok(0);
+        if prompt.len() > self.context_limit.saturating_sub(max_tokens) || most == 0 {
+            return Ok(Prepared { fed: 0, left: 0 });
         }
-        Ok(self.prefill(bundle.model.as_mut(), &prompt)?.1)
+        let fed = self.prefill(bundle.model.as_mut(), &prompt, most)?.1;
+        Ok(Prepared { fed, left: prompt.len() - self.cached_tokens.len() })
     }
 
     /// Tokens for a rendered prompt: the transcript's own tokens for the part that
@@ -176,17 +186,19 @@ impl Session {
     /// Feed the prompt, reusing the longest prefix it shares with the cached tokens (the last
     /// turn's, or a prepared prompt's); at least its last token is fed, for the logits. A token's
     /// keys and values depend only on the tokens before it, so the logits are those of feeding
-    /// the whole prompt afresh. Returns them and the number of tokens fed.
-    fn prefill(&mut self, model: &mut dyn CausalLm, prompt: &[u32]) -> Result<(Vec<f32>, usize)> {
+    /// the whole prompt afresh. Feeds at most `most` tokens (≥ 1); returns the logits after the
+    /// last one fed and how many were fed.
+    fn prefill(&mut self, model: &mut dyn CausalLm, prompt: &[u32], most: usize) -> Result<(Vec<f32>, usize)> {
         let shared = self.cached_tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count();
         let start = shared.min(prompt.len().saturating_sub(1));
         if start == 0 {
             self.forget_cache(model);
         }
         self.cached_tokens.truncate(start);
-        let logits = model.forward(&prompt[start..], start)?;
-        self.cached_tokens.extend_from_slice(&prompt[start..]);
-        Ok((logits, prompt.len() - start))
+        let end = prompt.len().min(start.saturating_add(most.max(1)));
+        let logits = model.forward(&prompt[start..end], start)?;
+        self.cached_tokens.extend_from_slice(&prompt[start..end]);
+        Ok((logits, end - start))
     }
 
     /// Whether one more token fits the window after the cached ones.

@@ -170,14 +170,16 @@ impl Chat {
         }
     }
 
-    /// Feed the prompt a reply to `prompt` would start from, so that the next `generate` with
-    /// the same or a longer prompt feeds only what differs (the page calls it while the visitor
-    /// types). Files the last reply first. Returns the tokens fed (0 when the prompt would only
-    /// fit by dropping turns). `max_tokens` bounds the window as `generate`'s does.
-    #[pyo3(signature = (prompt, *, max_tokens=None))]
-    fn prepare(&mut self, prompt: &str, max_tokens: Option<usize>) -> PyResult<usize> {
+    /// Feed up to `most` tokens (default: all) of the prompt a reply to `prompt` would start
+    /// from, so that the next `generate` with the same or a longer prompt feeds only what differs
+    /// (the page calls it while the visitor types). Files the last reply first. Returns (tokens
+    /// fed, tokens still to feed); (0, 0) when the prompt would only fit by dropping turns.
+    /// `max_tokens` bounds the window as `generate`'s does.
+    #[pyo3(signature = (prompt, *, max_tokens=None, most=None))]
+    fn prepare(&mut self, prompt: &str, max_tokens: Option<usize>, most: Option<usize>) -> PyResult<(usize, usize)> {
         let overrides = Overrides { max_tokens, ..Default::default() };
-        self.inner.prepare(prompt, &overrides).map_err(to_py)
+        let done = self.inner.prepare(prompt, &overrides, most.unwrap_or(usize::MAX)).map_err(to_py)?;
+        Ok((done.fed, done.left))
     }
 
     /// Why the last reply ended: end_of_turn, max_tokens, context_full or stopped.

@@ -79,12 +79,13 @@ impl Chat {
         self.inner.start(prompt, &overrides).map_err(to_js)
     }
 
-    /// Feed the prompt a reply to `prompt` would start from (the page calls it while the visitor
-    /// types), so that `start` with the same or a longer prompt feeds only what differs. Same
-    /// options as `start` (max_tokens bounds the window). Returns the tokens fed.
-    pub fn prepare(&mut self, prompt: &str, options_json: Option<String>) -> Result<usize, JsError> {
+    /// Feed up to `most` tokens of the prompt a reply to `prompt` would start from (the page
+    /// calls it while the visitor types, a chunk at a time), so that `start` with the same or a
+    /// longer prompt feeds only what differs. Same options as `start` (max_tokens bounds the
+    /// window). Returns JSON {fed, left}: tokens fed now, tokens still to feed.
+    pub fn prepare(&mut self, prompt: &str, options_json: Option<String>, most: usize) -> Result<String, JsError> {
         let overrides = Overrides::from_json(options_json.as_deref().unwrap_or_default()).map_err(to_js)?;
-        self.inner.prepare(prompt, &overrides).map_err(to_js)
+        Ok(json(&self.inner.prepare(prompt, &overrides, most).map_err(to_js)?))
     }
 
     /// The events of the next token as a JSON array (often one `{"kind":"text"}`,

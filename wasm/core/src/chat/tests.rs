@@ -160,7 +160,7 @@ fn a_prepared_prompt_is_reused_up_to_where_the_sent_one_differs() {
     chat.generate("hi", &no_overrides(), |_| true).unwrap();
     // the visitor types "where were you b", pauses (prepared), then sends the whole question
     let before = script.calls.borrow().len();
-    let fed = chat.prepare("where were you b", &no_overrides()).unwrap();
+    let fed = chat.prepare("where were you b", &no_overrides(), usize::MAX).unwrap().fed;
     assert_eq!(chat.history(), vec![msg("user", "hi"), msg("assistant", "ok")], "the last reply is filed");
     let typed = prompt(&chat, &[msg("user", "hi"), msg("assistant", "ok"), msg("user", "where were you b")]);
     assert_eq!(cache_after(&script, before + 1), typed);
@@ -182,12 +182,13 @@ fn preparing_while_a_reply_is_generated_is_refused_and_a_prompt_too_long_is_left
     say(&chat, &script, "one two");
     chat.start("hi", &no_overrides()).unwrap();
     chat.step().unwrap();
-    let err = chat.prepare("next", &no_overrides()).unwrap_err().to_string();
+    let err = chat.prepare("next", &no_overrides(), usize::MAX).unwrap_err().to_string();
     assert!(err.contains("a reply is being generated"), "{err}");
     drain(&mut chat);
     chat.set_context_limit(32).unwrap();
     let before = script.calls.borrow().len();
-    assert_eq!(chat.prepare(&"word ".repeat(40), &max_tokens(4)).unwrap(), 0);
+    let prepared = chat.prepare(&"word ".repeat(40), &max_tokens(4), usize::MAX).unwrap();
+    assert_eq!((prepared.fed, prepared.left), (0, 0));
     assert_eq!(script.calls.borrow().len(), before, "nothing fed");
 }
 
@@ -343,4 +344,21 @@ fn a_reply_is_marked_refused_only_when_the_twin_says_it_does_not_know() {
     plain.start("Where were you born?", &no_overrides()).unwrap();
     drain(&mut plain);
     assert!(!plain.last_reply_refused());
+}
+
+#[test]
+fn a_prompt_prepared_a_chunk_at_a_time_ends_in_the_same_cache() {
+    let (mut chat, script) = chat();
+    let whole = prompt(&chat, &[msg("user", "where were you born?")]);
+    let mut fed = Vec::new();
+    loop {
+        let step = chat.prepare("where were you born?", &no_overrides(), 5).unwrap();
+        fed.push(step.fed);
+        if step.left == 0 {
+            break;
+        }
+    }
+    assert!(fed.len() > 2 && fed[..fed.len() - 1].iter().all(|&n| n == 5), "{fed:?}");
+    assert_eq!(fed.iter().sum::<usize>(), whole.len());
+    assert_eq!(cache_after(&script, script.calls.borrow().len()), whole);
 }
