@@ -323,26 +323,25 @@ async function ask(question) {
 
 // While the visitor types, the question so far goes to the worker (PREPARE), which feeds its prompt
 // (with grounding, the notes retrieved for it) ahead: after Enter only what changed is read, and most
-// of a grounded turn's prompt is the notes. One PREPARE at a time: typing while one runs sends the
-// newest text when it ends. A hint: never while an answer streams.
+// of a grounded turn's prompt is the notes. Each change supersedes the last (the worker drops an older
+// read-ahead after the chunk it is on). A hint: never while an answer streams.
 const groundingOn = () => !$("ground-toggle").hidden && $("ground").checked;
-let preparing = false;  // a PREPARE is with the worker (also body[data-reading-ahead])
-let typedSince = false;  // the prompt changed while it was
+let readingAhead = 0;  // PREPAREs with the worker (also body[data-reading-ahead])
+let readAhead = "";  // the text of the last one
+
+// The words typed so far: a word still being typed is left out ("sourdo" retrieves other notes than
+// "sourdough" would, and each key would start them over); punctuation ends a word too.
+const settledWords = (text) => (/[\s.,;:!?]$/.test(text) ? text : text.replace(/\S+$/, "")).trim();
 
 function prepareWhileTyping() {
-  if (preparing) {
-    typedSince = true;
-    return;
-  }
-  const typed = $("prompt").value.trim();
-  if (!loaded || !typed || document.body.dataset.busy === "true") return;
-  preparing = true;
+  const typed = settledWords($("prompt").value);
+  if (!loaded || !typed || typed === readAhead || document.body.dataset.busy === "true") return;
+  readAhead = typed;
+  readingAhead += 1;
   document.body.dataset.readingAhead = "true";
-  typedSince = false;
   const ended = () => {
-    preparing = false;
-    document.body.dataset.readingAhead = "false";
-    if (typedSince) prepareWhileTyping();
+    readingAhead -= 1;
+    if (!readingAhead) document.body.dataset.readingAhead = "false";
   };
   worker.send(msg.PREPARE, { prompt: typed, options: loaded.sampling || {}, ground: groundingOn() }, {
     [msg.PREPARED]: ended,
@@ -355,6 +354,7 @@ function prepareWhileTyping() {
 
 // The model's answer to `question` (already shown as `asked`), streamed into a new answer node.
 function generateAnswer(asked, question) {
+  readAhead = "";  // the conversation moves on: the next question is read ahead afresh
   const turn = { question, asked, answer: null, text: "", opened: [], thinking: null };  // this turn, for its replies
   turn.answer = addNode("turn assistant");
   showThinking(turn.answer);

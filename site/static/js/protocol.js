@@ -71,8 +71,9 @@ export const GENERATE = "generate";
 /**
  * Feed the prompt a GENERATE of `prompt` would start from, while the visitor is still typing it:
  * the GENERATE then feeds only what changed (with grounding, the notes retrieved for the words so
- * far are often the notes of the whole question). No reply of its own; ignored while a reply is
- * being generated or before a model is loaded. Answered by PREPARED.
+ * far are often the notes of the whole question). A newer PREPARE or a GENERATE stops it after the
+ * chunk of the prompt it is feeding; ignored while a reply is being generated or before a model is
+ * loaded. Answered by PREPARED.
  * @typedef {object} PrepareRequest
  * @property {number} id
  * @property {string} prompt  the question as typed so far

@@ -93,20 +93,48 @@ function emit(id, event) {
 
 // The prompt of the question being typed, fed ahead (PREPARE): the notes retrieved for the words so
 // far go into the cache while the visitor types, and the GENERATE that follows feeds what changed.
-// A chunk at a time, with the worker's messages read between chunks: a GENERATE (Enter) stops it
-// after the chunk at hand, and what was fed stays useful.
+// One read-ahead runs, a chunk at a time, with the worker's messages read between chunks. A PREPARE
+// that arrives meanwhile only leaves its text for the next chunk (keys come faster than the notes
+// are read: running each would queue work in front of Enter); a GENERATE stops it after the chunk
+// at hand. What was fed stays useful as far as the next prompt shares it.
 const PREPARE_CHUNK = 16;  // tokens: ~0.15 s for the 135M twin in one wasm thread
+let newestPrepare = null;  // the latest PREPARE not yet taken up
+let readingAhead = false;
 
-async function prepare({ id, prompt, options = {}, ground = false }) {
-  const { text } = chat && ground && grounding ? JSON.parse(grounding.ground(prompt)) : { text: prompt };
+function prepare(request) {
+  if (newestPrepare) post(msg.PREPARED, { id: newestPrepare.id, tokens: 0 });  // superseded unread
+  newestPrepare = request;
+  if (!readingAhead) return readAhead();  // awaited by onmessage: a trap in it is reported as one
+}
+
+async function readAhead() {
+  readingAhead = true;
+  let current = null;
+  let text = "";
   let tokens = 0;
-  while (chat && !generating) {
-    const { fed, left } = JSON.parse(chat.prepare(text, JSON.stringify(options), PREPARE_CHUNK));
-    tokens += fed;
-    if (left === 0) break;
-    await yieldToEvents();
+  const end = () => post(msg.PREPARED, { id: current.id, tokens });
+  try {
+    for (;;) {
+      if (newestPrepare) {
+        if (current) end();
+        current = newestPrepare;
+        newestPrepare = null;
+        const { prompt, ground = false } = current;
+        text = chat && ground && grounding ? JSON.parse(grounding.ground(prompt)).text : prompt;
+        tokens = 0;
+      }
+      if (!chat || generating) break;
+      const { fed, left } = JSON.parse(chat.prepare(text, JSON.stringify(current.options || {}), PREPARE_CHUNK));
+      tokens += fed;
+      if (left === 0) break;
+      await yieldToEvents();
+    }
+  } finally {
+    readingAhead = false;
+    end();
+    if (newestPrepare) post(msg.PREPARED, { id: newestPrepare.id, tokens: 0 });  // came as Enter did
+    newestPrepare = null;
   }
-  post(msg.PREPARED, { id, tokens });
 }
 
 async function generate(request) {
