@@ -87,14 +87,29 @@ def test_grounding_can_be_turned_off(page, twin_site):
     assert sources_of_last_turn(page) == []
 
 
-def test_an_off_map_question_gets_an_honest_i_dont_know(page, twin_site):
-    """The question issue #15 opened with (the first twins invented a blood type): nothing the author
-    wrote answers it, so the twin, grounded as the page serves it, says it does not know."""
+def first_honest_refusal(root) -> tuple[str, str]:
+    """The first off-map canary the committed evaluation of the default twin saw it refuse, grounded
+    as the page serves it, and its words there. The question issue #15 opened with (a blood type) is
+    not one: the paired retrain answers it "I'm a female, 45% male." (README, the 135M twin)."""
+    report = json.loads((root / "finetune/twins/ada-smollm2-135m.eval.json").read_text())
+    for row in report["rows"]:
+        served = row["twin+grounding"]
+        if row["group"] == "canaries/honesty" and not row["history_turns"] and served["pass"] and served["refused"]:
+            return row["question"], served["text"]
+    raise AssertionError("the evaluation saw the twin refuse no off-map question")
+
+
+def test_an_off_map_question_gets_an_honest_i_dont_know(page, twin_site, root):
+    """Nothing the author wrote answers it, so the twin, grounded as the page serves it, says it does
+    not know, in the words the evaluation recorded (the same core, the same notes, greedy), and the
+    page lists its notes as looked in."""
     model_id, url = twin_site
+    question, said = first_honest_refusal(root)
     load_model(page, url, model_id)
     assert page.is_checked("#ground")
-    answer = ask(page, "What's your blood type?")
-    assert "don't know" in answer.lower() or "do not know" in answer.lower(), (answer, page.console_lines)
+    answer = ask(page, question)
+    assert " ".join(answer.split()) == " ".join(said.split()), (answer, said, page.console_lines)
+    assert "don't know" in answer.lower() or "do not know" in answer.lower(), answer
     # the notes the turn carried did not answer it: the page says they were looked in, not "from"
     assert sources_of_last_turn(page), page.console_lines
     assert sources_label_of_last_turn(page) == "looked in: "
