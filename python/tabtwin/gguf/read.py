@@ -114,12 +114,36 @@ def check_metadata(path: Path, reader: GGUFReader) -> None:
             raise bad(keys.TOOLS, f'expected a JSON list of app names like ["projects"], found {tools!r:.80}')
     refusals = field(reader, keys.REFUSALS)
     if refusals is not None:
-        from tabtwin._core import refusal_openings  # the core's own rule: what it would refuse to load
-
         try:
             refusal_openings(refusals)
-        except ValueError as exc:  # "GGUF metadata key 'tabtwin.refusals': <problem>"
-            raise bad(keys.REFUSALS, str(exc).split("': ", 1)[-1]) from None
+        except ValueError as exc:
+            raise bad(keys.REFUSALS, str(exc)) from None
+
+
+# What a reply's opening is compared with up to (wasm/core/src/refusal.rs).
+REFUSAL_STOPS = ";.,:!?"
+
+
+def refusal_openings(raw: str) -> list[str]:
+    """The core's rule for `tabtwin.refusals` (refusal.rs), in Python because the build path loads no
+    native code: a JSON list of strings, each with words before its first punctuation; the openings
+    normalized as the core compares them. tests/core/test_refusal_rule.py holds the two to the same
+    answers. ValueError says what is wrong, as the core does."""
+    problem = f'expected a JSON list of the twin\'s refusals like ["I don\'t know."], found {raw[:80]!r}'
+    try:
+        lines = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{problem} ({exc.msg})") from None
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        raise ValueError(f"{problem} (not a list of strings)")
+    openings = []
+    for line in lines:
+        cut = min((i for i, c in enumerate(line) if c in REFUSAL_STOPS), default=len(line))
+        opening = " ".join(line[:cut].replace("\u2019", "'").replace("\u2018", "'").split()).lower()
+        if not opening:
+            raise ValueError(f"{problem} ({line!r} has no words before its first punctuation)")
+        openings.append(opening)
+    return openings
 
 
 def describe(path: Path | str) -> dict:
