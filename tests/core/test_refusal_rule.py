@@ -21,7 +21,7 @@ CASES = [
     json.dumps("I don't know."),
     json.dumps({"a": 1}),
     "[1, 2]",
-    "[\"unterminated",
+    '["unterminated',
     "",
 ]
 

@@ -129,7 +129,7 @@ def refusal_openings(raw: str) -> list[str]:
     native code: a JSON list of strings, each with words before its first punctuation; the openings
     normalized as the core compares them. tests/core/test_refusal_rule.py holds the two to the same
     answers. ValueError says what is wrong, as the core does."""
-    problem = f'expected a JSON list of the twin\'s refusals like ["I don\'t know."], found {raw[:80]!r}'
+    problem = f"expected a JSON list of the twin's refusals like [\"I don't know.\"], found {raw[:80]!r}"
     try:
         lines = json.loads(raw)
     except json.JSONDecodeError as exc:
