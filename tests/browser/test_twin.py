@@ -41,28 +41,28 @@ def test_the_twin_answers_as_ada_in_chromium(page, twin_site):
     assert "Ada" in answer, (answer, page.console_lines)
 
 
-def sources_of_last_turn(page) -> list[tuple[str, str | None]]:
-    """(text, absolute URL or None) of each source under the last answer; [] when it has no sources line."""
-    return page.evaluate(
-        """() => {
-          const answers = document.querySelectorAll('.turn.assistant');
-          const next = answers[answers.length - 1].nextElementSibling;
-          if (!next || !next.classList.contains('sources')) return [];
-          return [...next.querySelectorAll('a, span')].map((e) => [e.textContent, e.href || null]);
-        }"""
-    )
-
-
-def sources_label_of_last_turn(page) -> str | None:
-    """How the sources line under the last answer opens ("from: " or "looked in: "); None without one."""
+def sources_line_of_last_turn(page) -> dict | None:
+    """The sources line under the last answer: how it opens ("from: " or "looked in: ") and the
+    (text, absolute URL or None) of each source; None when the answer has no such line."""
     return page.evaluate(
         """() => {
           const answers = document.querySelectorAll('.turn.assistant');
           const next = answers[answers.length - 1].nextElementSibling;
           if (!next || !next.classList.contains('sources')) return null;
-          return next.firstChild.textContent;
+          const items = [...next.querySelectorAll('a, span')].map((e) => [e.textContent, e.href || null]);
+          return { label: next.firstChild.textContent, items };
         }"""
     )
+
+
+def sources_of_last_turn(page) -> list[tuple[str, str | None]]:
+    line = sources_line_of_last_turn(page)
+    return line["items"] if line else []
+
+
+def sources_label_of_last_turn(page) -> str | None:
+    line = sources_line_of_last_turn(page)
+    return line["label"] if line else None
 
 
 def test_a_grounded_answer_links_the_pages_it_drew_on(page, twin_site):
