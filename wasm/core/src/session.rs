@@ -122,10 +122,7 @@ impl Session {
     ) -> Result<Vec<f32>> {
         let budget = self.context_limit.saturating_sub(max_tokens);
         let prompt = loop {
-            let mut conversation = self.history.clone();
-            conversation.push(Message::new("user", user));
-            let text = bundle.render(system, &conversation)?;
-            let tokens = self.prompt_tokens(bundle, &text)?;
+            let (text, tokens) = self.prompt(bundle, system, user)?;
             if tokens.len() <= budget {
                 self.transcript_text = text;
                 break tokens;
@@ -160,14 +157,21 @@ impl Session {
         max_tokens: usize,
         most: usize,
     ) -> Result<Prepared> {
-        let mut conversation = self.history.clone();
-        conversation.push(Message::new("user", user));
-        let prompt = self.prompt_tokens(bundle, &bundle.render(system, &conversation)?)?;
+        let (_, prompt) = self.prompt(bundle, system, user)?;
         if prompt.len() > self.context_limit.saturating_sub(max_tokens) || most == 0 {
             return Ok(Prepared { fed: 0, left: 0 });
         }
         let fed = self.prefill(bundle.model.as_mut(), &prompt, most)?.1;
         Ok(Prepared { fed, left: prompt.len() - self.cached_tokens.len() })
+    }
+
+    /// The prompt a reply to `user` starts from, after the turns so far: its text and tokens.
+    fn prompt(&self, bundle: &Bundle, system: Option<&str>, user: &str) -> Result<(String, Vec<u32>)> {
+        let mut conversation = self.history.clone();
+        conversation.push(Message::new("user", user));
+        let text = bundle.render(system, &conversation)?;
+        let tokens = self.prompt_tokens(bundle, &text)?;
+        Ok((text, tokens))
     }
 
     /// Tokens for a rendered prompt: the transcript's own tokens for the part that

@@ -9,13 +9,13 @@
 use super::formats::{block_scale, f16_to_f32, BLOCK, Q4_0_BYTES, Q8_0_BYTES};
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub use super::simd128::{dot, dot4_q4_0, dot4_q8_0, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
+pub use super::simd128::{dot, dot4_q4_0, dot4_q8_0, dot4xn_q4_0, dot4xn_q8_0, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
 
 #[cfg(target_arch = "x86_64")]
-pub use super::sse2::{dot, dot4_q4_0, dot4_q8_0, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
+pub use super::sse2::{dot, dot4_q4_0, dot4_q8_0, dot4xn_q4_0, dot4xn_q8_0, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
 
 #[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64")))]
-pub use portable::{dot, dot4_q4_0, dot4_q8_0, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
+pub use portable::{dot, dot4_q4_0, dot4_q8_0, dot4xn_q4_0, dot4xn_q8_0, dot_f16, dot_f32, dot_q4_0, dot_q8_0};
 
 #[inline(always)]
 pub(crate) fn reduce(acc: [f32; 4]) -> f32 {
@@ -109,6 +109,16 @@ pub mod portable {
         rows.map(|row| dot_q4_0(row, qs, scales))
     }
 
+    /// Four Q8_0 rows · `T` tokens' activations (a prompt's prefill).
+    pub fn dot4xn_q8_0<const T: usize>(rows: [&[u8]; 4], qs: [&[i16]; T], scales: [&[f32]; T]) -> [[f32; 4]; T] {
+        std::array::from_fn(|t| dot4_q8_0(rows, qs[t], scales[t]))
+    }
+
+    /// Four Q4_0 rows · `T` tokens' activations.
+    pub fn dot4xn_q4_0<const T: usize>(rows: [&[u8]; 4], qs: [&[i16]; T], scales: [&[f32]; T]) -> [[f32; 4]; T] {
+        std::array::from_fn(|t| dot4_q4_0(rows, qs[t], scales[t]))
+    }
+
     /// A Q4_0 row · 16-bit quantized activations.
     pub fn dot_q4_0(row: &[u8], qs: &[i16], scales: &[f32]) -> f32 {
         let mut acc = [0f32; 4];
@@ -190,6 +200,15 @@ mod tests {
             let rows4 = [&q4[..], &other4[..], &other4[..], &q4[..]];
             let want: Vec<u32> = rows4.iter().map(|r| dot_q4_0(r, &q.qs, &q.scales).to_bits()).collect();
             assert_eq!(k::dot4_q4_0(rows4, &q.qs, &q.scales).map(f32::to_bits).to_vec(), want);
+            // Several tokens at once (prefill): each sum is the one-row kernel's for that token.
+            let batch: [Q16; 4] = std::array::from_fn(|t| Q16::quantize(&values(512, 300 + 10 * seed + t as u32)));
+            let each = |rows: [&[u8]; 4], one: fn(&[u8], &[i16], &[f32]) -> f32| {
+                batch.each_ref().map(|t| rows.map(|r| one(r, &t.qs, &t.scales).to_bits()))
+            };
+            let bits = |sums: [[f32; 4]; 4]| sums.map(|s| s.map(f32::to_bits));
+            let (qs, scales) = (batch.each_ref().map(|t| &t.qs[..]), batch.each_ref().map(|t| &t.scales[..]));
+            assert_eq!(bits(k::dot4xn_q8_0(rows8, qs, scales)), each(rows8, dot_q8_0));
+            assert_eq!(bits(k::dot4xn_q4_0(rows4, qs, scales)), each(rows4, dot_q4_0));
             let f16_row: Vec<u8> = w.iter().flat_map(|v| half::f16::from_f32(*v).to_bits().to_le_bytes()).collect();
             assert_eq!(k::dot_f16(&f16_row, &x).to_bits(), dot_f16(&f16_row, &x).to_bits());
             let f32_row: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();

@@ -8,6 +8,10 @@ use super::kernels;
 
 type Dot = fn(&[u8], &[i16], &[f32]) -> f32;
 type Dot4 = fn([&[u8]; 4], &[i16], &[f32]) -> [f32; 4];
+type Dot4xN = fn([&[u8]; 4], [&[i16]; TOKENS], [&[f32]; TOKENS]) -> [[f32; 4]; TOKENS];
+
+/// Tokens per call of the prefill kernel: each row's weights are widened once for these.
+const TOKENS: usize = 2;
 
 #[derive(Clone)]
 pub struct Matrix {
@@ -50,18 +54,31 @@ impl Matrix {
             Format::Q8_0 | Format::Q4_0 => {
                 let q = input.q16();
                 let blocks = self.cols / super::formats::BLOCK;
-                let (dot, dot4) = if self.format == Format::Q8_0 {
-                    (kernels::dot_q8_0 as Dot, kernels::dot4_q8_0 as Dot4)
+                let (dot, dot4, dot4xn) = if self.format == Format::Q8_0 {
+                    (kernels::dot_q8_0 as Dot, kernels::dot4_q8_0 as Dot4, kernels::dot4xn_q8_0::<TOKENS> as Dot4xN)
                 } else {
-                    (kernels::dot_q4_0 as Dot, kernels::dot4_q4_0 as Dot4)
+                    (kernels::dot_q4_0 as Dot, kernels::dot4_q4_0 as Dot4, kernels::dot4xn_q4_0::<TOKENS> as Dot4xN)
                 };
                 let token =
                     |t: usize| (&q.qs[t * self.cols..(t + 1) * self.cols], &q.scales[t * blocks..(t + 1) * blocks]);
-                // Four rows at a time: the activations are loaded once for the four.
+                // Four rows at a time, and in a prefill TOKENS tokens at a time: each row's
+                // weights are widened once for the tokens (the remaining tokens take the
+                // four-row kernel, which loads the activations once for the four rows).
                 let grouped = rows / 4 * 4;
+                let batched = tokens / TOKENS * TOKENS;
                 for r in (0..grouped).step_by(4) {
                     let group = [self.row(r), self.row(r + 1), self.row(r + 2), self.row(r + 3)];
-                    for t in 0..tokens {
+                    for t0 in (0..batched).step_by(TOKENS) {
+                        let sums = dot4xn(
+                            group,
+                            std::array::from_fn(|i| token(t0 + i).0),
+                            std::array::from_fn(|i| token(t0 + i).1),
+                        );
+                        for (i, sum) in sums.iter().enumerate() {
+                            out[(t0 + i) * rows + r..(t0 + i) * rows + r + 4].copy_from_slice(sum);
+                        }
+                    }
+                    for t in batched..tokens {
                         let (qs, scales) = token(t);
                         out[t * rows + r..t * rows + r + 4].copy_from_slice(&dot4(group, qs, scales));
                     }

@@ -170,3 +170,68 @@ macro_rules! four_rows {
 
 four_rows!(dot4_q8_0, q8_step, Q8_0_BYTES);
 four_rows!(dot4_q4_0, q4_step, Q4_0_BYTES);
+
+/// One Q8_0 block of a row, its weights widened to i16 (four vectors) and its scale.
+#[inline(always)]
+unsafe fn q8_widen(row: &[u8], b: usize) -> ([v128; 4], f32) {
+    let block = row.as_ptr().add(b * Q8_0_BYTES);
+    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)]));
+    let w0 = v128_load(block.add(2) as *const v128);
+    let w1 = v128_load(block.add(18) as *const v128);
+    (widen(w0, w1), d)
+}
+
+/// One Q4_0 block of a row, its weights widened to i16 (four vectors) and its scale.
+#[inline(always)]
+unsafe fn q4_widen(row: &[u8], b: usize) -> ([v128; 4], f32) {
+    let block = row.as_ptr().add(b * Q4_0_BYTES);
+    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)]));
+    let v = v128_load(block.add(2) as *const v128);
+    let low = i8x16_sub(v128_and(v, u8x16_splat(0x0f)), i8x16_splat(8));
+    let high = i8x16_sub(u8x16_shr(v, 4), i8x16_splat(8));
+    (widen(low, high), d)
+}
+
+#[inline(always)]
+fn widen(w0: v128, w1: v128) -> [v128; 4] {
+    [i16x8_extend_low_i8x16(w0), i16x8_extend_high_i8x16(w0), i16x8_extend_low_i8x16(w1), i16x8_extend_high_i8x16(w1)]
+}
+
+/// Widened weights · one token's activations, into that row's accumulator for the token.
+#[inline(always)]
+fn widened_step(acc: v128, [w0, w1, w2, w3]: [v128; 4], [a0, a1, a2, a3]: [v128; 4], d: f32) -> v128 {
+    let s = i32x4_add(
+        i32x4_add(i32x4_dot_i16x8(w0, a0), i32x4_dot_i16x8(w1, a1)),
+        i32x4_add(i32x4_dot_i16x8(w2, a2), i32x4_dot_i16x8(w3, a3)),
+    );
+    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(d)))
+}
+
+/// Four rows · `T` tokens' activations (a prompt's prefill): each sum exactly as the one-row
+/// kernel's, with each block's weights widened once for all `T` tokens.
+macro_rules! four_rows_tokens {
+    ($name:ident, $widen:ident, $bytes:expr) => {
+        pub fn $name<const T: usize>(rows: [&[u8]; 4], qs: [&[i16]; T], scales: [&[f32]; T]) -> [[f32; 4]; T] {
+            let blocks = scales[0].len();
+            assert!(scales.iter().all(|s| s.len() == blocks) && qs.iter().all(|q| q.len() >= blocks * BLOCK));
+            assert!(rows.iter().all(|r| r.len() >= blocks * $bytes));
+            let mut acc = [[f32x4_splat(0.0); 4]; T];
+            for b in 0..blocks {
+                // SAFETY: checked above: every row has block b, each `qs` its 32 values.
+                unsafe {
+                    for r in 0..4 {
+                        let (w, d) = $widen(rows[r], b);
+                        for t in 0..T {
+                            let x = load_block(qs[t].as_ptr().add(b * BLOCK));
+                            acc[t][r] = widened_step(acc[t][r], w, x, d * *scales[t].get_unchecked(b));
+                        }
+                    }
+                }
+            }
+            acc.map(|a| a.map(|v| reduce(lanes(v))))
+        }
+    };
+}
+
+four_rows_tokens!(dot4xn_q8_0, q8_widen, Q8_0_BYTES);
+four_rows_tokens!(dot4xn_q4_0, q4_widen, Q4_0_BYTES);

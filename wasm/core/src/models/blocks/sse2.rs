@@ -177,3 +177,72 @@ macro_rules! four_rows {
 
 four_rows!(dot4_q8_0, q8_step, Q8_0_BYTES);
 four_rows!(dot4_q4_0, q4_step, Q4_0_BYTES);
+
+/// One Q8_0 block of a row, its weights widened to i16 (four vectors) and its scale.
+#[inline(always)]
+unsafe fn q8_widen(row: &[u8], b: usize) -> ([__m128i; 4], f32) {
+    let block = row.as_ptr().add(b * Q8_0_BYTES);
+    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)]));
+    let w0 = _mm_loadu_si128(block.add(2) as *const __m128i);
+    let w1 = _mm_loadu_si128(block.add(18) as *const __m128i);
+    (widen(w0, w1), d)
+}
+
+/// One Q4_0 block of a row, its weights widened to i16 (four vectors) and its scale.
+#[inline(always)]
+unsafe fn q4_widen(row: &[u8], b: usize) -> ([__m128i; 4], f32) {
+    let block = row.as_ptr().add(b * Q4_0_BYTES);
+    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)]));
+    let v = _mm_loadu_si128(block.add(2) as *const __m128i);
+    let nibble = _mm_set1_epi8(0x0f);
+    let eight = _mm_set1_epi8(8);
+    let low = _mm_sub_epi8(_mm_and_si128(v, nibble), eight);
+    let high = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), nibble), eight);
+    (widen(low, high), d)
+}
+
+#[inline(always)]
+unsafe fn widen(w0: __m128i, w1: __m128i) -> [__m128i; 4] {
+    let low = |w| _mm_srai_epi16(_mm_unpacklo_epi8(w, w), 8);
+    let high = |w| _mm_srai_epi16(_mm_unpackhi_epi8(w, w), 8);
+    [low(w0), high(w0), low(w1), high(w1)]
+}
+
+/// Widened weights · one token's activations, into that row's accumulator for the token.
+#[inline(always)]
+unsafe fn widened_step(acc: __m128, [w0, w1, w2, w3]: [__m128i; 4], [a0, a1, a2, a3]: [__m128i; 4], d: f32) -> __m128 {
+    let s = _mm_add_epi32(
+        _mm_add_epi32(_mm_madd_epi16(w0, a0), _mm_madd_epi16(w1, a1)),
+        _mm_add_epi32(_mm_madd_epi16(w2, a2), _mm_madd_epi16(w3, a3)),
+    );
+    _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)))
+}
+
+/// Four rows · `T` tokens' activations (a prompt's prefill): each sum exactly as the one-row
+/// kernel's, with each block's weights widened once for all `T` tokens.
+macro_rules! four_rows_tokens {
+    ($name:ident, $widen:ident, $bytes:expr) => {
+        pub fn $name<const T: usize>(rows: [&[u8]; 4], qs: [&[i16]; T], scales: [&[f32]; T]) -> [[f32; 4]; T] {
+            let blocks = scales[0].len();
+            assert!(scales.iter().all(|s| s.len() == blocks) && qs.iter().all(|q| q.len() >= blocks * BLOCK));
+            assert!(rows.iter().all(|r| r.len() >= blocks * $bytes));
+            // SAFETY: SSE2 is part of x86_64; checked above: every row has block b, each `qs` its 32 values.
+            unsafe {
+                let mut acc = [[_mm_setzero_ps(); 4]; T];
+                for b in 0..blocks {
+                    for r in 0..4 {
+                        let (w, d) = $widen(rows[r], b);
+                        for t in 0..T {
+                            let x = load_block(qs[t].as_ptr().add(b * BLOCK));
+                            acc[t][r] = widened_step(acc[t][r], w, x, d * *scales[t].get_unchecked(b));
+                        }
+                    }
+                }
+                acc.map(|a| a.map(|v| reduce(lanes(v))))
+            }
+        }
+    };
+}
+
+four_rows_tokens!(dot4xn_q8_0, q8_widen, Q8_0_BYTES);
+four_rows_tokens!(dot4xn_q4_0, q4_widen, Q4_0_BYTES);
