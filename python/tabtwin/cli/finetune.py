@@ -123,7 +123,15 @@ def cmd_eval(args) -> int:
 
     cfg = _config(args)
     grounding = None if args.no_grounding else _grounding(cfg)
-    evaluate(cfg, gguf=args.gguf, limit=args.limit, compare_base=args.base, grounding=grounding, no_base=args.no_base)
+    evaluate(
+        cfg,
+        gguf=args.gguf,
+        limit=args.limit,
+        compare_base=args.base,
+        grounding=grounding,
+        no_base=args.no_base,
+        jobs=args.jobs,
+    )
     return 0
 
 
@@ -205,6 +213,13 @@ def register(sub) -> None:
     evaluate.add_argument("--limit", type=int, help="score at most this many holdout questions")
     evaluate.add_argument("--base", help="also run this GGUF or default model id, side by side")
     evaluate.add_argument("--no-base", action="store_true", help="the twin alone ([eval] compare_base ignored)")
+    evaluate.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="answer with N processes at once, one core each (the same answers, sooner; default 1)",
+    )
     evaluate.add_argument(
         "--no-grounding", action="store_true", help="ask without the site's passages only ([grounding] site ignored)"
     )
