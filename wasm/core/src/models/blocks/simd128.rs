@@ -80,15 +80,7 @@ unsafe fn load_block(a: *const i16) -> [v128; 4] {
 /// 32 i8 weights (two vectors) · 32 i16 activations -> four i32 lanes.
 #[inline(always)]
 unsafe fn block_dot(w0: v128, w1: v128, a: *const i16) -> v128 {
-    block_dot_loaded(w0, w1, load_block(a))
-}
-
-#[inline(always)]
-unsafe fn block_dot_loaded(w0: v128, w1: v128, [a0, a1, a2, a3]: [v128; 4]) -> v128 {
-    i32x4_add(
-        i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w0), a0), i32x4_dot_i16x8(i16x8_extend_high_i8x16(w0), a1)),
-        i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w1), a2), i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), a3)),
-    )
+    widened_dot(widen(w0, w1), load_block(a))
 }
 
 pub fn dot_q8_0(row: &[u8], qs: &[i16], scales: &[f32]) -> f32 {
@@ -125,22 +117,15 @@ pub fn dot_q4_0(row: &[u8], qs: &[i16], scales: &[f32]) -> f32 {
 /// One Q8_0 block of one row into its accumulator.
 #[inline(always)]
 unsafe fn q8_step(acc: v128, row: &[u8], b: usize, loaded: [v128; 4], da: f32) -> v128 {
-    let block = row.as_ptr().add(b * Q8_0_BYTES);
-    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)])) * da;
-    let w0 = v128_load(block.add(2) as *const v128);
-    let w1 = v128_load(block.add(18) as *const v128);
-    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(block_dot_loaded(w0, w1, loaded)), f32x4_splat(d)))
+    let (w, d) = q8_widen(row, b);
+    widened_step(acc, w, loaded, d * da)
 }
 
 /// One Q4_0 block of one row into its accumulator.
 #[inline(always)]
 unsafe fn q4_step(acc: v128, row: &[u8], b: usize, loaded: [v128; 4], da: f32) -> v128 {
-    let block = row.as_ptr().add(b * Q4_0_BYTES);
-    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)])) * da;
-    let v = v128_load(block.add(2) as *const v128);
-    let low = i8x16_sub(v128_and(v, u8x16_splat(0x0f)), i8x16_splat(8));
-    let high = i8x16_sub(u8x16_shr(v, 4), i8x16_splat(8));
-    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(block_dot_loaded(low, high, loaded)), f32x4_splat(d)))
+    let (w, d) = q4_widen(row, b);
+    widened_step(acc, w, loaded, d * da)
 }
 
 /// Four rows · the same activations: each row's sums exactly as the one-row kernel's,
@@ -197,14 +182,19 @@ fn widen(w0: v128, w1: v128) -> [v128; 4] {
     [i16x8_extend_low_i8x16(w0), i16x8_extend_high_i8x16(w0), i16x8_extend_low_i8x16(w1), i16x8_extend_high_i8x16(w1)]
 }
 
-/// Widened weights · one token's activations, into that row's accumulator for the token.
+/// Widened weights · one token's activations -> four i32 lanes.
 #[inline(always)]
-fn widened_step(acc: v128, [w0, w1, w2, w3]: [v128; 4], [a0, a1, a2, a3]: [v128; 4], d: f32) -> v128 {
-    let s = i32x4_add(
+fn widened_dot([w0, w1, w2, w3]: [v128; 4], [a0, a1, a2, a3]: [v128; 4]) -> v128 {
+    i32x4_add(
         i32x4_add(i32x4_dot_i16x8(w0, a0), i32x4_dot_i16x8(w1, a1)),
         i32x4_add(i32x4_dot_i16x8(w2, a2), i32x4_dot_i16x8(w3, a3)),
-    );
-    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(d)))
+    )
+}
+
+/// Widened weights · one token's activations, into that row's accumulator for the token.
+#[inline(always)]
+fn widened_step(acc: v128, w: [v128; 4], a: [v128; 4], d: f32) -> v128 {
+    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(widened_dot(w, a)), f32x4_splat(d)))
 }
 
 /// Four rows · `T` tokens' activations (a prompt's prefill): each sum exactly as the one-row

@@ -82,17 +82,7 @@ unsafe fn load_block(a: *const i16) -> [__m128i; 4] {
 /// 32 i8 weights (two vectors) · 32 i16 activations -> four i32 lanes.
 #[inline(always)]
 unsafe fn block_dot(w0: __m128i, w1: __m128i, a: *const i16) -> __m128i {
-    block_dot_loaded(w0, w1, load_block(a))
-}
-
-#[inline(always)]
-unsafe fn block_dot_loaded(w0: __m128i, w1: __m128i, [a0, a1, a2, a3]: [__m128i; 4]) -> __m128i {
-    let widen_low = |w| _mm_srai_epi16(_mm_unpacklo_epi8(w, w), 8);
-    let widen_high = |w| _mm_srai_epi16(_mm_unpackhi_epi8(w, w), 8);
-    _mm_add_epi32(
-        _mm_add_epi32(_mm_madd_epi16(widen_low(w0), a0), _mm_madd_epi16(widen_high(w0), a1)),
-        _mm_add_epi32(_mm_madd_epi16(widen_low(w1), a2), _mm_madd_epi16(widen_high(w1), a3)),
-    )
+    widened_dot(widen(w0, w1), load_block(a))
 }
 
 pub fn dot_q8_0(row: &[u8], qs: &[i16], scales: &[f32]) -> f32 {
@@ -131,24 +121,15 @@ pub fn dot_q4_0(row: &[u8], qs: &[i16], scales: &[f32]) -> f32 {
 /// One Q8_0 block of one row into its accumulator.
 #[inline(always)]
 unsafe fn q8_step(acc: __m128, row: &[u8], b: usize, loaded: [__m128i; 4], da: f32) -> __m128 {
-    let block = row.as_ptr().add(b * Q8_0_BYTES);
-    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)])) * da;
-    let w0 = _mm_loadu_si128(block.add(2) as *const __m128i);
-    let w1 = _mm_loadu_si128(block.add(18) as *const __m128i);
-    _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(block_dot_loaded(w0, w1, loaded)), _mm_set1_ps(d)))
+    let (w, d) = q8_widen(row, b);
+    widened_step(acc, w, loaded, d * da)
 }
 
 /// One Q4_0 block of one row into its accumulator.
 #[inline(always)]
 unsafe fn q4_step(acc: __m128, row: &[u8], b: usize, loaded: [__m128i; 4], da: f32) -> __m128 {
-    let block = row.as_ptr().add(b * Q4_0_BYTES);
-    let d = f16_to_f32(u16::from_le_bytes([*block, *block.add(1)])) * da;
-    let v = _mm_loadu_si128(block.add(2) as *const __m128i);
-    let nibble = _mm_set1_epi8(0x0f);
-    let eight = _mm_set1_epi8(8);
-    let low = _mm_sub_epi8(_mm_and_si128(v, nibble), eight);
-    let high = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), nibble), eight);
-    _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(block_dot_loaded(low, high, loaded)), _mm_set1_ps(d)))
+    let (w, d) = q4_widen(row, b);
+    widened_step(acc, w, loaded, d * da)
 }
 
 /// Four rows · the same activations: each row's sums exactly as the one-row kernel's,
@@ -208,14 +189,19 @@ unsafe fn widen(w0: __m128i, w1: __m128i) -> [__m128i; 4] {
     [low(w0), high(w0), low(w1), high(w1)]
 }
 
-/// Widened weights · one token's activations, into that row's accumulator for the token.
+/// Widened weights · one token's activations -> four i32 lanes.
 #[inline(always)]
-unsafe fn widened_step(acc: __m128, [w0, w1, w2, w3]: [__m128i; 4], [a0, a1, a2, a3]: [__m128i; 4], d: f32) -> __m128 {
-    let s = _mm_add_epi32(
+unsafe fn widened_dot([w0, w1, w2, w3]: [__m128i; 4], [a0, a1, a2, a3]: [__m128i; 4]) -> __m128i {
+    _mm_add_epi32(
         _mm_add_epi32(_mm_madd_epi16(w0, a0), _mm_madd_epi16(w1, a1)),
         _mm_add_epi32(_mm_madd_epi16(w2, a2), _mm_madd_epi16(w3, a3)),
-    );
-    _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)))
+    )
+}
+
+/// Widened weights · one token's activations, into that row's accumulator for the token.
+#[inline(always)]
+unsafe fn widened_step(acc: __m128, w: [__m128i; 4], a: [__m128i; 4], d: f32) -> __m128 {
+    _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(widened_dot(w, a)), _mm_set1_ps(d)))
 }
 
 /// Four rows · `T` tokens' activations (a prompt's prefill): each sum exactly as the one-row
