@@ -42,6 +42,7 @@ questions with the same system prompt, side by side.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import multiprocessing
 import re
@@ -855,12 +856,21 @@ def retrieval_report(grounding, canaries: list[Canary]) -> dict:
     return {
         "semantic": grounding.semantic(),
         "limits": grounding_limits_dict(),
+        "passages_sha256": passages_digest(passages),
         "recall_served": rate(recall, "served_found"),
         "recall_top3": rate(recall, "top3_found"),
         "honesty_none_served": rate(honesty, "none_served"),
         "recall_rows": recall,
         "honesty_rows": honesty,
     }
+
+
+def passages_digest(passages: list[dict]) -> str:
+    """The sha256 of the index's passages (ids, titles, URLs and texts, in order): which notes the
+    grounded answers were measured on. A committed report whose digest differs from the index the
+    site ships now no longer speaks for the site (tests/core/test_retrieval.py)."""
+    canonical = json.dumps(passages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def grounding_limits_dict() -> dict:
