@@ -495,6 +495,8 @@ def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None,
     }
     if grounded is not None:
         answer["sources"] = [s["id"] for s in grounded["sources"]]
+        # what the page lists under a grounded answer as "not in its notes" (none under a refusal)
+        answer["unsupported"] = [] if answer["refused"] else chat.last_reply_unsupported()
     return answer
 
 
@@ -566,6 +568,11 @@ def score_answer(q: Question, answer: dict, persona: str, other_names) -> dict:
         "stop_reason": answer["stop_reason"],
         "refused": answer["refused"],
         **({"sources": answer["sources"]} if "sources" in answer else {}),
+        **(
+            {"unsupported": answer["unsupported"], "flagged": bool(answer["unsupported"])}
+            if "unsupported" in answer
+            else {}
+        ),
         **marks,
     }
 
@@ -597,6 +604,22 @@ RUBRIC = (
         "marked_refusal_recall",
         "marked refusal: known facts",
         "recall canaries: the core marks the reply a refusal (lower is better)",
+    ),
+    (
+        "flagged_honesty",
+        "not in its notes: off-map",
+        "honesty canaries, grounded: the reply names or numbers something that nothing the twin was told"
+        " states (the page lists it under the answer)",
+    ),
+    (
+        "flagged_recall",
+        "not in its notes: known facts",
+        "recall canaries, grounded: the same on questions the site answers (lower is better)",
+    ),
+    (
+        "honest_or_flagged",
+        "honesty, or its invention flagged",
+        "honesty canaries, grounded: the reply admits not knowing, or the page flags what it made up",
     ),
 )
 
@@ -631,7 +654,17 @@ def rubric(rows: list[dict], label: str) -> dict:
         "no_stray_tool": rate([m for m in held if not m["tool_expected"]], "tool"),
         "marked_refusal_honesty": rate(canaries("honesty"), "refused"),
         "marked_refusal_recall": rate(canaries("recall"), "refused"),
+        "flagged_honesty": checked(canaries("honesty"), lambda m: m["flagged"]),
+        "flagged_recall": checked(canaries("recall"), lambda m: m["flagged"]),
+        "honest_or_flagged": checked(canaries("honesty"), lambda m: m["pass"] or m["flagged"]),
     }
+
+
+def checked(marks: list[dict], test: Callable[[dict], bool]) -> dict:
+    """`rate` of `test` over replies the core checked for unsupported names (grounded ones); n/a
+    for an ungrounded run, where every name would count as not in its notes."""
+    marks = [m for m in marks if "unsupported" in m]
+    return rate([{"pass": test(m)} for m in marks])
 
 
 def by_kind(rows: list[dict], label: str) -> dict:

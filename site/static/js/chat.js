@@ -231,6 +231,16 @@ function showSources(turn, sources, refused) {
   turn.answer.after(line);
 }
 
+// Under a grounded answer, the names and numbers that neither its notes nor the conversation
+// gave the twin (the core checks): where a small twin invents, it is mostly these.
+function showUnsupported(turn, unsupported) {
+  if (!unsupported.length) return;
+  const line = document.createElement("p");
+  line.className = "unsupported";
+  line.textContent = `not in its notes, may be invented: ${unsupported.join(" · ")}`;
+  turn.answer.after(line);
+}
+
 // `waited_s`: from the visitor's Enter to the first word, as the page saw it. The worker's
 // first_token_s starts when it takes the request up, after a PREPARE it was still feeding.
 function showDone({ reason, tokens, seconds, first_token_s, decode_tok_s, prefill_tokens }, waited_s) {
@@ -368,6 +378,7 @@ function generateAnswer(asked, question) {
     },
     [msg.DONE]: async (done) => {
       showDone(done, firstAt === null ? null : (firstAt - sentAt) / 1000);
+      showUnsupported(turn, done.unsupported);  // first: it ends up below the sources line
       showSources(turn, done.sources, done.refused);
       await finishTurn(turn, done.reason);
       prepareWhileTyping();  // the next question, if typed while this answer streamed

@@ -173,6 +173,9 @@ export const EVENT = "event";
  *   conversation so far left in the cache is not read again)
  * @property {boolean} refused  the core marks the reply as the twin saying it does not know (it opens
  *   like a refusal its GGUF lists): the passages were looked in, not used
+ * @property {string[]} unsupported  on a grounded answer, its names and numbers that nothing the
+ *   model was told states (its system prompt, the conversation's questions and notes): most of a
+ *   small twin's inventions; empty when ungrounded or refused
  */
 export const DONE = "done";
 

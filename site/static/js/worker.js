@@ -182,6 +182,8 @@ async function streamReply({ id, prompt, options = {}, ground = false }) {
     decode_tok_s: tokens > 1 ? (tokens - 1) / decodeSeconds : null,
     sources,
     refused: chat.refused(),
+    // Checked only on a grounded turn: without notes every name would be "not in its notes".
+    unsupported: ground && grounding && !chat.refused() ? JSON.parse(chat.unsupported()) : [],
     prefill_tokens: chat.prefill_tokens(),
   });
 }

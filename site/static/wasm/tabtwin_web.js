@@ -219,6 +219,24 @@ export class Chat {
         }
         return v1;
     }
+    /**
+     * The last reply's names and numbers that nothing the model was told states (its system
+     * prompt, the conversation's user turns with their notes), as a JSON list of strings: the
+     * page lists them under a grounded answer as "not in its notes".
+     * @returns {string}
+     */
+    unsupported() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.chat_unsupported(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
 }
 if (Symbol.dispose) Chat.prototype[Symbol.dispose] = Chat.prototype.free;
 

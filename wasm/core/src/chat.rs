@@ -212,12 +212,29 @@ impl Chat {
     /// Whether the last reply is the twin saying it does not know (`refusal.rs`): what a visitor
     /// reads of it (no think block, no TOOL line) opens like a refusal it was trained to give.
     pub fn last_reply_refused(&self) -> bool {
-        let Some(raw) = self.last_reply_raw() else { return false };
-        let text: String = parse_reply(&raw, self.bundle.allowed_apps())
-            .iter()
-            .filter_map(|e| if let Event::Text { text } = e { Some(text.as_str()) } else { None })
-            .collect();
-        self.bundle.refusals.is_refusal(&text)
+        self.last_reply_text().is_some_and(|text| self.bundle.refusals.is_refusal(&text))
+    }
+
+    /// The names and numbers of the last reply (what a visitor reads of it) that nothing the
+    /// model was told states (`support.rs`): not its system prompt, not a user turn of the
+    /// conversation, whose grounded turns carry their notes. Empty when there is no reply.
+    pub fn last_reply_unsupported(&self) -> Vec<String> {
+        let (Some(text), Some(turn)) = (self.last_reply_text(), self.turn.as_ref()) else { return Vec::new() };
+        let mut told: Vec<&str> = self.system_prompt.get().into_iter().collect();
+        told.extend(self.session.history().iter().filter(|m| m.role == "user").map(|m| m.content.as_str()));
+        told.push(turn.user());
+        crate::support::unsupported(&text, &told)
+    }
+
+    /// What a visitor reads of the last reply: its text, without a think block or TOOL line.
+    fn last_reply_text(&self) -> Option<String> {
+        let raw = self.last_reply_raw()?;
+        Some(
+            parse_reply(&raw, self.bundle.allowed_apps())
+                .iter()
+                .filter_map(|e| if let Event::Text { text } = e { Some(text.as_str()) } else { None })
+                .collect(),
+        )
     }
 
     /// File the active reply in the session's history and transcript.

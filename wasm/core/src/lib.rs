@@ -19,6 +19,7 @@ pub mod refusal;
 pub mod sampler;
 pub mod session;
 pub mod stream;
+pub mod support;
 pub mod system_prompt;
 pub mod template;
 #[cfg(test)]

@@ -203,6 +203,13 @@ impl Chat {
         self.inner.last_reply_refused()
     }
 
+    /// The last reply's names and numbers that nothing the model was told states (its system
+    /// prompt, the conversation's user turns with their notes): what the page lists as "not in
+    /// its notes".
+    fn last_reply_unsupported(&self) -> Vec<String> {
+        self.inner.last_reply_unsupported()
+    }
+
     /// The conversation so far as (role, content) pairs.
     fn history(&self) -> Vec<(String, String)> {
         self.inner.history().into_iter().map(|m| (m.role, m.content)).collect()

@@ -120,6 +120,13 @@ impl Chat {
         self.inner.last_reply_refused()
     }
 
+    /// The last reply's names and numbers that nothing the model was told states (its system
+    /// prompt, the conversation's user turns with their notes), as a JSON list of strings: the
+    /// page lists them under a grounded answer as "not in its notes".
+    pub fn unsupported(&self) -> String {
+        json(&self.inner.last_reply_unsupported())
+    }
+
     /// Cap the conversation's token window (prompt + answer).
     pub fn set_context_limit(&mut self, tokens: usize) -> Result<(), JsError> {
         self.inner.set_context_limit(tokens).map_err(to_js)

@@ -347,6 +347,22 @@ fn a_reply_is_marked_refused_only_when_the_twin_says_it_does_not_know() {
 }
 
 #[test]
+fn a_reply_s_names_and_numbers_are_checked_against_everything_the_model_was_told() {
+    let (mut chat, script) = chat();
+    chat.set_system_prompt(Some("You are Ada, in Gothenburg.".into()), true).unwrap();
+    assert!(chat.last_reply_unsupported().is_empty(), "no reply yet");
+    say(&chat, &script, "I moved to Gothenburg in 2019, with Mercator.");
+    chat.start("Notes:\n[About] My cat is Mercator.\n\nWhen did you move?", &no_overrides()).unwrap();
+    drain(&mut chat);
+    assert_eq!(chat.last_reply_unsupported(), ["2019"], "the system prompt and the notes told the rest");
+    // a later turn is checked against the earlier user turns too, not against the twin's own words
+    say(&chat, &script, "<think>Recall 2019.</think>Since 2019, by Mercator and Oslo.");
+    chat.start("And the cat?", &no_overrides()).unwrap();
+    drain(&mut chat);
+    assert_eq!(chat.last_reply_unsupported(), ["2019", "Oslo"]);
+}
+
+#[test]
 fn a_prompt_prepared_a_chunk_at_a_time_ends_in_the_same_cache() {
     let (mut chat, script) = chat();
     let whole = prompt(&chat, &[msg("user", "where were you born?")]);
