@@ -437,6 +437,10 @@ def test_eval_with_grounding_asks_each_question_as_the_page_sends_it(trained, tm
     assert retrieval["honesty_none_served"]["n"] == 1
     page = (tmp_path / "twin.eval.html").read_text()
     assert "<h2>Retrieval</h2>" in page and "passages: about/home" in page
+    flagged = [r["twin+grounding"]["unsupported"] for r in report["rows"] if r["twin+grounding"]["unsupported"]]
+    assert flagged, "the tiny model's gibberish names or numbers something"
+    for words in flagged:  # each answer's flagged words are shown with it
+        assert html.escape("not in its notes: " + " · ".join(words)) in page
 
     # Shared among forked processes (--jobs), the answers and the verdicts are the same, in order.
     again = evaluate(cfg, gguf=cfg.export.output, log=quiet, grounding=grounding, jobs=3)
