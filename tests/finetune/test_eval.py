@@ -292,7 +292,8 @@ def test_eval_scores_every_turn_and_writes_the_reports(trained, tmp_path, capsys
         .replace("[data]\n", f"[data]\nout = {json.dumps(str(data))}\n")
         .replace("[eval]\n", f"[eval]\ncanaries = {json.dumps(str(canaries))}\n")
     )
-    assert cli.main(["eval", str(config), "--gguf", str(cfg.export.output), "--base", cfg.train.base]) == 0
+    args = ["eval", str(config), "--gguf", str(cfg.export.output), "--base", cfg.train.base, "--fresh"]
+    assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "twin: recall: holdout facts, contains" in out and "base: " in out and "twin.eval.html" in out
 
@@ -445,3 +446,62 @@ def test_eval_with_grounding_asks_each_question_as_the_page_sends_it(trained, tm
     # Shared among forked processes (--jobs), the answers and the verdicts are the same, in order.
     again = evaluate(cfg, gguf=cfg.export.output, log=quiet, grounding=grounding, jobs=3)
     assert again["rows"] == report["rows"] and again["summary"] == report["summary"]
+
+
+def test_a_rerun_asks_only_what_could_answer_differently(trained, tmp_path, monkeypatch):
+    """With `reuse` an answer comes from the answer cache when the model, core, system prompt,
+    decoding, history and prompt text (notes included) are those of an earlier run: the same report,
+    without asking. A changed question, changed notes or an interrupted run's missing answers are
+    asked; nothing else is."""
+    from tabtwin._core import Grounding
+    from tabtwin.finetune import evaluate as ev
+
+    monkeypatch.setenv("TABTWIN_CACHE", str(tmp_path / "cache"))
+    cfg = load(trained.path)
+    cfg.export.output = tmp_path / "twin.gguf"
+    export(cfg, verify=False, log=quiet)
+    canaries = tmp_path / "canaries.jsonl"
+    canaries.write_text("".join(json.dumps(c) + "\n" for c in CANARIES))
+    cfg.eval.canaries = canaries
+    passage = {"id": "about/home", "source": "about", "title": "About", "url": "about/", "text": "I live in Lisbon."}
+
+    def grounding(text):
+        return Grounding(json.dumps({"format": 1, "passages": [{**passage, "text": text}]}).encode())
+
+    asked = []
+    real_ask = ev.ask
+    monkeypatch.setattr(ev, "ask", lambda chat, q, *a: asked.append(q.question) or real_ask(chat, q, *a))
+
+    def run(**kw):
+        asked.clear()
+        kw.setdefault("grounding", grounding("I live in Lisbon."))
+        return ev.evaluate(cfg, gguf=cfg.export.output, log=quiet, no_base=True, reuse=True, **kw)
+
+    first = run()
+    n = first["examples"]
+    assert len(asked) == 2 * n  # plain and grounded, nothing cached yet
+    cache = next((tmp_path / "cache" / "eval-answers").glob("*.jsonl"))
+    assert len(cache.read_text().splitlines()) == 2 * n
+
+    again = run(jobs=2)
+    assert asked == [] and again["rows"] == first["rows"] and again["summary"] == first["summary"]
+
+    # new notes for the one question that retrieves them: only its grounded answer is asked again
+    changed = run(grounding=grounding("I live in Lisbon, by the river."))
+    lisbon = "Where do you live? <b>bold</b> & co"
+    assert asked == [lisbon]
+
+    # an interrupted run (its last line cut mid-write) loses that answer only
+    lines = cache.read_text().splitlines()
+    cache.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][: len(lines[-1]) // 2])
+    run(grounding=grounding("I live in Lisbon, by the river."))
+    assert asked == [lisbon]
+    assert changed["rows"][0] == first["rows"][0]
+
+    # another decoding is another answer; without reuse everything is asked and nothing read
+    monkeypatch.setattr(cfg.eval, "max_tokens", cfg.eval.max_tokens - 1)
+    run()
+    assert len(asked) == 2 * n
+    asked.clear()
+    ev.evaluate(cfg, gguf=cfg.export.output, log=quiet, no_base=True, grounding=grounding("I live in Lisbon."))
+    assert len(asked) == 2 * n

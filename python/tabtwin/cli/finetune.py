@@ -131,6 +131,7 @@ def cmd_eval(args) -> int:
         grounding=grounding,
         no_base=args.no_base,
         jobs=args.jobs,
+        reuse=not args.fresh,
     )
     return 0
 
@@ -222,5 +223,11 @@ def register(sub) -> None:
     )
     evaluate.add_argument(
         "--no-grounding", action="store_true", help="ask without the site's passages only ([grounding] site ignored)"
+    )
+    evaluate.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ask every question again (default: an answer an earlier run gave to the same prompt, model,"
+        " core and decoding is reused from ~/.cache/tabtwin/eval-answers)",
     )
     evaluate.set_defaults(func=cmd_eval)

@@ -57,6 +57,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tabtwin.errors import TabtwinError
+from tabtwin.finetune.answer_cache import AnswerCache
 from tabtwin.finetune.data.build import HOLDOUT_FILE, Example, read_examples
 from tabtwin.finetune.data.sources import FORBIDDEN_MARKERS, check_tool, read_jsonl, tool_line
 from tabtwin.paths import shown
@@ -477,6 +478,13 @@ def decoding_words(sampling: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in sampling.items())
 
 
+def sent(question: Question, grounding=None) -> tuple[str, dict | None]:
+    """The user turn as the page sends it (with grounding, the notes then the question) and the
+    core's grounding of it (None without)."""
+    grounded = grounding.ground(question.question) if grounding is not None else None
+    return (grounded["text"] if grounded else question.question), grounded
+
+
 def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None, grounding=None) -> dict:
     """One reply after the question's history (none for a first turn or a canary without one),
     decoded with `sampling` (the twin's recommended options). With `grounding` (the core's
@@ -484,8 +492,7 @@ def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None,
     core retrieves for it, rendered in the core's block, then the question."""
     events = []
     chat.set_history(question.history)  # also clears the previous question's conversation
-    grounded = grounding.ground(question.question) if grounding is not None else None
-    prompt = grounded["text"] if grounded else question.question
+    prompt, grounded = sent(question, grounding)
     chat.generate(prompt, max_tokens=max_tokens, on_event=lambda e: events.append(e) or True, **(sampling or {}))
     answer = {
         "reply": from_events(events),
@@ -509,26 +516,50 @@ def answer_all(
     sampling: dict,
     grounding=None,
     jobs: int = 1,
+    cache: AnswerCache | None = None,
 ) -> list[dict]:
     """Every question's answer, in order. With `jobs` > 1 the questions are shared among that many
     forked copies of this process (each asks on its own copy of `chat`, the weights shared until
     written, which they never are): each answer starts from an empty conversation and cache, so
-    the answers are those of one process, in less time on as many cores."""
+    the answers are those of one process, in less time on as many cores. With `cache`, an answer
+    an earlier run gave under the same model, core, system prompt, decoding, history and prompt is
+    taken from it (answer_cache.py), and each new answer is added to it as it arrives."""
     if jobs < 1:
         raise TabtwinError(f"jobs must be at least 1, not {jobs}")
-    if jobs == 1:
-        answers = (ask(chat, q, max_tokens, sampling, grounding) for q in questions)
-        return _logged(answers, len(questions), label, log)
+    keys = [
+        cache.key(chat.system_prompt, sampling, max_tokens, q.history, sent(q, grounding)[0], grounding is not None)
+        if cache
+        else None
+        for q in questions
+    ]
+    answers = [cache.get(k) if cache else None for k in keys]
+    todo = [i for i, answer in enumerate(answers) if answer is None]
+    if len(todo) < len(questions):
+        reused = len(questions) - len(todo)
+        log(f"  {label}: {reused} of {len(questions)} answers from earlier runs ({shown(cache.path)})")
+    asked = ask_each(chat, [questions[i] for i in todo], max_tokens, sampling, grounding, jobs)
+    for answer, i in zip(_logged(asked, len(todo), label, log), todo):  # the generator ends first: its pool closes
+        answers[i] = answer
+        if cache:
+            cache.put(keys[i], answer)
+    return answers
+
+
+def ask_each(chat, questions: list[Question], max_tokens: int, sampling: dict, grounding, jobs: int):
+    """The answers to `questions`, in order, as they come (from `jobs` forked processes when more than one)."""
+    if jobs == 1 or len(questions) < 2:
+        yield from (ask(chat, q, max_tokens, sampling, grounding) for q in questions)
+        return
     global _FORKED
     _FORKED = ((chat, max_tokens, sampling, grounding), questions)
     try:
-        with fork_context().Pool(min(jobs, len(questions) or 1)) as pool:
-            return _logged(pool.imap(_ask_forked, range(len(questions))), len(questions), label, log)
+        with fork_context().Pool(min(jobs, len(questions))) as pool:
+            yield from pool.imap(_ask_forked, range(len(questions)))
     finally:
         _FORKED = None
 
 
-# What a forked worker answers from: set by `answer_all` just before forking (a copy-on-write
+# What a forked worker answers from: set by `ask_each` just before forking (a copy-on-write
 # inheritance, so the native chat and grounding need no pickling).
 _FORKED = None
 
@@ -546,14 +577,12 @@ def fork_context():
         raise TabtwinError("tabtwin eval --jobs needs processes started by fork (Linux, macOS); use --jobs 1") from e
 
 
-def _logged(answers, total: int, label: str, log: Callable[[str], None]) -> list[dict]:
-    out = []
+def _logged(answers, total: int, label: str, log: Callable[[str], None]):
     started = time.monotonic()
     for i, answer in enumerate(answers, 1):
-        out.append(answer)
+        yield answer
         if i % 10 == 0 or i == total:
             log(f"  {label}: {i}/{total} answered ({time.monotonic() - started:.0f} s)")
-    return out
 
 
 def score_answer(q: Question, answer: dict, persona: str, other_names) -> dict:
@@ -765,11 +794,14 @@ def evaluate(
     grounding=None,
     no_base: bool = False,
     jobs: int = 1,
+    reuse: bool = False,
 ) -> dict:
     """`grounding`: the core's Grounding over the site's index (the CLI builds it from [grounding]
     site); every model then answers twice, as labelled, "<model>" without it and
     "<model>+grounding" with it, and the report adds the retrieval's own figures. `jobs`: processes
-    answering at once (the same answers, sooner; see `answer_all`)."""
+    answering at once (the same answers, sooner; see `answer_all`). `reuse`: an answer an earlier
+    run gave to exactly the same prompt, model, core and decoding comes from the answer cache
+    (answer_cache.py), and each new one is added to it: a rerun asks only what could change."""
     gguf = Path(gguf or cfg.export_path)
     if not gguf.is_file():
         raise TabtwinError(f"{gguf}: no exported twin; run `tabtwin export {cfg.path}` first")
@@ -796,12 +828,13 @@ def evaluate(
             f"{label}: {path} on {len(questions)} questions ({len(canaries)} canaries; "
             f"{decoding_words(sampling)}, max {cfg.eval.max_tokens} tokens)"
         )
-        answers[label] = answer_all(chat, questions, cfg.eval.max_tokens, label, log, sampling, jobs=jobs)
         models_used[label] = model_record(path)
+        cache = AnswerCache(models_used[label]["sha256"]) if reuse else None
+        answers[label] = answer_all(chat, questions, cfg.eval.max_tokens, label, log, sampling, jobs=jobs, cache=cache)
         if grounding is not None:
             grounded = f"{label}{GROUNDED}"
             answers[grounded] = answer_all(
-                chat, questions, cfg.eval.max_tokens, grounded, log, sampling, grounding, jobs=jobs
+                chat, questions, cfg.eval.max_tokens, grounded, log, sampling, grounding, jobs=jobs, cache=cache
             )
             models_used[grounded] = models_used[label]
 
