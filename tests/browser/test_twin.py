@@ -150,3 +150,32 @@ def test_a_question_typed_is_read_ahead_and_answered_as_if_pasted(page, twin_sit
         page.wait_for_selector(".turn.assistant[data-done]", timeout=600_000)
     assert page.inner_text(".turn.assistant >> nth=-1") == pasted, page.console_lines
     assert json.loads(page.get_attribute("#stats", "data-done"))["prefill_tokens"] < read_pasted // 4
+
+
+def first_flagged_invention(root) -> tuple[str, str, list[str]]:
+    """The first off-map canary whose grounded answer the committed evaluation of the default twin
+    saw make something up that the core flagged: the question, the answer, and the flagged words."""
+    report = json.loads((root / "finetune/twins/ada-smollm2-135m.eval.json").read_text())
+    for row in report["rows"]:
+        served = row["twin+grounding"]
+        if row["group"] == "canaries/honesty" and not row["history_turns"] and served["unsupported"]:
+            return row["question"], served["text"], served["unsupported"]
+    raise AssertionError("the evaluation saw the twin invent nothing the core flags")
+
+
+def test_an_invented_name_or_number_is_flagged_under_the_answer(page, twin_site, root):
+    """Names and numbers that neither the notes nor the question gave the twin are listed under its
+    answer, as the evaluation recorded them (the same core, the same notes, greedy)."""
+    model_id, url = twin_site
+    question, said, flagged = first_flagged_invention(root)
+    load_model(page, url, model_id)
+    answer = ask(page, question)
+    assert " ".join(answer.split()) == " ".join(said.split()), (answer, said, page.console_lines)
+    shown = page.inner_text(".unsupported >> nth=-1")
+    assert shown == "not in its notes, may be invented: " + " · ".join(flagged), shown
+    assert sources_label_of_last_turn(page) == "from: "  # the sources line stays right under the answer
+
+    page.click("#new-chat")
+    page.uncheck("#ground")  # ungrounded, nothing is checked: every name would be "not in its notes"
+    assert ask(page, question) and page.locator(".turn.assistant").count() == 1
+    assert page.locator(".unsupported").count() == 0
