@@ -64,3 +64,21 @@ def test_an_embedder_the_index_was_not_built_with_is_refused(site_index, tmp_pat
     with pytest.raises(ValueError, match="is not the all-MiniLM-L6-v2 the index was built with"):
         g.attach_embedder(other)
     assert not g.semantic()
+
+
+@pytest.mark.parametrize("twin", ["ada-smollm2-135m", "ada-qwen2.5-0.5b"])
+def test_the_committed_evaluations_were_grounded_as_the_site_grounds_now(grounding, root, twin):
+    """A committed evaluation speaks for the site only while its grounded questions carry the notes
+    the shipped index brings them: the same passages (ids, titles, URLs, texts), the same limits and
+    the same picks. Editing the pages or the Q&A changes them; the twins are then evaluated again."""
+    from tabtwin.finetune.evaluate import passages_digest
+
+    report = json.loads((root / f"finetune/twins/{twin}.eval.json").read_text())
+    retrieval = report["retrieval"]
+    assert retrieval["passages_sha256"] == passages_digest(grounding.passages()), f"{twin}: re-run tabtwin eval"
+    assert retrieval["limits"] == grounding_limits() and retrieval["semantic"]
+    picks = {}
+    for row in report["rows"]:
+        picks.setdefault(row["question"], [s["id"] for s in grounding.ground(row["question"])["sources"]])
+    stale = [r["question"] for r in report["rows"] if r["twin+grounding"]["sources"] != picks[r["question"]]]
+    assert not stale, f"{twin}: {len(stale)} questions now get other notes, e.g. {stale[:3]}"
