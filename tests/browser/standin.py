@@ -64,7 +64,7 @@ async function generate({ id, prompt }) {
   remembered += 1;
   generating = false;
   post(msg.DONE, { id, reason: stopping ? "stopped" : "end_of_turn", tokens: sent, seconds: 1, first_token_s: 0.4,
-                   decode_tok_s: 20, sources: [] });
+                   decode_tok_s: 20, sources: [], refused: false, unsupported: [] });
 }
 
 self.onmessage = ({ data }) => {

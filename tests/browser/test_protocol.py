@@ -140,7 +140,7 @@ self.onmessage = ({ data }) => {
     post(msg.EVENT, { id: data.id + 1000, event: { kind: "text", text: "STRAY " } });
     for (const event of EVENTS) post(msg.EVENT, { id: data.id, event });
     post(msg.DONE, { id: data.id, reason: "end_of_turn", tokens: 7, seconds: 1.5, first_token_s: 0.5,
-                     decode_tok_s: 6, sources: [] });
+                     decode_tok_s: 6, sources: [], refused: false, unsupported: [] });
   } else if (data.type === msg.PREPARE) {
     post(msg.PREPARED, { id: data.id, tokens: 0 });
   } else if (data.type === msg.RESET) {

@@ -95,7 +95,7 @@ self.onmessage = ({ data }) => {
     const { events, sources } = REPLIES[data.prompt];
     for (const event of events) post(msg.EVENT, { id: data.id, event });
     post(msg.DONE, { id: data.id, reason: "end_of_turn", tokens: events.length, seconds: 1, first_token_s: 0.1,
-                     decode_tok_s: 10, sources });
+                     decode_tok_s: 10, sources, refused: false, unsupported: [] });
   } else if (data.type === msg.PREPARE) {
     post(msg.PREPARED, { id: data.id, tokens: 0 });
   }
