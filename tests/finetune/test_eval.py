@@ -388,18 +388,24 @@ def test_eval_scores_every_turn_and_writes_the_reports(trained, tmp_path, capsys
     assert not (tmp_path / "twin.eval.md").exists()
 
 
-def test_eval_with_grounding_asks_each_question_as_the_page_sends_it(trained, tmp_path):
-    """With the site's index every question is asked twice: plain, and with the passages the core
-    retrieves for it rendered into the turn (the page's bytes); the report adds the retrieval's figures."""
-    from tabtwin._core import Grounding
-    from tabtwin.finetune.evaluate import evaluate
-
+def exported_with_canaries(trained, tmp_path):
+    """The fixture's config with its twin exported to tmp_path and CANARIES as its canaries."""
     cfg = load(trained.path)
     cfg.export.output = tmp_path / "twin.gguf"
     export(cfg, verify=False, log=quiet)
     canaries = tmp_path / "canaries.jsonl"
     canaries.write_text("".join(json.dumps(c) + "\n" for c in CANARIES))
     cfg.eval.canaries = canaries
+    return cfg
+
+
+def test_eval_with_grounding_asks_each_question_as_the_page_sends_it(trained, tmp_path):
+    """With the site's index every question is asked twice: plain, and with the passages the core
+    retrieves for it rendered into the turn (the page's bytes); the report adds the retrieval's figures."""
+    from tabtwin._core import Grounding
+    from tabtwin.finetune.evaluate import evaluate
+
+    cfg = exported_with_canaries(trained, tmp_path)
     passages = [
         {
             "id": "about/home",
@@ -457,12 +463,7 @@ def test_a_rerun_asks_only_what_could_answer_differently(trained, tmp_path, monk
     from tabtwin.finetune import evaluate as ev
 
     monkeypatch.setenv("TABTWIN_CACHE", str(tmp_path / "cache"))
-    cfg = load(trained.path)
-    cfg.export.output = tmp_path / "twin.gguf"
-    export(cfg, verify=False, log=quiet)
-    canaries = tmp_path / "canaries.jsonl"
-    canaries.write_text("".join(json.dumps(c) + "\n" for c in CANARIES))
-    cfg.eval.canaries = canaries
+    cfg = exported_with_canaries(trained, tmp_path)
     passage = {"id": "about/home", "source": "about", "title": "About", "url": "about/", "text": "I live in Lisbon."}
 
     def grounding(text):
