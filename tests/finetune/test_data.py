@@ -3,7 +3,9 @@ label masking, and stats/build refusing (never truncating) examples over max_seq
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 
 import pytest
 from finetune_helpers import SYSTEM_PROMPT, write_config, write_persona
@@ -70,6 +72,30 @@ def test_split_is_deterministic_stratified_and_holds_out_paraphrases(tmp_path, t
         assert set(held.accept) >= {e.messages[2]["content"] for e in same_seed}
     for ex in first.train + first.holdout:
         assert ex.messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
+
+
+def held_wordings(result) -> set[tuple[str, str, str]]:
+    """The held-out items by what they say (file lines move when a seed is added)."""
+    return {(e.source, e.kind, e.messages[1]["content"]) for e in result.holdout}
+
+
+def test_adding_a_seed_leaves_the_rest_of_the_holdout_where_it_was(root, tmp_path):
+    """The demo persona with one more seed written first (every other line moves down): the items held
+    out before are held out still, and at most one that trained before is held out now (the stratum's
+    share grew by one). Otherwise a twin continued from its last adapter is scored on what it learned."""
+    cfg = load(root / "finetune/configs/demo.toml")
+    persona = tmp_path / "ada"
+    shutil.copytree(cfg.data.persona, persona)
+    seeds = persona / "seeds.jsonl"
+    extra = {"q": ["What's your favourite knot?", "Which knot do you tie most?"], "a": ["The bowline."], "kind": "fact"}
+    seeds.write_text(json.dumps(extra) + "\n" + seeds.read_text())
+    before = split(cfg)
+    after = split(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, persona=persona)))
+    old, new = held_wordings(before), held_wordings(after)
+    trained_before = {(e.source, e.kind, e.messages[1]["content"]) for e in before.train}
+    assert len(old - new) <= 1, old - new
+    assert len(new & trained_before) <= 1, new & trained_before
+    assert len(new) >= len(old) and old, (len(old), len(new))
 
 
 def test_writing_is_cleaned_and_cut_into_titled_paragraphs(tmp_path, tiny_base, persona):

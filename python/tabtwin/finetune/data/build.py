@@ -6,7 +6,11 @@ for d = 0, 1, ..., so every question and every answer appears before any pair
 repeats a question; the order is fixed, so the same files give the same data.
 
 Holdout, stratified by (source, kind). In each stratum, `holdout` of the items are
-held out, chosen by a seeded RNG:
+held out: those whose content digest (the config's `seed`, the stratum, the item's first words:
+`item_digest`) ranks lowest. A digest belongs to the item, not to its place in the file, so adding,
+removing or moving a seed leaves every other item where it was (at most one item crosses when the
+stratum's share grows by one): a twin continued from an earlier adapter is never scored on wordings
+that adapter trained on. The held-out items are:
   - a seed: one of its question variants (seeds with two or more variants only).
     That wording never reaches training while its answer does, so the holdout
     asks "do you know this when asked differently?", which is what a twin needs;
@@ -21,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,14 +107,13 @@ def split(cfg: RunConfig) -> Split:
         strata.setdefault((conv.origin, conv.kind), []).append(conv)
 
     for (source, kind), items in sorted(strata.items()):
-        # One RNG per stratum, so adding a file of one kind does not reshuffle the others.
-        rng = random.Random(f"{d.seed}:{source}:{kind}")
+        digests = [item_digest(d.seed, source, kind, item) for item in items]
         eligible = [i for i, item in enumerate(items) if not isinstance(item, Seed) or len(item.questions) >= 2]
         n_hold = min(len(eligible), round(d.holdout * len(items)))
-        held = set(rng.sample(eligible, n_hold))
+        held = set(sorted(eligible, key=lambda i: digests[i])[:n_hold])
         for index, item in enumerate(items):
             if isinstance(item, Seed):
-                skip = rng.randrange(len(item.questions)) if index in held else None
+                skip = int(digests[index][-8:], 16) % len(item.questions) if index in held else None
                 out.train += expand_seed(item, cfg.system_prompt, d.max_per_seed, skip)
                 if skip is not None:
                     answers = [assistant_text(item, a) for a in item.answers]
@@ -128,6 +130,14 @@ def split(cfg: RunConfig) -> Split:
                 example = Example([system] + item.messages, item.kind, source, item.where)
                 (out.holdout if index in held else out.train).append(example)
     return out
+
+
+def item_digest(seed: int, source: str, kind: str, item) -> str:
+    """The hex sha256 that ranks an item for the holdout: what the item says, not where it sits. A
+    seed is named by its first question, a conversation or paragraph by its first message; an author
+    who rewords that line moves only that item."""
+    first = item.questions[0] if isinstance(item, Seed) else item.messages[0]["content"]
+    return hashlib.sha256(f"{seed}\0{source}\0{kind}\0{first}".encode()).hexdigest()
 
 
 @dataclass

@@ -2,7 +2,8 @@
 retrieves for it, rendered by the core (tabtwin._core Grounding, the same code the page and the
 evaluation run), so the twin trains on the bytes it will see in the tab.
 
-Each training example gets one of three forms (drawn with a seeded RNG, `[data] grounded` and
+Each training example gets one of three forms (drawn with an RNG seeded by the config's seed and the
+example's own messages, so adding a seed redraws nothing else; `[data] grounded` and
 `[data] unanswerable` giving the shares):
   plain         no passages: the twin still answers when grounding is off or finds nothing;
   grounded      every user turn with the passages retrieved for it, the answer unchanged: the
@@ -21,6 +22,8 @@ both forms.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 
@@ -83,7 +86,6 @@ class Grounder:
         self.shares = (grounded, unanswerable)
         self.dont_know = dont_know
         self.persona_words = set(re.findall(r"[\w'-]+", persona)) | {w for n in persona.split() for w in n.split("-")}
-        self.next_refusal = 0
         self.terms_by_item: dict[str, set[str]] = {}  # a seed's answers, every variant: see learn_answers
         self.never_refused: set[str] = set()
         self.holders_by_item: dict[str, list[str] | None] = {}
@@ -129,8 +131,7 @@ class Grounder:
         grounded = self.grounding.ground(question, exclude=exclude)
         if not grounded["sources"]:
             grounded = self.grounding.ground(question, exclude=exclude, min_score=0.0, top_k=2)
-        refusal = self.dont_know[self.next_refusal % len(self.dont_know)]
-        self.next_refusal += 1
+        refusal = self.dont_know[int(digest(example.messages)[:8], 16) % len(self.dont_know)]
         system = example.messages[0]
         messages = [system, {"role": "user", "content": grounded["text"]}, {"role": "assistant", "content": refusal}]
         return Example(messages, example.kind, example.source, example.where, grounding=UNANSWERABLE)
@@ -168,12 +169,20 @@ class Grounder:
         return self.grounded(example)
 
 
+def digest(messages: list[dict]) -> str:
+    return hashlib.sha256(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
 def ground_split(train: list[Example], holdout: list[Example], grounder: Grounder, seed: int):
-    """(train, holdout) with the forms drawn; the same inputs and seed give the same data."""
-    rng = random.Random(f"{seed}:grounding")
+    """(train, holdout) with the forms drawn; the same inputs and seed give the same data, and an
+    example keeps its form when others are added or removed (its draws depend on it alone)."""
+
+    def rng(ex: Example) -> random.Random:
+        return random.Random(f"{seed}:grounding:{digest(ex.messages)}")
+
     grounder.learn_answers(train + holdout)
     can_refuse = sum(grounder.answer_holders(ex) is not None for ex in train)
     refuse_chance = min(1.0, grounder.shares[1] * len(train) / can_refuse) if can_refuse else 0.0
-    train = [formed for ex in train for formed in grounder.forms(ex, rng, refuse_chance)]
-    copies = [grounder.copy_for_holdout(ex, rng) for ex in holdout]
+    train = [formed for ex in train for formed in grounder.forms(ex, rng(ex), refuse_chance)]
+    copies = [grounder.copy_for_holdout(ex, rng(ex)) for ex in holdout]
     return train, holdout + [c for c in copies if c is not None]
