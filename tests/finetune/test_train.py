@@ -271,3 +271,30 @@ def test_init_adapter_starts_from_its_weights_and_refuses_another_shape(tmp_path
     cfg.train.init_adapter = tmp_path
     with pytest.raises(TabtwinError, match="holds no adapter"):
         load_model(cfg, resolve_base(cfg.train.base), "cpu", quiet)
+
+
+def test_continuing_from_an_adapter_that_trained_on_the_holdout_is_refused(tmp_path, trained):
+    """The adapter's report lists the wordings it trained on: a holdout asking one of them would score
+    memory, and early stopping would stop on forgetting. Another data seed draws another holdout."""
+    from tabtwin.finetune.train import check_holdout_unseen
+
+    base = resolve_base(trained.train.base).gguf
+    same = built_config(tmp_path / "same", base)
+    same.train.init_adapter = trained.adapter_dir
+    notes = []
+    check_holdout_unseen(same, json.loads((same.data_dir / "manifest.json").read_text()), notes.append)
+    assert notes == []  # the split it trained with: nothing it saw is held out
+
+    other = built_config(tmp_path / "other", base, **{"data.seed": "1"})
+    other.train.init_adapter = trained.adapter_dir
+    with pytest.raises(TabtwinError, match=r"trained on \d+ of the \d+ wordings this holdout asks \(e\.g\. .*:\d+: '"):
+        train(other, log=quiet, progress=False)
+    assert not (other.train.output / ADAPTER).exists()
+
+    old = tmp_path / "old-adapter"  # an adapter from before reports listed wordings
+    old.mkdir()
+    for name in ("adapter_model.safetensors", "adapter_config.json"):
+        (old / name).write_bytes((trained.adapter_dir / name).read_bytes())
+    other.train.init_adapter = old
+    check_holdout_unseen(other, json.loads((other.data_dir / "manifest.json").read_text()), notes.append)
+    assert len(notes) == 1 and "records no trained wordings" in notes[0]

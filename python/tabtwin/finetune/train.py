@@ -40,7 +40,7 @@ from pathlib import Path
 from tabtwin.errors import TabtwinError
 from tabtwin.finetune import batches
 from tabtwin.finetune.config import RunConfig
-from tabtwin.finetune.data.build import HOLDOUT_FILE, MANIFEST_FILE, TRAIN_FILE, read_examples
+from tabtwin.finetune.data.build import HOLDOUT_FILE, MANIFEST_FILE, TRAIN_FILE, read_examples, wording_digest
 from tabtwin.finetune.data.sources import DataError
 from tabtwin.paths import cache_dir, replacing_folder, sha256_file, write_text_atomic
 
@@ -285,6 +285,33 @@ def start_from_adapter(model, t) -> None:
             f"[train] init_adapter {t.init_adapter} does not fit the base: "
             f"{len(missing)} missing and {len(result.unexpected_keys)} unexpected LoRA weights"
         )
+
+
+def check_holdout_unseen(cfg: RunConfig, manifest: dict, log: Callable[[str], None]) -> None:
+    """Refuse to continue from an adapter that trained on a wording this holdout asks: its holdout loss
+    would score what the adapter memorized, and early stopping would stop on forgetting, not on
+    learning (session 10's retrain stopped after one epoch so). The adapter's train report lists the
+    wordings it trained on; an adapter trained before reports did says so, and the run goes on."""
+    where = cfg.train.init_adapter
+    record = next((where / n for n in ("train_report.json", "tabtwin_train.json") if (where / n).is_file()), None)
+    seen = (json.loads(record.read_text()).get("wordings") or {}).get("train") if record else None
+    if seen is None:
+        log(f"note: {where} records no trained wordings: this holdout cannot be checked against what it learned")
+        return
+    held = set((manifest.get("wordings") or {}).get("holdout") or ())
+    overlap = held & set(seen)
+    if not overlap:
+        return
+    examples = read_examples(cfg.data_dir / HOLDOUT_FILE)
+    named = []
+    for ex in examples:
+        asked = [m["content"] for m in ex.messages if m["role"] == "user" and wording_digest(m["content"]) in overlap]
+        named += [f"{ex.where}: {q!r}" for q in asked if f"{ex.where}: {q!r}" not in named]
+    raise TabtwinError(
+        f"[train] init_adapter {where} trained on {len(overlap)} of the {len(held)} wordings this holdout asks "
+        f"(e.g. {'; '.join(named[:3])}): its holdout loss would score what it memorized. Train from the base "
+        "(no init_adapter), or build the data with the split that adapter was trained on."
+    )
 
 
 # --- 2. the data ---------------------------------------------------------------------------------
@@ -558,6 +585,8 @@ def train(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
     model = load_model(cfg, base, device, log)
+    if t.init_adapter is not None:
+        check_holdout_unseen(cfg, manifest, log)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total_params = sum(p.numel() for p in model.parameters())
     optimizer = torch.optim.AdamW(
@@ -602,6 +631,7 @@ def train(
             "base_file": base.name,
             "base_sha256": base.sha256,
             "dataset_sha256": manifest["dataset_sha256"],
+            "wordings": manifest.get("wordings"),
             "system_prompt": cfg.system_prompt,
             "hyperparameters": fp["train"],
             "device": device,

@@ -176,8 +176,22 @@ def dataset_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def write(cfg: RunConfig, result: Split, lengths: Lengths) -> dict:
-    """Write train/holdout JSONL and a manifest into cfg.data_dir, all or nothing."""
+def wording_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def wordings(examples: list[Example]) -> list[str]:
+    """Digests of every user turn the examples ask, as the author wrote it (before any notes are put in
+    front): the train report keeps them, so that a run continued from that adapter can tell whether its
+    holdout asks a wording the adapter trained on (train.check_holdout_unseen)."""
+    return sorted({wording_digest(m["content"]) for ex in examples for m in ex.messages if m["role"] == "user"})
+
+
+def write(cfg: RunConfig, result: Split, lengths: Lengths, asked: dict[str, list[str]] | None = None) -> dict:
+    """Write train/holdout JSONL and a manifest into cfg.data_dir, all or nothing. `asked`: the
+    wordings of each side (see `wordings`), as written before grounding; by default those of `result`."""
+    if asked is None:
+        asked = {"train": wordings(result.train), "holdout": wordings(result.holdout)}
     with replacing_folder(cfg.data_dir) as tmp:
         tmp.mkdir()
         for name, examples in ((TRAIN_FILE, result.train), (HOLDOUT_FILE, result.holdout)):
@@ -195,6 +209,7 @@ def write(cfg: RunConfig, result: Split, lengths: Lengths) -> dict:
             "max_tokens": max(lengths.tokens, default=0),
             "max_seq_len": cfg.train.max_seq_len,
             "dataset_sha256": dataset_hash(tmp),
+            "wordings": asked,
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
@@ -210,6 +225,7 @@ def build(cfg: RunConfig, tokenizer, context: int | None = None, grounding=None)
     `grounding` (the core's Grounding over the site's index): user turns in the page's grounded form too
     (data/grounded.py), as `[data] grounded` and `unanswerable` say."""
     result = split(cfg)
+    asked = {"train": wordings(result.train), "holdout": wordings(result.holdout)}
     d = cfg.data
     if d.grounded or d.unanswerable:
         from tabtwin.finetune.data.grounded import Grounder, ground_split
@@ -223,7 +239,7 @@ def build(cfg: RunConfig, tokenizer, context: int | None = None, grounding=None)
     lengths = measure(result.train + result.holdout, tokenizer, cfg.train.max_seq_len, context)
     if lengths.too_long:
         raise DataError(lengths.too_long)
-    return write(cfg, result, lengths)
+    return write(cfg, result, lengths, asked)
 
 
 def read_examples(path: Path) -> list[Example]:
