@@ -298,6 +298,10 @@ def test_eval_scores_every_turn_and_writes_the_reports(trained, tmp_path, capsys
     assert "twin: recall: holdout facts, contains" in out and "base: " in out and "twin.eval.html" in out
 
     report = json.loads((tmp_path / "twin.eval.json").read_text())
+    # this holdout was written by hand, without a manifest: the twin's dataset cannot vouch for it
+    trained_on = json.loads((cfg.data_dir / "manifest.json").read_text())["dataset_sha256"]
+    assert report["holdout_data"] == {"twin_dataset_sha256": trained_on, "holdout_dataset_sha256": None, "same": None}
+    assert "holdout rows may ask wordings it trained on" in out
     rows = report["rows"]
     n_turns = sum(1 for ex in holdout for m in ex["messages"] if m["role"] == "assistant")
     assert report["examples"] == len(rows) == n_turns + len(CANARIES)
@@ -425,6 +429,7 @@ def test_eval_with_grounding_asks_each_question_as_the_page_sends_it(trained, tm
     grounding = Grounding(json.dumps({"format": 1, "passages": passages}).encode())
     report = evaluate(cfg, gguf=cfg.export.output, log=quiet, grounding=grounding)
     assert list(report["summary"]) == ["twin", "twin+grounding"]
+    assert report["holdout_data"]["same"] is True  # the holdout built beside its training data
     assert report["models"]["twin+grounding"] == report["models"]["twin"]
     rows = {r["question"]: r for r in report["rows"]}
     lisbon = rows["Where do you live? <b>bold</b> & co"]
@@ -506,3 +511,26 @@ def test_a_rerun_asks_only_what_could_answer_differently(trained, tmp_path, monk
     asked.clear()
     ev.evaluate(cfg, gguf=cfg.export.output, log=quiet, no_base=True, grounding=grounding("I live in Lisbon."))
     assert len(asked) == 2 * n
+
+
+def test_a_holdout_built_from_other_data_is_named_in_the_report(trained, tmp_path):
+    """Data rebuilt since the twin was trained (here with another split seed) may hold out wordings
+    it trained on: the evaluation says so in its log and its report, naming both datasets."""
+    from tabtwin.finetune.data import build
+    from tabtwin.finetune.evaluate import evaluate
+    from tabtwin.finetune.train import context_length, load_tokenizer, resolve_base
+
+    cfg = exported_with_canaries(trained, tmp_path)
+    trained_on = json.loads((cfg.data_dir / "manifest.json").read_text())["dataset_sha256"]
+    cfg.data.out, cfg.data.seed = tmp_path / "redrawn", 1
+    base = resolve_base(cfg.train.base)
+    build(cfg, load_tokenizer(base, quiet), context_length(base))
+    logged = []
+    report = evaluate(cfg, gguf=cfg.export.output, log=logged.append, no_base=True, limit=1)
+    redrawn = json.loads((cfg.data_dir / "manifest.json").read_text())["dataset_sha256"]
+    assert redrawn != trained_on
+    held = {"twin_dataset_sha256": trained_on, "holdout_dataset_sha256": redrawn, "same": False}
+    assert report["holdout_data"] == held
+    assert any(trained_on[:12] in line and redrawn[:12] in line and "overstate" in line for line in logged)
+    page = (tmp_path / "twin.eval.html").read_text()
+    assert f"built from dataset <code>{redrawn[:12]}</code>, not <code>{trained_on[:12]}</code>" in page

@@ -58,7 +58,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tabtwin.errors import TabtwinError
 from tabtwin.finetune.answer_cache import AnswerCache
-from tabtwin.finetune.data.build import HOLDOUT_FILE, Example, read_examples
+from tabtwin.finetune.data.build import HOLDOUT_FILE, MANIFEST_FILE, Example, read_examples
 from tabtwin.finetune.data.sources import FORBIDDEN_MARKERS, check_tool, read_jsonl, tool_line
 from tabtwin.paths import shown
 
@@ -735,6 +735,34 @@ def model_record(path: Path) -> dict:
     return {"path": shown(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
+def holdout_data(gguf: Path, data_dir: Path) -> dict:
+    """Whether the holdout asked is the one the twin was trained beside: the dataset sha256 its GGUF
+    records (tabtwin.provenance, written by `tabtwin export`) against the manifest of the data in
+    `data_dir`. Data built since (a seed added, the split drawn by another rule) can hold out wordings
+    the twin trained on, and its holdout rows then overstate it; the canaries, written apart from the
+    training data, are unaffected. None where either side is unknown (a stock model, no manifest)."""
+    from tabtwin import keys
+    from tabtwin.gguf.read import field, open_gguf
+
+    provenance = json.loads(field(open_gguf(gguf), keys.PROVENANCE) or "{}")
+    manifest = data_dir / MANIFEST_FILE
+    built = json.loads(manifest.read_text()).get("dataset_sha256") if manifest.is_file() else None
+    trained = provenance.get("dataset_sha256")
+    same = None if trained is None or built is None else trained == built
+    return {"twin_dataset_sha256": trained, "holdout_dataset_sha256": built, "same": same}
+
+
+def holdout_data_note(gguf: Path, data_dir: Path, h: dict) -> str | None:
+    if h["same"] is not False and not (h["twin_dataset_sha256"] and h["holdout_dataset_sha256"] is None):
+        return None
+    built = h["holdout_dataset_sha256"]
+    return (
+        f"note: {gguf.name} was trained on dataset {h['twin_dataset_sha256'][:12]}, but {data_dir} holds "
+        + (f"dataset {built[:12]}" if built else "data without a manifest")
+        + ": the holdout rows may ask wordings it trained on and overstate it (the canaries are unaffected)"
+    )
+
+
 def collect_questions(cfg, limit: int | None) -> tuple[list[Question], list[Canary]]:
     examples = read_examples(cfg.data_dir / HOLDOUT_FILE)
     limit = cfg.eval.limit if limit is None else limit
@@ -806,6 +834,9 @@ def evaluate(
     if not gguf.is_file():
         raise TabtwinError(f"{gguf}: no exported twin; run `tabtwin export {cfg.path}` first")
     questions, canaries = collect_questions(cfg, limit)
+    trained_beside = holdout_data(gguf, cfg.data_dir)
+    if note := holdout_data_note(gguf, cfg.data_dir, trained_beside):
+        log(note)
     command = command_line(cfg, gguf, limit, compare_base, no_base, grounding is not None)
     runs = {"twin": gguf}
     compare_base = None if no_base else compare_base or cfg.eval.compare_base
@@ -860,6 +891,7 @@ def evaluate(
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "models": models_used,
         "holdout": shown(cfg.data_dir / HOLDOUT_FILE),
+        "holdout_data": trained_beside,
         "canaries": shown(cfg.eval.canaries) if cfg.eval.canaries else None,
         "persona": persona,
         "other_names": other_names,
