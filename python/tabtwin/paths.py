@@ -5,6 +5,7 @@ outputs that change together), and sha256 of a file."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from contextlib import contextmanager
@@ -25,6 +26,11 @@ def models_dir() -> Path:
     path = cache_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def sha256_json(value) -> str:
+    """The sha256 of `value` as JSON with sorted keys: the same for equal values, whatever their order."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def sha256_file(path: Path | str) -> str:

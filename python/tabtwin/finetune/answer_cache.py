@@ -11,12 +11,11 @@ skipped (that answer is asked again)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import cache
 from pathlib import Path
 
-from tabtwin.paths import cache_dir, sha256_file
+from tabtwin.paths import cache_dir, sha256_file, sha256_json
 
 
 @cache
@@ -57,7 +56,7 @@ class AnswerCache:
             "history": [list(turn) for turn in history],
             "prompt": prompt,
         }
-        return hashlib.sha256(json.dumps(decided_by, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        return sha256_json(decided_by)
 
     def get(self, key: str) -> dict | None:
         return self.answers.get(key)

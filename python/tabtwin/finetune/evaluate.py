@@ -753,11 +753,11 @@ def holdout_data(gguf: Path, data_dir: Path) -> dict:
 
 
 def holdout_data_note(gguf: Path, data_dir: Path, h: dict) -> str | None:
-    if h["same"] is not False and not (h["twin_dataset_sha256"] and h["holdout_dataset_sha256"] is None):
+    trained, built = h["twin_dataset_sha256"], h["holdout_dataset_sha256"]
+    if trained is None or trained == built:
         return None
-    built = h["holdout_dataset_sha256"]
     return (
-        f"note: {gguf.name} was trained on dataset {h['twin_dataset_sha256'][:12]}, but {data_dir} holds "
+        f"note: {gguf.name} was trained on dataset {trained[:12]}, but {data_dir} holds "
         + (f"dataset {built[:12]}" if built else "data without a manifest")
         + ": the holdout rows may ask wordings it trained on and overstate it (the canaries are unaffected)"
     )

@@ -302,11 +302,14 @@ def check_holdout_unseen(cfg: RunConfig, manifest: dict, log: Callable[[str], No
     overlap = held & set(seen)
     if not overlap:
         return
-    examples = read_examples(cfg.data_dir / HOLDOUT_FILE)
-    named = []
-    for ex in examples:
-        asked = [m["content"] for m in ex.messages if m["role"] == "user" and wording_digest(m["content"]) in overlap]
-        named += [f"{ex.where}: {q!r}" for q in asked if f"{ex.where}: {q!r}" not in named]
+    named = list(
+        dict.fromkeys(
+            f"{ex.where}: {m['content']!r}"
+            for ex in read_examples(cfg.data_dir / HOLDOUT_FILE)
+            for m in ex.messages
+            if m["role"] == "user" and wording_digest(m["content"]) in overlap
+        )
+    )
     raise TabtwinError(
         f"[train] init_adapter {where} trained on {len(overlap)} of the {len(held)} wordings this holdout asks "
         f"(e.g. {'; '.join(named[:3])}): its holdout loss would score what it memorized. Train from the base "

@@ -65,6 +65,9 @@ class Split:
     persona: Persona
     train: list[Example] = field(default_factory=list)
     holdout: list[Example] = field(default_factory=list)
+    # Digests of the wordings each side asks, as the author wrote them (see `wordings`): kept when
+    # the grounded forms put notes in front of the questions.
+    asked: dict[str, list[str]] = field(default_factory=dict)
 
 
 def seed_pairs(n_questions: int, n_answers: int, cap: int) -> list[tuple[int, int]]:
@@ -129,6 +132,7 @@ def split(cfg: RunConfig) -> Split:
             else:
                 example = Example([system] + item.messages, item.kind, source, item.where)
                 (out.holdout if index in held else out.train).append(example)
+    out.asked = {"train": wordings(out.train), "holdout": wordings(out.holdout)}
     return out
 
 
@@ -187,11 +191,8 @@ def wordings(examples: list[Example]) -> list[str]:
     return sorted({wording_digest(m["content"]) for ex in examples for m in ex.messages if m["role"] == "user"})
 
 
-def write(cfg: RunConfig, result: Split, lengths: Lengths, asked: dict[str, list[str]] | None = None) -> dict:
-    """Write train/holdout JSONL and a manifest into cfg.data_dir, all or nothing. `asked`: the
-    wordings of each side (see `wordings`), as written before grounding; by default those of `result`."""
-    if asked is None:
-        asked = {"train": wordings(result.train), "holdout": wordings(result.holdout)}
+def write(cfg: RunConfig, result: Split, lengths: Lengths) -> dict:
+    """Write train/holdout JSONL and a manifest into cfg.data_dir, all or nothing."""
     with replacing_folder(cfg.data_dir) as tmp:
         tmp.mkdir()
         for name, examples in ((TRAIN_FILE, result.train), (HOLDOUT_FILE, result.holdout)):
@@ -209,7 +210,7 @@ def write(cfg: RunConfig, result: Split, lengths: Lengths, asked: dict[str, list
             "max_tokens": max(lengths.tokens, default=0),
             "max_seq_len": cfg.train.max_seq_len,
             "dataset_sha256": dataset_hash(tmp),
-            "wordings": asked,
+            "wordings": result.asked,
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
@@ -225,7 +226,6 @@ def build(cfg: RunConfig, tokenizer, context: int | None = None, grounding=None)
     `grounding` (the core's Grounding over the site's index): user turns in the page's grounded form too
     (data/grounded.py), as `[data] grounded` and `unanswerable` say."""
     result = split(cfg)
-    asked = {"train": wordings(result.train), "holdout": wordings(result.holdout)}
     d = cfg.data
     if d.grounded or d.unanswerable:
         from tabtwin.finetune.data.grounded import Grounder, ground_split
@@ -239,7 +239,7 @@ def build(cfg: RunConfig, tokenizer, context: int | None = None, grounding=None)
     lengths = measure(result.train + result.holdout, tokenizer, cfg.train.max_seq_len, context)
     if lengths.too_long:
         raise DataError(lengths.too_long)
-    return write(cfg, result, lengths, asked)
+    return write(cfg, result, lengths)
 
 
 def read_examples(path: Path) -> list[Example]:

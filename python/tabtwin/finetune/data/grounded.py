@@ -22,12 +22,11 @@ both forms.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import re
 
 from tabtwin.finetune.data.build import Example
+from tabtwin.paths import sha256_json
 
 PLAIN, GROUNDED, UNANSWERABLE = "plain", "grounded", "unanswerable"
 # An answer that already says the persona does not know (the seeds' own refusals).
@@ -131,7 +130,7 @@ class Grounder:
         grounded = self.grounding.ground(question, exclude=exclude)
         if not grounded["sources"]:
             grounded = self.grounding.ground(question, exclude=exclude, min_score=0.0, top_k=2)
-        refusal = self.dont_know[int(digest(example.messages)[:8], 16) % len(self.dont_know)]
+        refusal = self.dont_know[int(sha256_json(example.messages)[:8], 16) % len(self.dont_know)]
         system = example.messages[0]
         messages = [system, {"role": "user", "content": grounded["text"]}, {"role": "assistant", "content": refusal}]
         return Example(messages, example.kind, example.source, example.where, grounding=UNANSWERABLE)
@@ -169,16 +168,12 @@ class Grounder:
         return self.grounded(example)
 
 
-def digest(messages: list[dict]) -> str:
-    return hashlib.sha256(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-
-
 def ground_split(train: list[Example], holdout: list[Example], grounder: Grounder, seed: int):
     """(train, holdout) with the forms drawn; the same inputs and seed give the same data, and an
     example keeps its form when others are added or removed (its draws depend on it alone)."""
 
     def rng(ex: Example) -> random.Random:
-        return random.Random(f"{seed}:grounding:{digest(ex.messages)}")
+        return random.Random(f"{seed}:grounding:{sha256_json(ex.messages)}")
 
     grounder.learn_answers(train + holdout)
     can_refuse = sum(grounder.answer_holders(ex) is not None for ex in train)
