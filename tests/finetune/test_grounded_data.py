@@ -63,16 +63,51 @@ def test_answer_terms_are_names_numbers_and_rare_words():
     }
 
 
-def one_per_example(train):
-    """The formed examples without the answered partner that follows each unanswerable one."""
-    return [ex for i, ex in enumerate(train) if not (i and train[i - 1].grounding == UNANSWERABLE)]
+def is_copy(ex, plain) -> bool:
+    """`ex` is `plain` grounded: the same item, answers and wording, with notes in front of the question."""
+    return (
+        ex.grounding == GROUNDED
+        and ex.where == plain.where
+        and len(ex.messages) == len(plain.messages)
+        and all(
+            m == p if p["role"] != "user" else m["content"].endswith(p["content"])
+            for m, p in zip(ex.messages, plain.messages)
+        )
+    )
+
+
+def formed_in_order(examples, train):
+    """(example, its forms) for each example in order: train is the examples formed one by one, an
+    unanswerable one followed by its answered partner, an identity item's plain one by its grounded copy."""
+    formed = iter(train)
+    out = []
+    for plain in examples:
+        ex = next(formed)
+        forms = [ex]
+        if ex.grounding == UNANSWERABLE or (ex.grounding is None and ex.to_json() == plain.to_json()):
+            partner = next(formed, None)
+            if ex.grounding == UNANSWERABLE or (partner is not None and is_copy(partner, plain)):
+                forms.append(partner)
+            elif partner is not None:
+                formed = iter([partner, *formed])
+        out.append((plain, forms))
+    assert next(formed, None) is None
+    return out
+
+
+def one_per_example(train, examples):
+    """The form drawn for each example: without the answered partner that follows each unanswerable one
+    or the grounded copy that follows an identity item's plain one."""
+    return [forms[0] for _, forms in formed_in_order(examples, train)]
 
 
 def test_every_form_is_drawn_in_the_configured_shares(demo, built):
     data, (train, _) = built
     refused = sum(ex.grounding == UNANSWERABLE for ex in train)
-    assert len(train) == len(data.train) + refused  # one form per example, plus each refusal's partner
-    forms = [ex.grounding or "plain" for ex in one_per_example(train)]
+    both = sum(len(forms) == 2 and forms[0].grounding is None for _, forms in formed_in_order(data.train, train))
+    assert both > 20  # identity items: plain and grounded
+    assert len(train) == len(data.train) + refused + both  # one form per example, plus the partners
+    forms = [ex.grounding or "plain" for ex in one_per_example(train, data.train)]
     share = {f: forms.count(f) / len(forms) for f in ("plain", GROUNDED, UNANSWERABLE)}
     assert abs(share[GROUNDED] - demo.data.grounded) < 0.1 + demo.data.unanswerable, share
     assert 0.03 < share[UNANSWERABLE] <= demo.data.unanswerable + 0.05, share
@@ -80,7 +115,7 @@ def test_every_form_is_drawn_in_the_configured_shares(demo, built):
 
 def test_a_grounded_turn_is_the_cores_rendering_of_the_plain_question(built, words_only):
     data, (train, _) = built
-    formed = one_per_example(train)
+    formed = one_per_example(train, data.train)
     pairs = [(plain, ex) for plain, ex in zip(data.train, formed, strict=True) if ex.grounding == GROUNDED]
     assert pairs
     for plain, ex in pairs[:40]:
@@ -120,19 +155,32 @@ def test_an_unanswerable_question_carries_no_passage_that_answers_it(demo, built
 
 def test_each_refusal_has_a_partner_that_answers_the_same_wording_from_its_notes(built, words_only):
     data, (train, _) = built
-    formed = iter(train)
-    pairs = []
-    for plain in data.train:  # train is data.train formed in order, each refusal followed by its partner
-        ex = next(formed)
-        if ex.grounding == UNANSWERABLE:
-            pairs.append((plain, ex, next(formed)))
-    assert pairs and next(formed, None) is None
+    pairs = [
+        (plain, *forms) for plain, forms in formed_in_order(data.train, train) if forms[0].grounding == UNANSWERABLE
+    ]
+    assert pairs
     for plain, refused, partner in pairs:
         question = plain.messages[1]["content"]
         assert partner.grounding == GROUNDED and partner.where == refused.where == plain.where
         assert refused.messages[1]["content"].endswith("\n\n" + question)  # the wording refused...
         grounded = words_only.ground(question)
         assert partner.messages[1:] == [{**plain.messages[1], "content": grounded["text"]}, plain.messages[2]]
+
+
+def test_who_the_twin_is_is_trained_with_notes_and_without(demo, built):
+    """Every example whose answer names the persona trains in both forms, plain and grounded: a single
+    draw left identity wordings seen one way only (the 135M twin, grounded, refused "which company built
+    you?")."""
+    data, (train, _) = built
+    names_persona = [ex for ex in data.train if ex.source != "writing" and "Ada" in ex.messages[-1]["content"]]
+    assert len(names_persona) > 20
+    by_example = {id(plain): forms for plain, forms in formed_in_order(data.train, train)}
+    for plain in names_persona:
+        forms = by_example[id(plain)]
+        if "know" in plain.messages[-1]["content"]:
+            continue  # an answer that admits not knowing is not about who the twin is
+        assert [f.grounding for f in forms] == [None, GROUNDED], plain.where
+        assert forms[0] is plain and is_copy(forms[1], plain)
 
 
 def test_the_wordings_that_can_be_refused_mostly_retrieve_their_answer(demo, built, words_only):
@@ -184,8 +232,12 @@ def test_an_added_example_redraws_no_other_examples_form(demo, words_only, built
     )
     grounder = Grounder(words_only, demo.data.grounded, demo.data.unanswerable, demo.data.dont_know, PERSONA)
     again, _ = ground_split([extra] + list(data.train), list(data.holdout), grounder, demo.data.seed)
-    forms = [(e.messages[1]["content"], e.grounding) for e in one_per_example(train)]
-    forms_again = [(e.messages[1]["content"], e.grounding) for e in one_per_example(again) if e.where != "new:1"]
+    forms = [(e.messages[1]["content"], e.grounding) for e in one_per_example(train, data.train)]
+    forms_again = [
+        (e.messages[1]["content"], e.grounding)
+        for e in one_per_example(again, [extra] + list(data.train))
+        if e.where != "new:1"
+    ]
     assert len(forms_again) == len(forms)
     assert sum(a != b for a, b in zip(forms, forms_again)) <= 1
 

@@ -15,6 +15,10 @@ example's own messages, so adding a seed redraws nothing else; `[data] grounded`
                 wording is a shortcut (that question means "I don't know") that a small twin takes:
                 the session-7 twin refused 32% of paraphrased questions whose answer topped its
                 notes. As a pair, only the notes tell the two apart.
+An item about who the twin is (an answer names the persona) trains in both the plain and the grounded
+form: "who are you?" must get the persona whether or not notes come with it, and a single draw left
+some identity wordings seen only one way (the 135M twin, grounded, answered "which company built
+you?" with a refusal).
 A held-out seed question is kept plain (`tabtwin eval` grounds it itself, as the page would) and
 gets one grounded or unanswerable copy beside it, marked, so the training's holdout loss watches
 both forms.
@@ -87,6 +91,7 @@ class Grounder:
         self.persona_words = set(re.findall(r"[\w'-]+", persona)) | {w for n in persona.split() for w in n.split("-")}
         self.terms_by_item: dict[str, set[str]] = {}  # a seed's answers, every variant: see learn_answers
         self.never_refused: set[str] = set()
+        self.identity: set[str] = set()  # items whose answers name the persona
         self.holders_by_item: dict[str, list[str] | None] = {}
 
     def learn_answers(self, examples: list[Example]) -> None:
@@ -95,6 +100,7 @@ class Grounder:
         Items about who the persona is (an answer names it) and items whose answer already admits not
         knowing are never made unanswerable: the twin always knows who it is."""
         self.never_refused.clear()
+        self.identity.clear()
         self.holders_by_item.clear()  # they follow from the terms learned here
         for ex in examples:
             terms = self.terms_by_item.setdefault(ex.where, set())
@@ -104,6 +110,8 @@ class Grounder:
                 words = set(re.findall(r"[\w'-]+", m["content"]))
                 if words & self.persona_words or DONT_KNOW.search(m["content"]):
                     self.never_refused.add(ex.where)
+                if words & self.persona_words and not DONT_KNOW.search(m["content"]):
+                    self.identity.add(ex.where)
                 terms.update(answer_terms(m["content"], self.persona_words, self.rare))
 
     def answer_holders(self, example: Example) -> list[str] | None:
@@ -147,9 +155,12 @@ class Grounder:
 
     def forms(self, example: Example, rng: random.Random, refuse_chance: float) -> tuple[Example, ...]:
         """One of the three forms for a training example, an unanswerable one with its answered partner
-        (the module's docstring says why); `refuse_chance` applies to the examples that can be made
-        unanswerable (so that `unanswerable` is a share of all examples)."""
+        (the module's docstring says why), an identity item's in both plain and grounded forms;
+        `refuse_chance` applies to the examples that can be made unanswerable (so that `unanswerable`
+        is a share of all examples)."""
         grounded, unanswerable = self.shares
+        if example.where in self.identity and example.source != "writing":
+            return example, self.grounded(example)
         if rng.random() < refuse_chance and self.answer_holders(example) is not None:
             return self.unanswerable(example), self.grounded(example)
         if rng.random() < grounded / max(1.0 - unanswerable, 1e-9) and example.source != "writing":
