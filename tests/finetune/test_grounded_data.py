@@ -14,6 +14,7 @@ from tabtwin._core import Grounding, render_grounded_turn
 from tabtwin.finetune.config import ConfigError, load
 from tabtwin.finetune.data.build import Example, conversation, split
 from tabtwin.finetune.data.grounded import (
+    DONT_KNOW,
     GROUNDED,
     UNANSWERABLE,
     Grounder,
@@ -181,6 +182,29 @@ def test_who_the_twin_is_is_trained_with_notes_and_without(demo, built):
             continue  # an answer that admits not knowing is not about who the twin is
         assert [f.grounding for f in forms] == [None, GROUNDED], plain.where
         assert forms[0] is plain and is_copy(forms[1], plain)
+
+
+def test_an_answer_that_admits_not_knowing_is_trained_with_notes_and_without(demo, built):
+    """A seed's own refusal and a conversation that asks after a known fact for a detail never written
+    train in both forms: grounded, the topic's passage is in the notes without the detail (a
+    near-miss), which a single draw mostly left plain (the twin retrained from the base, grounded,
+    answered "What colour is Tärnan's hull?" with what Tärnan is)."""
+    data, (train, _) = built
+    admits = [
+        ex
+        for ex in data.train
+        if ex.source != "writing"
+        and any(m["role"] == "assistant" and DONT_KNOW.search(m["content"]) for m in ex.messages)
+    ]
+    assert len(admits) > 30 and {ex.source for ex in admits} >= {"seeds", "conversations"}
+    by_example = {id(plain): forms for plain, forms in formed_in_order(data.train, train)}
+    for plain in admits:
+        forms = by_example[id(plain)]
+        assert [f.grounding for f in forms] == [None, GROUNDED], plain.where
+        assert forms[0] is plain and is_copy(forms[1], plain)
+    # the near-miss conversations (a known fact, then a detail never written) are among them
+    near_miss = [ex for ex in admits if ex.source == "conversations" and len(ex.messages) > 3]
+    assert len(near_miss) >= 8
 
 
 def test_the_wordings_that_can_be_refused_mostly_retrieve_their_answer(demo, built, words_only):

@@ -18,7 +18,11 @@ example's own messages, so adding a seed redraws nothing else; `[data] grounded`
 An item about who the twin is (an answer names the persona) trains in both the plain and the grounded
 form: "who are you?" must get the persona whether or not notes come with it, and a single draw left
 some identity wordings seen only one way (the 135M twin, grounded, answered "which company built
-you?" with a refusal).
+you?" with a refusal). So does an item whose answer admits not knowing (a seed's own refusal, a
+conversation that asks after a known fact for a detail never written): with notes, the passage
+about the topic is there and lacks the detail, which is the near-miss a visitor brings; drawn once,
+most were seen only plain (the twin retrained from the base with them, grounded, answered "What
+colour is Tärnan's hull?" with what Tärnan is).
 A held-out seed question is kept plain (`tabtwin eval` grounds it itself, as the page would) and
 gets one grounded or unanswerable copy beside it, marked, so the training's holdout loss watches
 both forms.
@@ -92,6 +96,7 @@ class Grounder:
         self.terms_by_item: dict[str, set[str]] = {}  # a seed's answers, every variant: see learn_answers
         self.never_refused: set[str] = set()
         self.identity: set[str] = set()  # items whose answers name the persona
+        self.admits: set[str] = set()  # items with an answer that admits not knowing
         self.holders_by_item: dict[str, list[str] | None] = {}
 
     def learn_answers(self, examples: list[Example]) -> None:
@@ -101,6 +106,7 @@ class Grounder:
         knowing are never made unanswerable: the twin always knows who it is."""
         self.never_refused.clear()
         self.identity.clear()
+        self.admits.clear()
         self.holders_by_item.clear()  # they follow from the terms learned here
         for ex in examples:
             terms = self.terms_by_item.setdefault(ex.where, set())
@@ -112,6 +118,8 @@ class Grounder:
                     self.never_refused.add(ex.where)
                 if words & self.persona_words and not DONT_KNOW.search(m["content"]):
                     self.identity.add(ex.where)
+                if DONT_KNOW.search(m["content"]):
+                    self.admits.add(ex.where)
                 terms.update(answer_terms(m["content"], self.persona_words, self.rare))
 
     def answer_holders(self, example: Example) -> list[str] | None:
@@ -155,11 +163,11 @@ class Grounder:
 
     def forms(self, example: Example, rng: random.Random, refuse_chance: float) -> tuple[Example, ...]:
         """One of the three forms for a training example, an unanswerable one with its answered partner
-        (the module's docstring says why), an identity item's in both plain and grounded forms;
+        (the module's docstring says why), an identity item's or a refusal's in both plain and grounded forms;
         `refuse_chance` applies to the examples that can be made unanswerable (so that `unanswerable`
         is a share of all examples)."""
         grounded, unanswerable = self.shares
-        if example.where in self.identity and example.source != "writing":
+        if (example.where in self.identity or example.where in self.admits) and example.source != "writing":
             return example, self.grounded(example)
         if rng.random() < refuse_chance and self.answer_holders(example) is not None:
             return self.unanswerable(example), self.grounded(example)
