@@ -168,6 +168,15 @@ def test_each_refusal_has_a_partner_that_answers_the_same_wording_from_its_notes
         assert partner.messages[1:] == [{**plain.messages[1], "content": grounded["text"]}, plain.messages[2]]
 
 
+def assert_trained_plain_and_grounded(examples: list[Example], examples_in: list[Example], formed: list[Example]):
+    """Each of `examples` (taken from `examples_in`) is formed as itself, then its grounded copy."""
+    by_example = {id(plain): forms for plain, forms in formed_in_order(examples_in, formed)}
+    for plain in examples:
+        forms = by_example[id(plain)]
+        assert [f.grounding for f in forms] == [None, GROUNDED], plain.where
+        assert forms[0] is plain and is_copy(forms[1], plain)
+
+
 def test_who_the_twin_is_is_trained_with_notes_and_without(demo, built):
     """Every example whose answer names the persona trains in both forms, plain and grounded: a single
     draw left identity wordings seen one way only (the 135M twin, grounded, refused "which company built
@@ -175,13 +184,8 @@ def test_who_the_twin_is_is_trained_with_notes_and_without(demo, built):
     data, (train, _) = built
     names_persona = [ex for ex in data.train if ex.source != "writing" and "Ada" in ex.messages[-1]["content"]]
     assert len(names_persona) > 20
-    by_example = {id(plain): forms for plain, forms in formed_in_order(data.train, train)}
-    for plain in names_persona:
-        forms = by_example[id(plain)]
-        if "know" in plain.messages[-1]["content"]:
-            continue  # an answer that admits not knowing is not about who the twin is
-        assert [f.grounding for f in forms] == [None, GROUNDED], plain.where
-        assert forms[0] is plain and is_copy(forms[1], plain)
+    about_who = [ex for ex in names_persona if "know" not in ex.messages[-1]["content"]]  # not a refusal
+    assert_trained_plain_and_grounded(about_who, data.train, train)
 
 
 def test_an_answer_that_admits_not_knowing_is_trained_with_notes_and_without(demo, built):
@@ -197,11 +201,7 @@ def test_an_answer_that_admits_not_knowing_is_trained_with_notes_and_without(dem
         and any(m["role"] == "assistant" and DONT_KNOW.search(m["content"]) for m in ex.messages)
     ]
     assert len(admits) > 30 and {ex.source for ex in admits} >= {"seeds", "conversations"}
-    by_example = {id(plain): forms for plain, forms in formed_in_order(data.train, train)}
-    for plain in admits:
-        forms = by_example[id(plain)]
-        assert [f.grounding for f in forms] == [None, GROUNDED], plain.where
-        assert forms[0] is plain and is_copy(forms[1], plain)
+    assert_trained_plain_and_grounded(admits, data.train, train)
     # the near-miss conversations (a known fact, then a detail never written) are among them
     near_miss = [ex for ex in admits if ex.source == "conversations" and len(ex.messages) > 3]
     assert len(near_miss) >= 8

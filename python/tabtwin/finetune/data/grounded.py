@@ -94,19 +94,17 @@ class Grounder:
         self.dont_know = dont_know
         self.persona_words = set(re.findall(r"[\w'-]+", persona)) | {w for n in persona.split() for w in n.split("-")}
         self.terms_by_item: dict[str, set[str]] = {}  # a seed's answers, every variant: see learn_answers
-        self.never_refused: set[str] = set()
-        self.identity: set[str] = set()  # items whose answers name the persona
-        self.admits: set[str] = set()  # items with an answer that admits not knowing
+        # items whose answers name the persona or admit not knowing: never made unanswerable, and
+        # trained in both forms (the module's docstring says why)
+        self.both_forms: set[str] = set()
         self.holders_by_item: dict[str, list[str] | None] = {}
 
     def learn_answers(self, examples: list[Example]) -> None:
         """The names and numbers of every answer variant of each item (seed line): a question is only
         unanswerable when no passage names any of them, whichever variant this example was paired with.
         Items about who the persona is (an answer names it) and items whose answer already admits not
-        knowing are never made unanswerable: the twin always knows who it is."""
-        self.never_refused.clear()
-        self.identity.clear()
-        self.admits.clear()
+        knowing are never made unanswerable (the twin always knows who it is) and train in both forms."""
+        self.both_forms.clear()
         self.holders_by_item.clear()  # they follow from the terms learned here
         for ex in examples:
             terms = self.terms_by_item.setdefault(ex.where, set())
@@ -115,18 +113,14 @@ class Grounder:
                     continue
                 words = set(re.findall(r"[\w'-]+", m["content"]))
                 if words & self.persona_words or DONT_KNOW.search(m["content"]):
-                    self.never_refused.add(ex.where)
-                if words & self.persona_words and not DONT_KNOW.search(m["content"]):
-                    self.identity.add(ex.where)
-                if DONT_KNOW.search(m["content"]):
-                    self.admits.add(ex.where)
+                    self.both_forms.add(ex.where)
                 terms.update(answer_terms(m["content"], self.persona_words, self.rare))
 
     def answer_holders(self, example: Example) -> list[str] | None:
         """Ids of the passages that hold the example's answer, or None when it is not a one-turn fact
         whose answer names something (a name, a number) the passages could hold."""
         turns = [m for m in example.messages if m["role"] != "system"]
-        if example.kind != "fact" or len(turns) != 2 or not self.dont_know or example.where in self.never_refused:
+        if example.kind != "fact" or len(turns) != 2 or not self.dont_know or example.where in self.both_forms:
             return None
         if example.where not in self.holders_by_item:  # one scan of the passages per item, not per example
             terms = self.terms_by_item.get(example.where) or answer_terms(
@@ -167,7 +161,7 @@ class Grounder:
         `refuse_chance` applies to the examples that can be made unanswerable (so that `unanswerable`
         is a share of all examples)."""
         grounded, unanswerable = self.shares
-        if (example.where in self.identity or example.where in self.admits) and example.source != "writing":
+        if example.where in self.both_forms and example.source != "writing":
             return example, self.grounded(example)
         if rng.random() < refuse_chance and self.answer_holders(example) is not None:
             return self.unanswerable(example), self.grounded(example)
