@@ -28,6 +28,9 @@ from tabtwin.finetune.evaluate import (
 
 ROOT = Path(__file__).resolve().parents[2]
 ADA = ROOT / "finetune" / "data" / "ada"
+# Conversations measured and left out of the data (finetune/experiments/README.md): held to the same
+# rule, so that appending one to conversations.jsonl cannot put a canary's wording into training.
+EXPERIMENTS = sorted((ROOT / "finetune" / "experiments").glob("*conversations.jsonl"))
 SITE = ROOT / "site" / "content"
 CANARIES = ADA / "canaries.jsonl"
 APPS = ("projects", "books", "musings", "talks")
@@ -54,9 +57,11 @@ def jsonl(path: Path) -> list[dict]:
 
 
 def training_questions() -> list[str]:
-    """Every wording of a question the twin is trained on: the seeds' "q" lists, the conversations' user turns."""
+    """Every wording of a question the twin is trained on, or may be: the seeds' "q" lists, the
+    conversations' user turns (finetune/experiments' too)."""
     seeds = [q for seed in jsonl(ADA / "seeds.jsonl") for q in seed["q"]]
-    turns = [m["content"] for c in jsonl(ADA / "conversations.jsonl") for m in c["messages"] if m["role"] == "user"]
+    conversations = [c for path in [ADA / "conversations.jsonl", *EXPERIMENTS] for c in jsonl(path)]
+    turns = [m["content"] for c in conversations for m in c["messages"] if m["role"] == "user"]
     return seeds + turns
 
 
