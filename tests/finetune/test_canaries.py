@@ -1,8 +1,10 @@
 """Ada's canaries (finetune/data/ada/canaries.jsonl) measure the twin only if they are hard: worded
 unlike every training question, every recall fact stated in the persona's own material, and enough
-of each kind. Also the canary keys beyond the checks: "history" (earlier turns, seeded like a
-holdout turn's), "form" (how the question is worded), `expect` as groups (a question asking two
-facts), and identity's denials ("not ChatGPT" names ChatGPT without claiming it)."""
+of each kind. Her sealed set (finetune/data/ada/sealed.jsonl), written before any tuning and never
+used to tune anything, is held to the same rules and is also worded unlike every canary. Also the
+canary keys beyond the checks: "history" (earlier turns, seeded like a holdout turn's), "form" (how
+the question is worded), `expect` as groups (a question asking two facts), and identity's denials
+("not ChatGPT" names ChatGPT without claiming it)."""
 
 from __future__ import annotations
 
@@ -33,13 +35,20 @@ ADA = ROOT / "finetune" / "data" / "ada"
 EXPERIMENTS = sorted((ROOT / "finetune" / "experiments").glob("*conversations.jsonl"))
 SITE = ROOT / "site" / "content"
 CANARIES = ADA / "canaries.jsonl"
+# Canaries that nothing is tuned on, not even by choosing data or settings against its scores: it
+# measures what tuning against canaries.jsonl taught, so it is worded unlike every canary too.
+SEALED = ADA / "sealed.jsonl"
+SETS = {"canaries": CANARIES, "sealed": SEALED}
 APPS = ("projects", "books", "musings", "talks")
 OTHERS = ("SmolLM", "Qwen", "Hugging Face", "OpenAI", "ChatGPT", "GPT", "Claude", "Gemini")
 
 # A canary whose words overlap a training question's this much (Jaccard of the word sets) is a near-copy:
 # it measures memory of that question, not knowledge.
 SIMILAR = 0.6
-AT_LEAST = {"total": 150, "recall": 60, "honesty": 30, "identity": 10, "followup": 8}
+AT_LEAST = {
+    "canaries": {"total": 150, "recall": 60, "honesty": 30, "identity": 10, "followup": 8},
+    "sealed": {"total": 110, "recall": 50, "honesty": 25, "identity": 12, "tool": 8, "followup": 6},
+}
 
 
 def words(text: str) -> set[str]:
@@ -65,6 +74,12 @@ def training_questions() -> list[str]:
     return seeds + turns
 
 
+def worded_unlike(canary_set: str) -> list[str]:
+    """The questions a set's canaries must not near-copy: every training question, and for the sealed
+    set every canary as well."""
+    return training_questions() + ([c["q"] for c in jsonl(CANARIES)] if canary_set == "sealed" else [])
+
+
 def material() -> str:
     """All the persona says about herself: seed answers, conversations, her writing, her site's pages."""
     parts = [a for seed in jsonl(ADA / "seeds.jsonl") for a in seed["a"]]
@@ -79,28 +94,33 @@ def flat(expect: list) -> list[str]:
     return [s for e in expect for s in (e if isinstance(e, list) else [e])]
 
 
+@pytest.fixture(scope="module", params=list(SETS))
+def canary_set(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def canaries() -> list[Canary]:
+def canaries(canary_set) -> list[Canary]:
     cfg = load(ROOT / "finetune" / "configs" / "demo.toml")
     assert cfg.eval.canaries.resolve() == CANARIES.resolve()
-    return read_canaries(CANARIES, cfg.data.apps)
+    return read_canaries(SETS[canary_set], cfg.data.apps)
 
 
-# --- Ada's canaries ------------------------------------------------------------------------------
+# --- Ada's canaries and her sealed set ------------------------------------------------------------
 
 
-def test_no_canary_is_a_near_copy_of_a_training_question(canaries):
-    training = training_questions()
-    assert len(training) > 300
-    closest = [(max(jaccard(c.q, t) for t in training), c) for c in canaries]
+def test_no_canary_is_a_near_copy_of_a_training_question(canary_set, canaries):
+    earlier = worded_unlike(canary_set)
+    assert len(earlier) > 300
+    closest = [(max(jaccard(c.q, t) for t in earlier), c) for c in canaries]
     near = [
         f"{c.where}: {c.q!r} ~ {t!r} ({jaccard(c.q, t):.2f})"
         for score, c in closest
         if score >= SIMILAR
-        for t in training
+        for t in earlier
         if jaccard(c.q, t) >= SIMILAR
     ]
-    assert not near, f"{len(near)} canary/training pair(s) with word Jaccard >= {SIMILAR}:\n  " + "\n  ".join(near)
+    assert not near, f"{len(near)} near-copy pair(s) with word Jaccard >= {SIMILAR}:\n  " + "\n  ".join(near)
 
 
 def test_every_recall_fact_is_in_the_persona_material(canaries):
@@ -120,14 +140,15 @@ def test_every_seeded_answer_is_the_persona_material_verbatim(canaries):
     assert not invented, "history answers not found verbatim in the material:\n  " + "\n  ".join(invented)
 
 
-def test_there_are_enough_canaries_of_each_kind(canaries):
+def test_there_are_enough_canaries_of_each_kind(canary_set, canaries):
+    at_least = AT_LEAST[canary_set]
     checks = Counter(c.check for c in canaries)
     forms = Counter(c.form for c in canaries)
     assert set(checks) == set(CHECKS), checks
-    assert len(canaries) >= AT_LEAST["total"], len(canaries)
-    for check in ("recall", "honesty", "identity"):
-        assert checks[check] >= AT_LEAST[check], (check, checks)
-    assert forms["followup"] >= AT_LEAST["followup"], forms
+    assert len(canaries) >= at_least["total"], len(canaries)
+    for check in CHECKS:
+        assert checks[check] >= at_least.get(check, 0), (check, checks)
+    assert forms["followup"] >= at_least["followup"], forms
     assert all(c.form in FORMS for c in canaries), [c.where for c in canaries if c.form not in FORMS]
     assert {"casual", "misspelled", "mixed", "trap", "near"} <= set(forms), forms
     assert all(c.form != "trap" or c.check == "identity" for c in canaries)
