@@ -51,8 +51,9 @@ def test_parse_reply_splits_a_whole_reply_as_the_stream_does():
         {"kind": "text", "text": "Here you go.\n"},
         {"kind": "tool", "app": "books", "params": {"tag": "maps"}},
     ]
-    # an app the twin may not open stays text, so nothing the model said is lost
-    assert parse_reply('TOOL {"app": "bank"}', apps=["books"]) == [{"kind": "text", "text": 'TOOL {"app": "bank"}'}]
+    # an app the twin may not open is never shown as raw JSON; a garbled line opens the app it names
+    assert parse_reply('TOOL {"app": "bank"}', apps=["books"]) == []
+    assert parse_reply('TOOL {"app": "books", "par', apps=["books"]) == [{"kind": "tool", "app": "books", "params": {}}]
 
 
 def test_the_end_of_turn_rule_is_the_constants_table():

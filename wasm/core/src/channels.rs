@@ -3,8 +3,11 @@
 //! - `text`: the answer, shown as text.
 //! - `thinking`: between `<think>` and `</think>`, shown collapsed.
 //! - `tool`: a line `TOOL {"app": ..., "params": {...}}` becomes a structured event
-//!   and is not shown; a TOOL line that does not parse, or names an app the twin
-//!   may not open, is shown as ordinary text so nothing the model said is lost.
+//!   and is never shown as text. A line a small model garbled (cut short, a quote
+//!   missing) still opens the app it names, if the twin may open it, without params;
+//!   one that names no app it may open is dropped: raw JSON means nothing to a visitor.
+//! - A reply whose words all went into its thinking (a `<think>` never closed, or
+//!   nothing after it) shows that thinking as its answer, so an answer never vanishes.
 //!
 //! Text arrives in arbitrary pieces, so a tag or a `TOOL ` prefix may be split
 //! across pieces: we hold back exactly the characters that could still become one.
@@ -53,6 +56,9 @@ pub struct ChannelParser {
     in_tool_line: bool,
     /// Just closed a thought: newlines before the answer are layout, not content.
     after_thought: bool,
+    /// What the reply thought, and whether it has shown any text or opened an app yet.
+    thought: String,
+    answered: bool,
 }
 
 impl ChannelParser {
@@ -71,16 +77,35 @@ impl ChannelParser {
                 break;
             }
         }
+        self.note(&events);
         merge(events)
     }
 
-    /// The reply is over: everything still held is decided now.
+    /// The reply is over: everything still held is decided now. A reply that only thought
+    /// answers with its thought.
     pub fn finish(&mut self) -> Vec<Event> {
         let mut events = Vec::new();
         while !self.pending.is_empty() {
             self.advance(&mut events, true);
         }
+        self.note(&events);
+        if !self.answered && !self.thought.trim().is_empty() {
+            events.push(Event::text(self.thought.trim()));
+            self.answered = true;
+        }
         merge(events)
+    }
+
+    /// Keep what `events` thought, and whether they answered.
+    fn note(&mut self, events: &[Event]) {
+        for event in events {
+            match event {
+                Event::Thinking { text } => self.thought.push_str(text),
+                Event::Text { text } if !text.trim().is_empty() => self.answered = true,
+                Event::Tool { .. } => self.answered = true,
+                Event::Text { .. } => {}
+            }
+        }
     }
 
     fn advance(&mut self, events: &mut Vec<Event>, at_end: bool) {
@@ -151,13 +176,27 @@ impl ChannelParser {
             return; // wait for the rest of the line
         };
         let line: String = self.pending.drain(..end).collect();
-        let newline: String = self.pending.drain(..self.pending.len().min(1)).collect();
+        self.pending.drain(..self.pending.len().min(1)); // the line's end goes with it
         self.in_tool_line = false;
         self.at_line_start = true;
-        match self.parse_tool(&line) {
-            Some(event) => events.push(event),
-            None => events.push(Event::text(line + &newline)),
+        if let Some(event) = self.parse_tool(&line).or_else(|| self.recover_tool(&line)) {
+            events.push(event);
         }
+    }
+
+    /// The app a garbled TOOL line names, opened without params: the first app the twin may open
+    /// that the line quotes (`"projects"`), or, with no list, the quoted value after `"app"`.
+    fn recover_tool(&self, line: &str) -> Option<Event> {
+        let app = match &self.allowed_apps {
+            Some(allowed) => allowed.iter().find(|a| line.contains(&format!("\"{a}\"")))?.clone(),
+            None => {
+                let after = &line[line.find("\"app\"")? + 5..];
+                let start = after.find('"')? + 1;
+                let len = after[start..].find('"')?;
+                after[start..start + len].to_string()
+            }
+        };
+        (!app.is_empty()).then(|| Event::Tool { app, params: serde_json::json!({}) })
     }
 
     fn parse_tool(&self, line: &str) -> Option<Event> {
@@ -252,10 +291,34 @@ mod tests {
     }
 
     #[test]
-    fn bad_or_forbidden_tool_lines_stay_text() {
-        assert_eq!(run(&["TOOL {not json}"], None), vec![Event::text("TOOL {not json}")]);
+    fn a_bad_or_forbidden_tool_line_is_never_shown_raw() {
+        assert_eq!(run(&["TOOL {not json}"], None), vec![]);
         let line = "TOOL {\"app\":\"bank\",\"params\":{}}";
-        assert_eq!(run(&[line], Some(vec!["projects"])), vec![Event::text(line)]);
+        assert_eq!(run(&[line], Some(vec!["projects"])), vec![]);
+        assert_eq!(run(&["Sure.\n", line, "\nBye"], Some(vec!["projects"])), vec![Event::text("Sure.\nBye")]);
+    }
+
+    #[test]
+    fn a_garbled_tool_line_still_opens_the_app_it_names_without_params() {
+        let cut = "TOOL {\"app\": \"projects\", \"params\": {\"tag\": \"ru";
+        let opened = vec![Event::Tool { app: "projects".into(), params: serde_json::json!({}) }];
+        assert_eq!(run(&[cut], Some(vec!["books", "projects"])), opened);
+        assert_eq!(run(&[cut], None), opened);
+        assert_eq!(run(&["TOOL {\"app\": \"bank\", \"par"], Some(vec!["projects"])), vec![]);
+    }
+
+    #[test]
+    fn a_reply_that_only_thought_answers_with_its_thought() {
+        assert_eq!(
+            run(&["<think>I live in Majorna.", "</think>\n"], None),
+            vec![Event::thinking("I live in Majorna."), Event::text("I live in Majorna.")]
+        );
+        assert_eq!(
+            run(&["<think>Majorna, ", "I think"], None),
+            vec![Event::thinking("Majorna, I think"), Event::text("Majorna, I think")]
+        );
+        let answered = run(&["<think>hm</think>\nMajorna."], None);
+        assert_eq!(answered, vec![Event::thinking("hm"), Event::text("Majorna.")], "an answer after it stays alone");
     }
 
     #[test]
