@@ -77,8 +77,9 @@ def test_the_committed_evaluations_were_grounded_as_the_site_grounds_now(groundi
     retrieval = report["retrieval"]
     assert retrieval["passages_sha256"] == passages_digest(grounding.passages()), f"{twin}: re-run tabtwin eval"
     assert retrieval["limits"] == grounding_limits() and retrieval["semantic"]
-    picks = {}
-    for row in report["rows"]:
-        picks.setdefault(row["question"], [s["id"] for s in grounding.ground(row["question"])["sources"]])
-    stale = [r["question"] for r in report["rows"] if r["twin+grounding"]["sources"] != picks[r["question"]]]
+
+    def picks(row):  # a follow-up is matched with the question before it, as the page does
+        return [s["id"] for s in grounding.ground(row["question"], previous=row.get("previous"))["sources"]]
+
+    stale = [r["question"] for r in report["rows"] if r["twin+grounding"]["sources"] != picks(r)]
     assert not stale, f"{twin}: {len(stale)} questions now get other notes, e.g. {stale[:3]}"

@@ -534,3 +534,43 @@ def test_a_holdout_built_from_other_data_is_named_in_the_report(trained, tmp_pat
     assert any(trained_on[:12] in line and redrawn[:12] in line and "overstate" in line for line in logged)
     page = (tmp_path / "twin.eval.html").read_text()
     assert f"built from dataset <code>{redrawn[:12]}</code>, not <code>{trained_on[:12]}</code>" in page
+
+
+# An answerability model that judges every grounded turn unanswerable (p ~ 0.007 < 0.5).
+NEVER_ANSWERS = {
+    "features": ["score", "cosine", "sentence", "coverage", "unknown", "type_ok", "terms"],
+    "mean": [0] * 7,
+    "scale": [1] * 7,
+    "weights": [0] * 7,
+    "bias": -5,
+    "refuse_below": 0.5,
+    "answer_above": 0.99,
+}
+
+
+def test_each_of_the_cores_methods_gets_its_own_row_and_the_site_is_served_as_before(trained, tmp_path, monkeypatch):
+    """`methods`: the grounded questions are asked again with each method alone and with none, one
+    row each, and a turn's verdict is recorded; the grounding is as served afterwards. A verdict is
+    part of what an answer is cached under: the same prompt judged otherwise is asked again."""
+    from tabtwin._core import Grounding
+    from tabtwin.finetune.evaluate import evaluate
+
+    monkeypatch.setenv("TABTWIN_CACHE", str(tmp_path / "cache"))
+    cfg = exported_with_canaries(trained, tmp_path)
+    passage = {"id": "about/home", "source": "about", "title": "About", "url": "about/", "text": "I live in Lisbon."}
+    index = {"format": 1, "answerability": NEVER_ANSWERS, "told_only": True, "passages": [passage]}
+    grounding = Grounding(json.dumps(index).encode())
+    report = evaluate(cfg, gguf=cfg.export.output, log=quiet, grounding=grounding, no_base=True, methods=True)
+    assert list(report["summary"]) == [
+        "twin",
+        "twin+grounding",
+        "twin+grounding:none",
+        "twin+grounding:answerability",
+        "twin+grounding:told_only",
+    ]
+    assert report["command"].split()[:4] == ["tabtwin", "eval", report["config"], "--methods"]
+    lisbon = next(r for r in report["rows"] if r["question"].startswith("Where do you live?"))
+    assert lisbon["twin+grounding"]["verdict"] == lisbon["twin+grounding:answerability"]["verdict"] == "refuse"
+    assert "verdict" not in lisbon["twin+grounding:none"] and "verdict" not in lisbon["twin+grounding:told_only"]
+    served = json.loads(grounding.answerability_json())
+    assert (served["bias"], served["refuse_below"]) == (-5, 0.5) and grounding.told_only(), "as served again"

@@ -33,7 +33,11 @@ def repo_table(root, embedder: bool = False) -> str:
     assert config.embedder == "default"
     text = (root / "models.toml").read_text().split("[grounding]\n", 1)[1]
     text = text.replace('qa = "finetune/', f'qa = "{root}/finetune/')
-    return text if embedder else text + "\nembedder = false\n"
+    text = text.replace('answerability = "finetune/', f'answerability = "{root}/finetune/')
+    if embedder:
+        return text
+    # words alone: the answerability model's features need the embedder
+    return re.sub(r"\nanswerability = .*\n", "\n", text) + "\nembedder = false\n"
 
 
 def index_of(site):
@@ -300,3 +304,30 @@ def test_an_embedder_that_is_not_one_is_refused(root, tiny_gguf, tmp_path):
     table = repo_table(root).replace("embedder = false", f'embedder = "{tiny_gguf}"')
     with pytest.raises(BuildError, match="not a sentence-embedding GGUF"):
         build(root, tmp_path / "_site", registry(tmp_path, tiny_gguf, table), log=lambda *_: None)
+
+
+def test_the_sites_methods_go_into_the_index_and_a_broken_model_file_is_named(root, tmp_path):
+    """[grounding] answerability (the fitted model's JSON) and told_only travel in the index, where
+    the core reads them; a model file that is not JSON is refused with its file and line."""
+    from tabtwin.site.grounding import GroundingError, encode
+    from tabtwin.site.registry import Grounding
+
+    model = root / "finetune/data/ada/answerability.json"
+    passages = [page_passages("<p>I live in Majorna.</p>", "about", "about", "About", "about/", _ids())[0]]
+    index = json.loads(encode(passages, None, Grounding(sources=("about",), answerability=model, told_only=True)))
+    assert index["answerability"] == json.loads(model.read_text()) and index["told_only"] is True
+    plain = json.loads(encode(passages, None, Grounding(sources=("about",))))
+    assert "answerability" not in plain and "told_only" not in plain
+    broken = tmp_path / "answerability.json"
+    broken.write_text('{\n  "features": [\n')
+    with pytest.raises(GroundingError, match=f"{broken}:3: not valid JSON"):
+        encode(passages, None, Grounding(sources=("about",), answerability=broken))
+    broken.write_text("[1, 2]")
+    with pytest.raises(GroundingError, match="not an answerability model"):
+        encode(passages, None, Grounding(sources=("about",), answerability=broken))
+
+
+def _ids():
+    from tabtwin.site.grounding import _Ids
+
+    return _Ids()

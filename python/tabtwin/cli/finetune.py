@@ -132,6 +132,8 @@ def cmd_eval(args) -> int:
         no_base=args.no_base,
         jobs=args.jobs,
         reuse=not args.fresh,
+        methods=args.methods,
+        sealed=args.sealed,
     )
     return 0
 
@@ -229,5 +231,16 @@ def register(sub) -> None:
         action="store_true",
         help="ask every question again (default: an answer an earlier run gave to the same prompt, model,"
         " core and decoding is reused from ~/.cache/tabtwin/eval-answers)",
+    )
+    evaluate.add_argument(
+        "--methods",
+        action="store_true",
+        help="also ask the grounded questions with each of the core's methods alone (answerability, told_only),"
+        " both and none: one row each",
+    )
+    evaluate.add_argument(
+        "--sealed",
+        action="store_true",
+        help="the sealed canaries ([eval] sealed) alone, never used for tuning: writes <twin>.sealed.eval.*",
     )
     evaluate.set_defaults(func=cmd_eval)

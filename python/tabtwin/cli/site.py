@@ -39,6 +39,13 @@ def cmd_publish(args) -> int:
     return publish(summary.out_dir, args.root.resolve(), args.remote, args.branch)
 
 
+def cmd_grounding_fit(args) -> int:
+    from tabtwin.site.answerability import fit
+
+    fit(args.registry.resolve())
+    return 0
+
+
 def _common(parser: argparse.ArgumentParser, root: Path | None) -> None:
     parser.add_argument(
         "--root",
@@ -72,3 +79,15 @@ def register(sub, root: Path | None = None) -> None:
     publish.add_argument("--remote", help="git remote or URL to publish to (default: origin)")
     publish.add_argument("--branch", default="gh-pages")
     publish.set_defaults(func=cmd_publish)
+
+    grounding = sub.add_parser("grounding", help="the site's grounding: the core's judgement of a turn's notes")
+    grounding_sub = grounding.add_subparsers(dest="grounding_command", required=True)
+    gfit = grounding_sub.add_parser(
+        "fit",
+        help="fit the answerability model on the persona's Q&A and generated near-misses; "
+        "writes the file [grounding] answerability names (native core)",
+    )
+    gfit.add_argument(
+        "registry", type=Path, nargs="?", default=(root or Path.cwd()) / "models.toml", help="default: %(default)s"
+    )
+    gfit.set_defaults(func=cmd_grounding_fit)

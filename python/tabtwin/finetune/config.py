@@ -110,6 +110,9 @@ class EvalConfig:
     compare_base: str | None = None  # a GGUF (or default model id) to run side by side
     limit: int = 0  # score at most this many holdout conversations (0 = all)
     canaries: Path | None = None  # canaries.jsonl: one question a line with its check (evaluate.py)
+    # The sealed canaries: same format, asked only with `tabtwin eval --sealed`, never used to choose a
+    # threshold or a method (the numbers that count).
+    sealed: Path | None = None
     other_names: tuple[str, ...] = DEFAULT_OTHER_NAMES  # identities an identity canary must not claim
 
 

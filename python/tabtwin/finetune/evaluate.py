@@ -478,11 +478,19 @@ def decoding_words(sampling: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in sampling.items())
 
 
+def previous_question(question: Question) -> str | None:
+    """The visitor's question before this one (a follow-up is matched with it), if any."""
+    return next((text for role, text in reversed(question.history) if role == "user"), None)
+
+
 def sent(question: Question, grounding=None) -> tuple[str, dict | None]:
     """The user turn as the page sends it (with grounding, the notes then the question) and the
-    core's grounding of it (None without)."""
-    grounded = grounding.ground(question.question) if grounding is not None else None
-    return (grounded["text"] if grounded else question.question), grounded
+    core's grounding of it (None without): a follow-up is matched with the question before it, and
+    the grounding's `options` (the core's verdict on the notes, told_only) go to `generate`."""
+    if grounding is None:
+        return question.question, None
+    grounded = grounding.ground(question.question, previous=previous_question(question))
+    return grounded["text"], grounded
 
 
 def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None, grounding=None) -> dict:
@@ -493,7 +501,10 @@ def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None,
     events = []
     chat.set_history(question.history)  # also clears the previous question's conversation
     prompt, grounded = sent(question, grounding)
-    chat.generate(prompt, max_tokens=max_tokens, on_event=lambda e: events.append(e) or True, **(sampling or {}))
+    options = grounded["options"] if grounded else {}
+    chat.generate(
+        prompt, max_tokens=max_tokens, on_event=lambda e: events.append(e) or True, **(sampling or {}), **options
+    )
     answer = {
         "reply": from_events(events),
         "raw": chat.last_reply_raw(),
@@ -502,6 +513,9 @@ def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None,
     }
     if grounded is not None:
         answer["sources"] = [s["id"] for s in grounded["sources"]]
+        if grounded["decision"] is not None:
+            answer["verdict"] = grounded["decision"]["verdict"]
+            answer["answerable"] = round(grounded["decision"]["probability"], 4)
         # what the page lists under a grounded answer as "not in its notes" (none under a refusal)
         answer["unsupported"] = [] if answer["refused"] else chat.last_reply_unsupported()
     return answer
@@ -526,12 +540,7 @@ def answer_all(
     taken from it (answer_cache.py), and each new answer is added to it as it arrives."""
     if jobs < 1:
         raise TabtwinError(f"jobs must be at least 1, not {jobs}")
-    keys = [
-        cache.key(chat.system_prompt, sampling, max_tokens, q.history, sent(q, grounding)[0], grounding is not None)
-        if cache
-        else None
-        for q in questions
-    ]
+    keys = [cache_key(cache, chat, sampling, max_tokens, q, grounding) if cache else None for q in questions]
     answers = [cache.get(k) if cache else None for k in keys]
     todo = [i for i, answer in enumerate(answers) if answer is None]
     if len(todo) < len(questions):
@@ -543,6 +552,14 @@ def answer_all(
         if cache:
             cache.put(keys[i], answer)
     return answers
+
+
+def cache_key(cache: AnswerCache, chat, sampling: dict, max_tokens: int, q: Question, grounding) -> str:
+    """An answer's cache key: what the model is asked and how it decodes, the core's per-turn
+    options (its verdict on the notes, told_only) included."""
+    prompt, grounded = sent(q, grounding)
+    decoding = {**sampling, **(grounded["options"] if grounded else {})}
+    return cache.key(chat.system_prompt, decoding, max_tokens, q.history, prompt, grounding is not None)
 
 
 def ask_each(chat, questions: list[Question], max_tokens: int, sampling: dict, grounding, jobs: int):
@@ -597,6 +614,8 @@ def score_answer(q: Question, answer: dict, persona: str, other_names) -> dict:
         "stop_reason": answer["stop_reason"],
         "refused": answer["refused"],
         **({"sources": answer["sources"]} if "sources" in answer else {}),
+        # the core's judgement of the notes (grounded, with an answerability model)
+        **{k: answer[k] for k in ("verdict", "answerable") if k in answer},
         **(
             {"unsupported": answer["unsupported"], "flagged": bool(answer["unsupported"])}
             if "unsupported" in answer
@@ -763,12 +782,16 @@ def holdout_data_note(gguf: Path, data_dir: Path, h: dict) -> str | None:
     )
 
 
-def collect_questions(cfg, limit: int | None) -> tuple[list[Question], list[Canary]]:
-    examples = read_examples(cfg.data_dir / HOLDOUT_FILE)
+def collect_questions(cfg, limit: int | None, sealed: bool = False) -> tuple[list[Question], list[Canary]]:
+    """The holdout and the canaries; `sealed`: the sealed canaries alone ([eval] sealed)."""
+    if sealed and cfg.eval.sealed is None:
+        raise TabtwinError(f"{cfg.path}: --sealed needs [eval] sealed (the sealed canaries' file)")
+    examples = [] if sealed else read_examples(cfg.data_dir / HOLDOUT_FILE)
     limit = cfg.eval.limit if limit is None else limit
     if limit:
         examples = examples[:limit]
-    canaries = read_canaries(cfg.eval.canaries, cfg.data.apps) if cfg.eval.canaries else []
+    file = cfg.eval.sealed if sealed else cfg.eval.canaries
+    canaries = read_canaries(file, cfg.data.apps) if file else []
     if canaries and any(c.check in ("identity", "contrast") for c in canaries) and cfg.export.persona == "twin":
         raise TabtwinError(
             f"{cfg.path}: identity and contrast canaries look for the persona's name: set "
@@ -784,10 +807,17 @@ def collect_questions(cfg, limit: int | None) -> tuple[list[Question], list[Cana
 
 
 def command_line(
-    cfg, gguf: Path, limit: int | None, compare_base: str | None, no_base: bool = False, grounded: bool = False
+    cfg,
+    gguf: Path,
+    limit: int | None,
+    compare_base: str | None,
+    no_base: bool = False,
+    grounded: bool = False,
+    methods: bool = False,
+    sealed: bool = False,
 ) -> str:
     """The command that reruns this evaluation, for the report's header."""
-    words = ["tabtwin", "eval", shown(cfg.path)]
+    words = ["tabtwin", "eval", shown(cfg.path)] + ["--methods"] * methods + ["--sealed"] * sealed
     if no_base:
         words.append("--no-base")
     if cfg.grounding.site is not None and not grounded:
@@ -823,21 +853,26 @@ def evaluate(
     no_base: bool = False,
     jobs: int = 1,
     reuse: bool = False,
+    methods: bool = False,
+    sealed: bool = False,
 ) -> dict:
     """`grounding`: the core's Grounding over the site's index (the CLI builds it from [grounding]
     site); every model then answers twice, as labelled, "<model>" without it and
     "<model>+grounding" with it, and the report adds the retrieval's own figures. `jobs`: processes
     answering at once (the same answers, sooner; see `answer_all`). `reuse`: an answer an earlier
     run gave to exactly the same prompt, model, core and decoding comes from the answer cache
-    (answer_cache.py), and each new one is added to it: a rerun asks only what could change."""
+    (answer_cache.py), and each new one is added to it: a rerun asks only what could change.
+    `methods`: the grounded questions are also asked with each of the core's methods alone and with
+    none (`GROUNDED_METHODS`), one row each; "<model>+grounding" is always the site as served.
+    `sealed`: the sealed canaries alone, reported beside the twin as <twin>.sealed.eval.*."""
     gguf = Path(gguf or cfg.export_path)
     if not gguf.is_file():
         raise TabtwinError(f"{gguf}: no exported twin; run `tabtwin export {cfg.path}` first")
-    questions, canaries = collect_questions(cfg, limit)
+    questions, canaries = collect_questions(cfg, limit, sealed)
     trained_beside = holdout_data(gguf, cfg.data_dir)
     if note := holdout_data_note(gguf, cfg.data_dir, trained_beside):
         log(note)
-    command = command_line(cfg, gguf, limit, compare_base, no_base, grounding is not None)
+    command = command_line(cfg, gguf, limit, compare_base, no_base, grounding is not None, methods, sealed)
     runs = {"twin": gguf}
     compare_base = None if no_base else compare_base or cfg.eval.compare_base
     if compare_base:
@@ -862,8 +897,8 @@ def evaluate(
         models_used[label] = model_record(path)
         cache = AnswerCache(models_used[label]["sha256"]) if reuse else None
         answers[label] = answer_all(chat, questions, cfg.eval.max_tokens, label, log, sampling, jobs=jobs, cache=cache)
-        if grounding is not None:
-            grounded = f"{label}{GROUNDED}"
+        for suffix in grounded_runs(grounding, methods):
+            grounded = f"{label}{suffix}"
             answers[grounded] = answer_all(
                 chat, questions, cfg.eval.max_tokens, grounded, log, sampling, grounding, jobs=jobs, cache=cache
             )
@@ -878,6 +913,7 @@ def evaluate(
             "where": q.where,
             "turn": q.turn,
             "history_turns": len(q.history),
+            "previous": previous_question(q),
             "question": q.question,
             "expected": q.expected,
         }
@@ -892,7 +928,8 @@ def evaluate(
         "models": models_used,
         "holdout": shown(cfg.data_dir / HOLDOUT_FILE),
         "holdout_data": trained_beside,
-        "canaries": shown(cfg.eval.canaries) if cfg.eval.canaries else None,
+        "canaries": shown(cfg.eval.sealed if sealed else cfg.eval.canaries) if canaries else None,
+        "sealed": sealed,
         "persona": persona,
         "other_names": other_names,
         "max_tokens": cfg.eval.max_tokens,
@@ -903,8 +940,9 @@ def evaluate(
         "retrieval": retrieval_report(grounding, canaries) if grounding is not None else None,
         "rows": rows,
     }
-    json_path = gguf.with_name(gguf.stem + ".eval.json")
-    html_path = gguf.with_name(gguf.stem + ".eval.html")
+    stem = gguf.stem + (".sealed" if sealed else "")
+    json_path = gguf.with_name(stem + ".eval.json")
+    html_path = gguf.with_name(stem + ".eval.html")
     json_path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     html_path.write_text(html_report(report, curves), encoding="utf-8")
     for label in answers:
@@ -918,6 +956,39 @@ def evaluate(
 # --- the retrieval -------------------------------------------------------------------------------
 
 GROUNDED = "+grounding"
+# The core's methods for a grounded turn (wasm/core/src/grounding): the label suffix of a run with
+# that method alone, and (answerability model in use, told_only).
+GROUNDED_METHODS = {
+    ":none": (False, False),
+    ":answerability": (True, False),
+    ":told_only": (False, True),
+    ":both": (True, True),
+}
+
+
+def grounded_runs(grounding, methods: bool):
+    """Set `grounding` up for each grounded run and yield its label suffix: the site as served,
+    then (with `methods`) each method alone, none and both, where that differs from served. The
+    grounding is as served again afterwards."""
+    if grounding is None:
+        return
+    model, told_only = grounding.answerability_json(), grounding.told_only()
+    served = (model is not None, told_only)
+    yield GROUNDED
+    if not methods:
+        return
+    try:
+        for suffix, (use_model, use_told) in GROUNDED_METHODS.items():
+            if (use_model, use_told) == served:
+                continue
+            if use_model and model is None:
+                raise TabtwinError("--methods: the site has no [grounding] answerability model to measure")
+            grounding.set_answerability(model if use_model else None)
+            grounding.set_told_only(use_told)
+            yield GROUNDED + suffix
+    finally:
+        grounding.set_answerability(model)
+        grounding.set_told_only(told_only)
 
 
 def found_in(texts: str, c: Canary) -> bool:

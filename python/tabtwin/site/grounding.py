@@ -26,7 +26,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -395,9 +395,23 @@ def vectors(items: list[Passage], embedder_gguf: Path) -> list[str]:
     return [base64.b64encode(row.astype("<f2").tobytes()).decode("ascii") for row in matrix]
 
 
-def encode(items: list[Passage], embedder: tuple[Path, dict] | None = None) -> bytes:
+def answerability_model(path: Path) -> dict:
+    """The fitted model `tabtwin grounding fit` wrote (the core checks its features and numbers)."""
+    try:
+        model = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise GroundingError(f"[grounding] answerability: cannot read {path} ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise GroundingError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(model, dict) or not isinstance(model.get("features"), list):
+        raise GroundingError(f"{path}: not an answerability model (run `tabtwin grounding fit` to write it)")
+    return model
+
+
+def encode(items: list[Passage], embedder: tuple[Path, dict] | None = None, config: Grounding | None = None) -> bytes:
     """The index file. With `embedder` (its GGUF and its models.json entry) every passage carries its
-    vector and the index names the embedder's sha256, which the core checks the downloaded file against."""
+    vector and the index names the embedder's sha256, which the core checks the downloaded file against.
+    `config`'s answerability model and told_only go in too: the core decides each turn with them."""
     rows = [asdict(p) for p in items]
     index: dict = {"format": FORMAT}
     if embedder is not None:
@@ -405,6 +419,10 @@ def encode(items: list[Passage], embedder: tuple[Path, dict] | None = None) -> b
         for row, vector in zip(rows, vectors(items, gguf), strict=True):
             row["vector"] = vector
         index["embedder"] = {"name": entry["label"], "sha256": entry["sha256"], "dim": EMBEDDING_DIM}
+    if config is not None and config.answerability is not None:
+        index["answerability"] = answerability_model(config.answerability)
+    if config is not None and config.told_only:
+        index["told_only"] = True
     index["passages"] = rows
     return json.dumps(index, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -440,7 +458,7 @@ def write(
         (out_dir / REPORT_NAME).unlink(missing_ok=True)
         return None
     items = passages(content, config)
-    data = encode(items, embedder)
+    data = encode(items, embedder, config)
     digest = hashlib.sha256(data).hexdigest()
     name = f"grounding.{digest[:12]}.json"
     for old in stale:
@@ -461,21 +479,23 @@ def write(
     return index
 
 
-def index_for(registry_path: Path, log=print) -> tuple[bytes, Path | None] | None:
+def index_for(registry_path: Path, log=print, fitting: bool = False) -> tuple[bytes, Path | None] | None:
     """The index `python build.py` would publish for the site of `registry_path` (its models.toml, beside
     site/content), and the embedder GGUF it names: what `tabtwin eval` grounds questions with. None when
-    the site has no [grounding]."""
+    the site has no [grounding]. `fitting`: for `tabtwin grounding fit`, without an answerability model."""
     from tabtwin.catalog.embedder import default_embedder_path
     from tabtwin.paths import sha256_file
     from tabtwin.site.content import load as load_content
     from tabtwin.site.registry import load_grounding
 
-    config = load_grounding(registry_path)
+    config = load_grounding(registry_path, fitting)
     if config is None:
         return None
+    if fitting:
+        config = replace(config, answerability=None)
     content = load_content(Path(registry_path).parent / "site" / "content")
     embedder = None
     if config.embedder is not None:
         gguf = default_embedder_path(log) if config.embedder == "default" else Path(config.embedder)
         embedder = (gguf, {"label": EMBEDDER_LABEL, "sha256": sha256_file(gguf)})
-    return encode(passages(content, config), embedder), embedder[0] if embedder else None
+    return encode(passages(content, config), embedder, config), embedder[0] if embedder else None

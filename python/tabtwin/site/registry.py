@@ -45,7 +45,14 @@ HOSTNAME = re.compile(
 )
 # [grounding]: the index of the author's own material the page retrieves from (site.grounding)
 GROUNDING_SOURCES = ("about", "projects", "books", "musings", "talks", "qa")  # also the index's order
-GROUNDING_KEYS = {"enabled": bool, "sources": list, "qa": str, "embedder": (str, bool)}
+GROUNDING_KEYS = {
+    "enabled": bool,
+    "sources": list,
+    "qa": str,
+    "embedder": (str, bool),
+    "answerability": (str, bool),
+    "told_only": bool,
+}
 SERVE_MODES = ("copy", "remote")
 TOP_KEYS = ("model", "voice", "site", "grounding")
 VOICE_KEYS = {"model": str, "enabled": bool}
@@ -353,14 +360,22 @@ class Grounding:
     # "default" (all-MiniLM-L6-v2 from PyPI, tabtwin.catalog.embedder), a GGUF path, or None: the
     # passages are then matched by words alone (a visitor's paraphrase often shares none).
     embedder: str | Path | None = "default"
+    # The fitted answerability model (`tabtwin grounding fit` writes it; the core decides with it
+    # whether a turn's notes answer), or None: the twin decides alone, as before.
+    answerability: Path | None = None
+    # A grounded reply may not begin a name or number nothing told the twin (the core's decoding).
+    told_only: bool = False
 
 
-def load_grounding(path: Path | str) -> Grounding | None:
+def load_grounding(path: Path | str, fitting: bool = False) -> Grounding | None:
     """The optional `[grounding]` table: `enabled` (default true when the table is written),
     `sources` (any of GROUNDING_SOURCES; default all of the site's, plus "qa" when `qa` is set),
-    `qa` (the persona's seeds.jsonl, relative to models.toml; needed when "qa" is a source) and
-    `embedder` ("default", a GGUF path relative to models.toml, or false for words alone).
-    None (no index, the page offers no grounding) when the table is absent or enabled = false."""
+    `qa` (the persona's seeds.jsonl, relative to models.toml; needed when "qa" is a source),
+    `embedder` ("default", a GGUF path relative to models.toml, or false for words alone),
+    `answerability` (the JSON `tabtwin grounding fit` writes, relative to models.toml, or false) and
+    `told_only` (true: a grounded reply may not begin a name or number it was not told).
+    None (no index, the page offers no grounding) when the table is absent or enabled = false.
+    `fitting`: `tabtwin grounding fit` is about to write the answerability file (it may not exist yet)."""
     path = Path(path)
     table, line = _table(path, "grounding")
     if table is None:
@@ -378,7 +393,7 @@ def load_grounding(path: Path | str) -> Grounding | None:
                 bool: "true or false",
                 list: "a list of source names",
                 str: "a path (a string)",
-                (str, bool): '"default", a GGUF path, or false',
+                (str, bool): '"default", a GGUF path, or false' if key == "embedder" else "a path or false",
             }[kind]
             bad(key, f"must be {what} (got {table[key]!r})")
     if problems:
@@ -414,10 +429,21 @@ def load_grounding(path: Path | str) -> Grounding | None:
         embedder = (path.parent / embedder).resolve()
         if not embedder.is_file():
             bad("embedder", f"{embedder} does not exist (a sentence-embedding GGUF from tabtwin.embed)")
+    answerability = table.get("answerability", False)
+    if answerability is True:
+        bad("answerability", "must name the file `tabtwin grounding fit` writes (a path), or be false")
+    elif answerability:
+        answerability = (path.parent / answerability).resolve()
+        if not answerability.is_file() and not fitting:
+            bad("answerability", f"{answerability} does not exist: run `tabtwin grounding fit {path.name}`")
+        elif embedder is None:
+            bad("answerability", "needs the embedder (its features include the embedding's similarity)")
     if problems:
         raise RegistryError(problems)
     return Grounding(
         sources=tuple(s for s in GROUNDING_SOURCES if s in sources),
         qa=(path.parent / qa).resolve() if qa and "qa" in sources else None,
         embedder=embedder,
+        answerability=answerability or None,
+        told_only=table.get("told_only", False),
     )

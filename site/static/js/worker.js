@@ -10,6 +10,9 @@ let transcriber = null;
 let grounding = null;  // the site's index of the author's pages, when it has one
 let stopRequested = false;
 let generating = false;  // a GENERATE is streaming: a PREPARE now would feed into its reply
+// The visitor's questions of this conversation, as typed: a follow-up ("what's its name?") is
+// matched with the one before it. Emptied on RESET, the last one dropped on REWIND.
+let asked = [];
 const CONTEXT_LIMIT = 2048;
 
 /**
@@ -120,7 +123,7 @@ async function readAhead() {
         current = newestPrepare;
         newestPrepare = null;
         const { prompt, ground = false } = current;
-        text = chat && ground && grounding ? JSON.parse(grounding.ground(prompt)).text : prompt;
+        text = chat && ground && grounding ? groundTurn(prompt).text : prompt;
         tokens = 0;
       }
       if (!chat || generating) break;
@@ -135,6 +138,13 @@ async function readAhead() {
     if (newestPrepare) post(msg.PREPARED, { id: newestPrepare.id, tokens: 0 });  // came as Enter did
     newestPrepare = null;
   }
+}
+
+// The turn as the model sees it, the passages in it, and the generation options the core's
+// judgement of them sets (its verdict on whether they answer, told_only): JSON from the core.
+function groundTurn(prompt) {
+  const previous = asked.length ? asked[asked.length - 1] : undefined;
+  return JSON.parse(grounding.ground(prompt, undefined, previous));
 }
 
 async function generate(request) {
@@ -153,8 +163,10 @@ async function streamReply({ id, prompt, options = {}, ground = false }) {
   const started = performance.now();
   // Grounded: the core picks the passages and renders them into the turn in the format the twin
   // was trained on; the visitor sees their own words, the model sees the notes too.
-  const { text, sources } = ground && grounding ? JSON.parse(grounding.ground(prompt)) : { text: prompt, sources: [] };
-  chat.start(text, JSON.stringify(options));
+  const grounded = ground && grounding ? groundTurn(prompt) : { text: prompt, sources: [], options: {} };
+  const { text, sources } = grounded;
+  chat.start(text, JSON.stringify({ ...options, ...grounded.options }));
+  asked.push(prompt);
   let tokens = 0;
   let firstTokenAt = 0;
   let lastTokenAt = 0;
@@ -193,8 +205,9 @@ const handlers = {
   [msg.GENERATE]: generate,
   [msg.PREPARE]: prepare,
   [msg.STOP]: () => { stopRequested = true; },
-  [msg.RESET]: () => chat && chat.reset(),
-  [msg.REWIND]: () => chat && chat.forget_last_exchange(), // regenerate: ask the last question again
+  [msg.RESET]: () => { asked = []; if (chat) chat.reset(); },
+  // regenerate: ask the last question again
+  [msg.REWIND]: () => { asked.pop(); if (chat) chat.forget_last_exchange(); },
   [msg.LOAD_VOICE]: loadVoice,
   [msg.TRANSCRIBE]: transcribe,
   [msg.PING]: ({ id }) => post(msg.PONG, { id }),

@@ -6,7 +6,8 @@
 use crate::bundle::{Bundle, ModelInfo};
 use crate::channels::{parse_reply, Event};
 use crate::error::{Error, Result};
-use crate::generate::{StopReason, Turn};
+use crate::generate::{Guard, StopReason, Turn};
+use crate::grounding::answerable::Verdict;
 use crate::options::{GenerateOptions, Overrides};
 use crate::session::{Prepared, Session};
 use crate::system_prompt::SystemPrompt;
@@ -129,9 +130,38 @@ impl Chat {
         }
         let options = self.defaults().with(overrides)?;
         self.finish_turn();
+        let guard = self.guard(user, &options)?;
         let logits = self.session.begin_turn(&mut self.bundle, self.system_prompt.get(), user, options.max_tokens)?;
-        self.turn = Some(Turn::new(user, &options, logits, self.bundle.allowed_apps()));
+        self.turn = Some(Turn::new(user, &options, logits, self.bundle.allowed_apps(), guard));
         Ok(())
+    }
+
+    /// What the turn's verdict and `told_only` hold the reply to. A refusal is one of the twin's
+    /// own lines (a model without `tabtwin.refusals` has none to give, and decides itself).
+    fn guard(&self, user: &str, options: &GenerateOptions) -> Result<Guard> {
+        let mut guard = Guard::default();
+        match options.verdict {
+            Some(Verdict::Refuse) => {
+                if let Some(line) = self.bundle.refusals.for_question(user) {
+                    guard.forced = self.bundle.tokenizer.encode(line)?.into();
+                }
+            }
+            Some(Verdict::Answer) => guard.no_refusal = true,
+            Some(Verdict::Open) | None => {}
+        }
+        if options.told_only {
+            guard.known = Some(crate::support::known(&self.told(user)));
+        }
+        Ok(guard)
+    }
+
+    /// Everything the model is told when it answers `user`: its system prompt and every user turn
+    /// (a grounded one carries its notes).
+    fn told<'a>(&'a self, user: &'a str) -> Vec<&'a str> {
+        let mut told: Vec<&str> = self.system_prompt.get().into_iter().collect();
+        told.extend(self.session.history().iter().filter(|m| m.role == "user").map(|m| m.content.as_str()));
+        told.push(user);
+        told
     }
 
     /// Feed up to `most` tokens of the prompt a reply to `user` would start from (with the
@@ -220,10 +250,7 @@ impl Chat {
     /// conversation, whose grounded turns carry their notes. Empty when there is no reply.
     pub fn last_reply_unsupported(&self) -> Vec<String> {
         let (Some(text), Some(turn)) = (self.last_reply_text(), self.turn.as_ref()) else { return Vec::new() };
-        let mut told: Vec<&str> = self.system_prompt.get().into_iter().collect();
-        told.extend(self.session.history().iter().filter(|m| m.role == "user").map(|m| m.content.as_str()));
-        told.push(turn.user());
-        crate::support::unsupported(&text, &told)
+        crate::support::unsupported(&text, &self.told(turn.user()))
     }
 
     /// What a visitor reads of the last reply: its text, without a think block or TOOL line.

@@ -9,8 +9,10 @@
 
 use serde::Serialize;
 
+use std::collections::{HashSet, VecDeque};
+
 use crate::bundle::Bundle;
-use crate::channels::{ChannelParser, Event};
+use crate::channels::{parse_reply, ChannelParser, Event};
 use crate::error::Result;
 use crate::options::GenerateOptions;
 use crate::sampler::Sampler;
@@ -42,8 +44,27 @@ impl StopReason {
     }
 }
 
+/// What the core holds a reply to beyond sampling (`grounding::answerable`, `support.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    /// The reply, decided already: the tokens of one of the twin's refusals.
+    pub forced: VecDeque<u32>,
+    /// The notes answer: a refusal may not open the reply (`Refusals::blocks`).
+    pub no_refusal: bool,
+    /// The words the model was told: a name or number outside them may not begin.
+    pub known: Option<HashSet<String>>,
+}
+
+impl Guard {
+    fn constrains(&self) -> bool {
+        self.no_refusal || self.known.is_some()
+    }
+}
+
 pub struct Turn {
     user: String,
+    guard: Guard,
+    allowed_apps: Option<Vec<String>>,
     sampler: Sampler,
     generated: Vec<u32>,
     stream: TextStream,
@@ -58,9 +79,17 @@ pub struct Turn {
 
 impl Turn {
     /// A reply to `user` whose prompt has been fed; `logits` are its last position's.
-    pub fn new(user: &str, options: &GenerateOptions, logits: Vec<f32>, allowed_apps: Option<Vec<String>>) -> Self {
+    pub fn new(
+        user: &str,
+        options: &GenerateOptions,
+        logits: Vec<f32>,
+        allowed_apps: Option<Vec<String>>,
+        guard: Guard,
+    ) -> Self {
         Self {
             user: user.to_string(),
+            guard,
+            allowed_apps: allowed_apps.clone(),
             sampler: Sampler::new(options.sampling.clone()),
             generated: Vec::new(),
             stream: TextStream::default(),
@@ -97,15 +126,22 @@ impl Turn {
         if self.finished.is_some() {
             return Ok(self.flush());
         }
-        let token = self.sampler.sample(&mut self.logits, &self.generated);
-        if bundle.is_end_of_turn(token) {
+        let forced = self.guard.forced.pop_front();
+        let token = match forced {
+            Some(token) => token,
+            None if self.guard.constrains() => self.sample_guarded(bundle),
+            None => self.sampler.sample(&mut self.logits, &self.generated),
+        };
+        if forced.is_none() && bundle.is_end_of_turn(token) {
             self.finish(StopReason::EndOfTurn);
             return Ok(Some(Vec::new()));
         }
         self.generated.push(token);
         let piece = self.stream.push(&bundle.tokenizer, &self.generated)?;
         let events = self.channels.push(&piece);
-        if self.generated.len() >= self.max_tokens {
+        if forced.is_some() && self.guard.forced.is_empty() {
+            self.finish(StopReason::EndOfTurn);
+        } else if self.generated.len() >= self.max_tokens {
             self.finish(StopReason::MaxTokens);
         } else if !session.has_room() {
             self.finish(StopReason::ContextFull);
@@ -113,6 +149,28 @@ impl Turn {
             self.logits = session.feed(bundle.model.as_mut(), token)?;
         }
         Ok(Some(events))
+    }
+
+    /// The best token the guard lets through: what a visitor would read with it (no think block,
+    /// no TOOL line) may not be on its way to a refusal, nor begin an untold name or number.
+    fn sample_guarded(&mut self, bundle: &Bundle) -> u32 {
+        let Self { sampler, logits, generated, guard, allowed_apps, .. } = self;
+        let allowed = |candidate: u32| {
+            // The end of the turn ends the last word too: "Gun" may begin "Gunnar", not end a reply.
+            let ended = bundle.is_end_of_turn(candidate);
+            let mut tokens = generated.clone();
+            if !ended {
+                tokens.push(candidate);
+            }
+            let Ok(raw) = bundle.tokenizer.decode(&tokens) else { return true };
+            let visible: String = parse_reply(&raw, allowed_apps.clone())
+                .iter()
+                .filter_map(|e| if let Event::Text { text } = e { Some(text.as_str()) } else { None })
+                .collect();
+            !(guard.no_refusal && bundle.refusals.blocks(&visible))
+                && guard.known.as_ref().is_none_or(|known| crate::support::may_continue(&visible, known, ended))
+        };
+        sampler.sample_allowed(logits, generated, allowed)
     }
 
     /// The events still held back when the reply ends, once.

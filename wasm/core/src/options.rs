@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::gguf::{self, GgufFile};
+use crate::grounding::answerable::Verdict;
 use crate::sampler::SamplingOptions;
 
 /// Everything one reply is generated with.
@@ -18,11 +19,19 @@ pub struct GenerateOptions {
     pub max_tokens: usize,
     #[serde(flatten)]
     pub sampling: SamplingOptions,
+    /// The core's judgement of this turn's notes (`grounding::answerable`): `refuse` gives one of
+    /// the twin's trained refusals, `answer` keeps a refusal from opening the reply. Per turn, from
+    /// the grounding of its question; never a model's default.
+    #[serde(skip)]
+    pub verdict: Option<Verdict>,
+    /// A name or number nothing told the model may not begin (`support::may_continue`). Per turn.
+    #[serde(skip)]
+    pub told_only: bool,
 }
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        Self { max_tokens: 256, sampling: SamplingOptions::default() }
+        Self { max_tokens: 256, sampling: SamplingOptions::default(), verdict: None, told_only: false }
     }
 }
 
@@ -38,6 +47,9 @@ pub struct Overrides {
     pub repeat_penalty: Option<f32>,
     pub repeat_last_n: Option<usize>,
     pub seed: Option<u64>,
+    /// What `Grounding::ground` decided for this turn (its `options`).
+    pub verdict: Option<Verdict>,
+    pub told_only: Option<bool>,
 }
 
 impl Overrides {
@@ -104,6 +116,8 @@ impl GenerateOptions {
         sampling.repeat_penalty = overrides.repeat_penalty.unwrap_or(sampling.repeat_penalty);
         sampling.repeat_last_n = overrides.repeat_last_n.unwrap_or(sampling.repeat_last_n);
         sampling.seed = overrides.seed.unwrap_or(sampling.seed);
+        options.verdict = overrides.verdict.or(options.verdict);
+        options.told_only = overrides.told_only.unwrap_or(options.told_only);
         options
             .check()
             .map_err(|(field, problem)| Error::Invalid(format!("generation option '{field}': {problem}")))?;
@@ -190,6 +204,15 @@ mod tests {
     }
 
     #[test]
+    fn a_turns_verdict_and_told_only_arrive_as_overrides() {
+        let overrides = Overrides::from_json(r#"{"verdict": "refuse", "told_only": true}"#).unwrap();
+        let effective = GenerateOptions::default().with(&overrides).unwrap();
+        assert_eq!((effective.verdict, effective.told_only), (Some(Verdict::Refuse), true));
+        let err = Overrides::from_json(r#"{"verdict": "maybe"}"#).unwrap_err().to_string();
+        assert!(err.contains("verdict"), "{err}");
+    }
+
+    #[test]
     fn no_overrides_is_empty_text_null_or_an_empty_object() {
         for text in ["", "null", "{}", " { } "] {
             assert_eq!(Overrides::from_json(text).unwrap(), Overrides::default(), "{text:?}");
@@ -203,5 +226,9 @@ mod tests {
         for key in ["max_tokens", "temperature", "top_k", "top_p", "repeat_penalty", "repeat_last_n", "seed"] {
             assert!(keys.contains(&key), "{key} missing from {json}");
         }
+        assert!(
+            !keys.contains(&"verdict") && !keys.contains(&"told_only"),
+            "per-turn choices are not a model's defaults"
+        );
     }
 }

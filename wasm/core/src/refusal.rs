@@ -10,10 +10,27 @@
 use crate::error::{Error, Result};
 use crate::keys;
 
+/// How any reply opens that admits not knowing, normalized: a reply the core has judged answerable
+/// may not open with these either (`blocks`), whatever the twin was trained to say.
+const COMMON_OPENINGS: &[&str] = &[
+    "i don't know",
+    "i do not know",
+    "i'm not sure",
+    "i am not sure",
+    "i have no idea",
+    "i can't say",
+    "i cannot say",
+    "i've never written",
+    "i haven't written",
+    "my notes don't say",
+];
+
 /// The openings of a twin's refusals, normalized; empty for a model without `tabtwin.refusals`.
 #[derive(Debug, Clone, Default)]
 pub struct Refusals {
     openings: Vec<String>,
+    /// The refusals as written: what the twin says when the core decides its notes cannot answer.
+    lines: Vec<String>,
 }
 
 impl Refusals {
@@ -36,7 +53,29 @@ impl Refusals {
             }
             openings.push(opening);
         }
-        Ok(Self { openings })
+        Ok(Self { openings, lines })
+    }
+
+    /// The trained refusal the twin gives to `question` when its notes cannot answer: one of its
+    /// own lines, chosen by the question's words so the same question gets the same line.
+    pub fn for_question(&self, question: &str) -> Option<&str> {
+        if self.lines.is_empty() {
+            return None;
+        }
+        // FNV-1a: the same on every target, so the page and `tabtwin eval` pick the same line.
+        let hash = normalize(question)
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+        Some(&self.lines[(hash % self.lines.len() as u64) as usize])
+    }
+
+    /// Whether a reply that begins `reply` is on its way to a refusal: it opens with one (the
+    /// twin's or a common one), or it has gone past its first word into one.
+    pub fn blocks(&self, reply: &str) -> bool {
+        let reply = normalize(reply);
+        let openings = self.openings.iter().map(String::as_str).chain(COMMON_OPENINGS.iter().copied());
+        let past_first_word = reply.trim_end().contains(' ') || reply.ends_with(' ');
+        openings.into_iter().any(|o| reply.starts_with(o) || (past_first_word && o.starts_with(reply.trim_end())))
     }
 
     /// The openings a reply is compared with, normalized.
@@ -96,6 +135,27 @@ mod tests {
         ] {
             assert!(!r.is_refusal(reply), "{reply}");
         }
+    }
+
+    #[test]
+    fn a_reply_on_its_way_to_a_refusal_is_blocked_and_an_answer_is_not() {
+        let r = demo();
+        for begun in ["I don", "I don't know", "That isn't", "I'm not sure", "i do not"] {
+            assert!(r.blocks(begun), "{begun}");
+        }
+        for begun in ["I", "I live", "That", "My cat", "I don't think so", "Mercator"] {
+            assert!(!r.blocks(begun), "{begun}");
+        }
+        assert!(Refusals::default().blocks("I have no idea"), "the common openings hold without a list");
+    }
+
+    #[test]
+    fn a_question_gets_one_of_the_twins_own_refusals_the_same_each_time() {
+        let r = demo();
+        let line = r.for_question("What breed is Mercator?").unwrap();
+        assert!(r.is_refusal(line));
+        assert_eq!(r.for_question("what breed is  Mercator?"), Some(line));
+        assert_eq!(Refusals::default().for_question("anything"), None);
     }
 
     #[test]

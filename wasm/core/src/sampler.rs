@@ -28,6 +28,9 @@ impl Default for SamplingOptions {
     }
 }
 
+/// How many picks a constraint may refuse for one token.
+const MAX_REFUSED: usize = 24;
+
 pub struct Sampler {
     options: SamplingOptions,
     rng: SplitMix64,
@@ -42,6 +45,26 @@ impl Sampler {
     /// Pick the next token from `logits`; `generated` holds this reply's tokens so far.
     pub fn sample(&mut self, logits: &mut [f32], generated: &[u32]) -> u32 {
         self.apply_repeat_penalty(logits, generated);
+        self.pick(logits)
+    }
+
+    /// `sample`, among the tokens `allowed` accepts: a refused pick is taken out and the choice
+    /// made again, up to `MAX_REFUSED` times (then the next pick stands, so a reply never stalls).
+    pub fn sample_allowed(&mut self, logits: &mut [f32], generated: &[u32], allowed: impl Fn(u32) -> bool) -> u32 {
+        self.apply_repeat_penalty(logits, generated);
+        for _ in 0..MAX_REFUSED {
+            let token = self.pick(logits);
+            if allowed(token) {
+                return token;
+            }
+            if let Some(l) = logits.get_mut(token as usize) {
+                *l = f32::NEG_INFINITY;
+            }
+        }
+        self.pick(logits)
+    }
+
+    fn pick(&mut self, logits: &[f32]) -> u32 {
         if self.options.temperature <= 0.0 {
             return argmax(logits);
         }
@@ -140,6 +163,13 @@ mod tests {
         assert_eq!(s.sample(&mut [0.0, 3.0, 2.0], &[1]), 2);
         // nothing generated yet: the prompt does not count
         assert_eq!(s.sample(&mut [0.0, 3.0, 2.0], &[]), 1);
+    }
+
+    #[test]
+    fn a_refused_pick_gives_way_to_the_next_best_and_never_stalls() {
+        let mut s = Sampler::new(SamplingOptions::default());
+        assert_eq!(s.sample_allowed(&mut [0.1, 3.0, 2.0], &[], |t| t != 1), 2);
+        assert_eq!(s.sample_allowed(&mut [0.1, 3.0, 2.0], &[], |_| false), 0, "after refusals, a pick stands");
     }
 
     #[test]

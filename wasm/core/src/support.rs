@@ -10,16 +10,12 @@
 //! A name at the start of a sentence is not checked: it cannot be told from an ordinary word
 //! there, and a warning that flags "Small" would teach visitors to ignore it.
 
+use std::collections::HashSet;
+
 /// The reply's names and numbers that no text of `told` contains as a word, each once, as the
 /// reply writes them (without a possessive), in the order they first appear.
 pub fn unsupported(reply: &str, told: &[&str]) -> Vec<String> {
-    // A hyphenated word also states its parts: "Okonkwo-Lindqvist" tells "Okonkwo".
-    let known: std::collections::HashSet<String> = told
-        .iter()
-        .flat_map(|text| words(text))
-        .flat_map(|(_, word)| std::iter::once(word).chain(word.split('-').filter(|p| p.len() < word.len())))
-        .map(key)
-        .collect();
+    let known = known(told);
     let mut out: Vec<String> = Vec::new();
     for (start, word) in words(reply) {
         if !is_claim(reply, start, word) || known.contains(&key(word)) {
@@ -31,6 +27,30 @@ pub fn unsupported(reply: &str, told: &[&str]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Every word of `told`, as words compare. A hyphenated word also states its parts:
+/// "Okonkwo-Lindqvist" tells "Okonkwo".
+pub fn known(told: &[&str]) -> HashSet<String> {
+    told.iter()
+        .flat_map(|text| words(text))
+        .flat_map(|(_, word)| std::iter::once(word).chain(word.split('-').filter(|p| p.len() < word.len())))
+        .map(key)
+        .collect()
+}
+
+/// Whether a reply that begins `text` may go on (or, `ended`, end there): its last word, if it is a
+/// name or a number, is one `known` holds (or, still being written, the start of one). Decoding with `told_only` takes
+/// the best token that keeps this true, so an invented name or number cannot begin; earlier words
+/// were checked when they were written.
+pub fn may_continue(text: &str, known: &HashSet<String>, ended: bool) -> bool {
+    let Some(&(start, word)) = words(text).last() else { return true };
+    if !is_claim(text, start, word) {
+        return true;
+    }
+    let k = key(word);
+    let complete = ended || start + word.len() < text.trim_end_matches(['\'', '\u{2019}']).len();
+    known.contains(&k) || (!complete && known.iter().any(|w| w.starts_with(&k)))
 }
 
 /// A word a fact rests on: a number, or a name (see the module's comment).
@@ -109,6 +129,27 @@ mod tests {
         "You are the demo twin of Ada Okonkwo-Lindqvist, a software engineer in Gothenburg.",
         "Notes from my own pages:\n[About] I keep Gunnar, a sourdough starter, since 2019. My rye is 20% rye.\n\nWhat's your blood type?",
     ];
+
+    #[test]
+    fn a_reply_may_go_on_into_a_told_name_or_number_but_not_an_untold_one() {
+        let known = known(TOLD);
+        for begun in
+            ["I keep Gun", "I keep Gunnar", "I keep Gunnar,", "since 20", "since 2019", "I live in", "My rye is 20%"]
+        {
+            assert!(may_continue(begun, &known, false), "{begun}");
+        }
+        for begun in
+            ["I'm a female, 45", "My father is Samuel", "My father is Sam ", "since 1987", "I keep Gunnar since 2018"]
+        {
+            assert!(!may_continue(begun, &known, false), "{begun}");
+        }
+        assert!(
+            may_continue("I keep Gun", &known, false) && !may_continue("I keep Gun", &known, true),
+            "ended: a whole word"
+        );
+        assert!(may_continue("Samuel", &known, true), "a sentence's first word is not checked");
+        assert!(may_continue("", &known, true));
+    }
 
     #[test]
     fn an_invented_number_or_name_is_unsupported_and_a_told_one_is_not() {

@@ -123,8 +123,10 @@ impl Chat {
     /// each event as a dict (`{"kind": "text"|"thinking"|"tool", ...}`), `on_text(piece)`
     /// with each text piece; either returning False stops the reply. Keyword overrides
     /// left as None keep the model's defaults (`info()["sampling"]`).
+    /// `verdict` and `told_only`: what the grounding of the question decided (its `options`).
     #[pyo3(signature = (prompt, on_event=None, *, max_tokens=None, temperature=None, top_k=None, top_p=None,
-                        repeat_penalty=None, repeat_last_n=None, seed=None, on_text=None))]
+                        repeat_penalty=None, repeat_last_n=None, seed=None, on_text=None, verdict=None,
+                        told_only=None))]
     #[allow(clippy::too_many_arguments)]
     fn generate(
         &mut self,
@@ -139,8 +141,24 @@ impl Chat {
         repeat_last_n: Option<usize>,
         seed: Option<u64>,
         on_text: Option<Bound<'_, PyAny>>,
+        verdict: Option<String>,
+        told_only: Option<bool>,
     ) -> PyResult<String> {
-        let overrides = Overrides { max_tokens, temperature, top_k, top_p, repeat_penalty, repeat_last_n, seed };
+        let verdict = verdict
+            .map(|v| serde_json::from_value(Value::String(v.clone())))
+            .transpose()
+            .map_err(|_| PyValueError::new_err("verdict must be 'answer', 'refuse' or 'open'"))?;
+        let overrides = Overrides {
+            max_tokens,
+            temperature,
+            top_k,
+            top_p,
+            repeat_penalty,
+            repeat_last_n,
+            seed,
+            verdict,
+            told_only,
+        };
         let mut callback_error: Option<PyErr> = None;
         let mut call = |f: &Bound<'_, PyAny>, arg: PyResult<Bound<'_, PyAny>>| -> bool {
             match arg.and_then(|arg| f.call1((arg,))) {
@@ -337,7 +355,10 @@ impl Grounding {
 
     /// `question` as the model sees it: dict {text, sources: [{id, source, title, url, score}]}.
     /// `exclude`: ids of passages to leave out (training data for a question the notes do not answer).
-    #[pyo3(signature = (question, top_k=None, min_score=None, budget_chars=None, exclude=None))]
+    /// `previous`: the visitor's last question as typed (a follow-up is matched with it); with
+    /// `exclude`, not both. The dict also holds `decision` and `options` (pass to `generate`).
+    #[pyo3(signature = (question, top_k=None, min_score=None, budget_chars=None, exclude=None, previous=None))]
+    #[allow(clippy::too_many_arguments)]
     fn ground<'py>(
         &self,
         py: Python<'py>,
@@ -346,10 +367,53 @@ impl Grounding {
         min_score: Option<f32>,
         budget_chars: Option<usize>,
         exclude: Option<Vec<String>>,
+        previous: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let limits = limits(top_k, min_score, budget_chars)?;
-        let grounded = self.inner.ground_without(question, &limits, &exclude.unwrap_or_default()).map_err(to_py)?;
+        let grounded = match exclude {
+            Some(exclude) => self.inner.ground_without(question, &limits, &exclude),
+            None => self.inner.ground_following(question, previous.as_deref(), &limits),
+        }
+        .map_err(to_py)?;
         to_python(py, &grounded)
+    }
+
+    /// Fit the answerability model on the Q&A seeds (the text of a seeds.jsonl) and this index;
+    /// returns it as JSON text (what [grounding] answerability names). Needs the embedder attached.
+    fn fit_answerability(&self, seeds: &str) -> PyResult<String> {
+        let seeds = grounding::fit::read_seeds(seeds).map_err(to_py)?;
+        let examples = grounding::fit::examples(&self.inner, &seeds, &grounding::LIMITS).map_err(to_py)?;
+        let model = grounding::fit::fit(&examples).map_err(to_py)?;
+        serde_json::to_string_pretty(&model).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Use this answerability model (JSON text) from now on, or none.
+    #[pyo3(signature = (model=None))]
+    fn set_answerability(&mut self, model: Option<&str>) -> PyResult<()> {
+        let model = model
+            .map(serde_json::from_str::<grounding::answerable::Model>)
+            .transpose()
+            .map_err(|e| PyValueError::new_err(format!("answerability model: {e}")))?;
+        self.inner.set_answerability(model).map_err(to_py)
+    }
+
+    /// The answerability model in use, as JSON text, or None.
+    fn answerability_json(&self) -> PyResult<Option<String>> {
+        self.inner
+            .answerability()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Whether grounded turns decode with told_only.
+    fn told_only(&self) -> bool {
+        self.inner.told_only()
+    }
+
+    /// Turn the untold-names-and-numbers constraint on or off for grounded turns.
+    fn set_told_only(&mut self, on: bool) {
+        self.inner.set_told_only(on);
     }
 
     /// Match questions by meaning too, with the embedding model the index names (its GGUF).

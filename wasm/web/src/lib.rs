@@ -174,13 +174,20 @@ impl Grounding {
         self.inner.passages().len()
     }
 
-    /// `question` as the model sees it, as JSON {text, sources: [{id, source, title, url, score}]}.
-    /// `limits_json`: overrides of the core's limits (top_k, min_score, budget_chars).
-    pub fn ground(&self, question: &str, limits_json: Option<String>) -> Result<String, JsError> {
+    /// `question` as the model sees it, as JSON {text, sources: [{id, source, title, url, score}],
+    /// decision, options}: pass `options` to `Chat.start` with the caller's own. `limits_json`:
+    /// overrides of the core's limits (top_k, min_score, budget_chars). `previous`: the visitor's
+    /// last question as typed (a follow-up is matched with it).
+    pub fn ground(
+        &self,
+        question: &str,
+        limits_json: Option<String>,
+        previous: Option<String>,
+    ) -> Result<String, JsError> {
         let overrides =
             grounding::LimitOverrides::from_json(limits_json.as_deref().unwrap_or_default()).map_err(to_js)?;
         let limits = grounding::LIMITS.with(&overrides).map_err(to_js)?;
-        Ok(json(&self.inner.ground(question, &limits).map_err(to_js)?))
+        Ok(json(&self.inner.ground_following(question, previous.as_deref(), &limits).map_err(to_js)?))
     }
 
     /// Match questions by meaning too, with the embedding model the index names (its assembled bytes).

@@ -378,3 +378,67 @@ fn a_prompt_prepared_a_chunk_at_a_time_ends_in_the_same_cache() {
     assert_eq!(fed.iter().sum::<usize>(), whole.len());
     assert_eq!(cache_after(&script, script.calls.borrow().len()), whole);
 }
+
+// --- the core's decisions for a grounded turn (grounding::answerable, support.rs) ---
+
+const REFUSALS: &str = r#"["I don't know; my notes don't say.", "That isn't in anything I've written."]"#;
+
+fn twin_chat() -> (Chat, Script) {
+    let (chat, script) = chat();
+    let refusals = crate::refusal::Refusals::from_metadata(Some(REFUSALS)).unwrap();
+    (Chat::new(chat.bundle.with_refusals(refusals)), script)
+}
+
+fn verdict(v: Verdict) -> Overrides {
+    Overrides { verdict: Some(v), ..Default::default() }
+}
+
+#[test]
+fn a_refuse_verdict_gives_one_of_the_twins_own_refusals_whatever_the_model_would_say() {
+    let (mut chat, script) = twin_chat();
+    say(&chat, &script, "A Siamese.");
+    let reply = chat.generate("What breed is Mercator?", &verdict(Verdict::Refuse), |_| true).unwrap();
+    let lines: Vec<String> = serde_json::from_str(REFUSALS).unwrap();
+    assert!(lines.contains(&reply), "{reply}");
+    assert_eq!(chat.stop_reason(), Some(StopReason::EndOfTurn));
+    assert!(chat.last_reply_refused());
+    assert_eq!(chat.history()[1], msg("assistant", &reply), "the conversation holds what the visitor read");
+    chat.reset();
+    let again = chat.generate("What breed is Mercator?", &verdict(Verdict::Refuse), |_| true).unwrap();
+    assert_eq!(again, reply, "the same question gets the same line");
+}
+
+#[test]
+fn an_answer_verdict_keeps_a_refusal_from_opening_the_reply() {
+    for scripted in ["I don't know; my notes don't say.", "I'm not sure.", "That isn't in anything I've written."] {
+        let (mut chat, script) = twin_chat();
+        say(&chat, &script, scripted);
+        let reply = chat.generate("Where do you live?", &verdict(Verdict::Answer), |_| true).unwrap();
+        assert!(!chat.last_reply_refused(), "{scripted} -> {reply}");
+        let (mut open, script) = twin_chat();
+        say(&open, &script, scripted);
+        open.generate("Where do you live?", &verdict(Verdict::Open), |_| true).unwrap();
+        assert!(open.last_reply_refused() || scripted == "I'm not sure.", "open: the model decides");
+    }
+    let (mut chat, script) = twin_chat();
+    say(&chat, &script, "I live in Majorna.");
+    let reply = chat.generate("Where do you live?", &verdict(Verdict::Answer), |_| true).unwrap();
+    assert_eq!(reply, "I live in Majorna.", "an answer passes untouched");
+}
+
+#[test]
+fn told_only_keeps_an_untold_number_or_name_from_beginning() {
+    let notes = "Notes:\n[About] I keep Gunnar, a starter, since 2019.\n\nSince when?";
+    let told_only = Overrides { told_only: Some(true), ..Default::default() };
+    let (mut chat, script) = self::chat();
+    say(&chat, &script, "Since 1987, with Zed.");
+    let free = chat.generate(notes, &no_overrides(), |_| true).unwrap();
+    assert_eq!(chat.last_reply_unsupported(), ["1987", "Zed"], "{free}");
+    let (mut chat, script) = self::chat();
+    say(&chat, &script, "Since 1987, with Zed.");
+    let held = chat.generate(notes, &told_only, |_| true).unwrap();
+    assert!(chat.last_reply_unsupported().is_empty(), "{held}");
+    let (mut chat, script) = self::chat();
+    say(&chat, &script, "Since 2019, with Gunnar.");
+    assert_eq!(chat.generate(notes, &told_only, |_| true).unwrap(), "Since 2019, with Gunnar.", "told words pass");
+}

@@ -41,6 +41,12 @@ pub struct File {
     format: u32,
     #[serde(default)]
     pub embedder: Option<EmbedderRecord>,
+    /// The site's fitted answerability model (`answerable.rs`), when [grounding] has one.
+    #[serde(default)]
+    pub answerability: Option<super::answerable::Model>,
+    /// [grounding] told_only (`support.rs`): a grounded reply may not begin an untold name or number.
+    #[serde(default)]
+    pub told_only: bool,
     pub passages: Vec<Passage>,
 }
 

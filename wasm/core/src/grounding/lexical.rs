@@ -73,6 +73,11 @@ impl Lexical {
         Self { docs, lengths, average_length, document_frequency }
     }
 
+    /// Whether any passage has the term (a stem of `terms`).
+    pub fn knows(&self, term: &str) -> bool {
+        self.document_frequency.contains_key(term)
+    }
+
     fn idf(&self, term: &str) -> f32 {
         let n = self.docs.len() as f32;
         let df = self.document_frequency.get(term).copied().unwrap_or(0.0);

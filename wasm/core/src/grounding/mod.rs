@@ -1,9 +1,12 @@
 //! Grounding: the author's own passages for a visitor's question. The page, `tabtwin eval`,
 //! `tabtwin chat` and `tabtwin data build` all retrieve and render through this module.
 
+pub mod answerable;
 pub mod embedder;
+pub mod fit;
 pub mod index;
 pub mod lexical;
+pub mod near_miss;
 pub mod render;
 
 use serde::{Deserialize, Serialize};
@@ -80,6 +83,19 @@ pub struct Source {
 pub struct Grounded {
     pub text: String,
     pub sources: Vec<Source>,
+    /// The core's judgement of whether the notes answer (absent: no notes, or no fitted model).
+    pub decision: Option<Decision>,
+    /// What the reply is generated with because of it (the generation options `verdict` and
+    /// `told_only`): the caller passes them to `start` with its own.
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Whether the notes answer the question (`answerable.rs`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Decision {
+    pub probability: f32,
+    pub verdict: answerable::Verdict,
+    pub features: answerable::Features,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -87,6 +103,28 @@ pub struct Hit {
     /// Position in the index.
     pub passage: usize,
     pub score: f32,
+    /// The embedding cosine alone (0 without an embedder).
+    pub cosine: f32,
+}
+
+/// The words by which a question leans on the one before it ("what's its name?"): such a
+/// question, or one of at most `FOLLOW_UP_TERMS` topic words, is matched together with the
+/// visitor's previous question, so that "it" finds the cat the previous question asked about.
+const REFERRING: &[&str] = &[
+    "it", "its", "it's", "that", "there", "they", "them", "their", "he", "she", "his", "her", "this", "those", "these",
+];
+const FOLLOW_UP_TERMS: usize = 2;
+
+/// What retrieval matches for `question` after `previous` (the visitor's last question, as typed).
+pub fn query(question: &str, previous: Option<&str>) -> String {
+    let Some(previous) = previous.filter(|p| !p.trim().is_empty()) else { return question.to_string() };
+    let lower = question.to_lowercase();
+    let refers = lower.split(|c: char| !c.is_alphanumeric() && c != '\'').any(|w| REFERRING.contains(&w));
+    if refers || lexical::terms(question).len() <= FOLLOW_UP_TERMS {
+        format!("{previous} {question}")
+    } else {
+        question.to_string()
+    }
 }
 
 /// How much the meaning (embedding cosine) and the shared words (BM25) count in a passage's score.
@@ -103,6 +141,10 @@ pub struct Grounding {
     vectors: Vec<Vec<f32>>,
     /// The model that embeds questions; retrieval is lexical until it is attached.
     embedder: Option<Embedder>,
+    /// The site's fitted answerability model ([grounding] answerability), when it has one.
+    answerability: Option<answerable::Model>,
+    /// [grounding] told_only: a grounded reply may not begin a name or number it was not told.
+    told_only: bool,
 }
 
 impl Grounding {
@@ -114,7 +156,40 @@ impl Grounding {
             None => Vec::new(),
         };
         let lexical = Lexical::new(&file.passages);
-        Ok(Self { passages: file.passages, lexical, embedder_record: file.embedder, vectors, embedder: None })
+        if let Some(model) = &file.answerability {
+            model.check()?;
+        }
+        Ok(Self {
+            passages: file.passages,
+            lexical,
+            embedder_record: file.embedder,
+            vectors,
+            embedder: None,
+            answerability: file.answerability,
+            told_only: file.told_only,
+        })
+    }
+
+    /// The fitted answerability model, if the index carries one.
+    pub fn answerability(&self) -> Option<&answerable::Model> {
+        self.answerability.as_ref()
+    }
+
+    /// Use `model` (or none) from now on: `tabtwin eval` measures each method alone this way.
+    pub fn set_answerability(&mut self, model: Option<answerable::Model>) -> Result<()> {
+        if let Some(m) = &model {
+            m.check()?;
+        }
+        self.answerability = model;
+        Ok(())
+    }
+
+    pub fn set_told_only(&mut self, on: bool) {
+        self.told_only = on;
+    }
+
+    pub fn told_only(&self) -> bool {
+        self.told_only
     }
 
     /// The embedding model the index names (the bytes of its GGUF): from now on questions are
@@ -162,19 +237,20 @@ impl Grounding {
     /// blended with the embedding cosine when an embedder is attached.
     pub fn rank(&self, question: &str) -> Result<Vec<Hit>> {
         let lexical = self.lexical.scores(question);
-        let scores: Vec<f32> = match self.embed(question)? {
-            Some(q) => lexical
-                .iter()
-                .zip(&self.vectors)
-                .map(|(lex, v)| {
-                    let cosine: f32 = q.iter().zip(v).map(|(a, b)| a * b).sum();
-                    SEMANTIC_WEIGHT * cosine.max(0.0) + (1.0 - SEMANTIC_WEIGHT) * lex
-                })
-                .collect(),
-            None => lexical,
+        let cosines: Vec<f32> = match self.embed(question)? {
+            Some(q) => self.vectors.iter().map(|v| q.iter().zip(v).map(|(a, b)| a * b).sum::<f32>().max(0.0)).collect(),
+            None => vec![0.0; lexical.len()],
         };
-        let mut hits: Vec<Hit> =
-            scores.into_iter().enumerate().map(|(passage, score)| Hit { passage, score }).collect();
+        let semantic = self.semantic();
+        let mut hits: Vec<Hit> = lexical
+            .iter()
+            .zip(&cosines)
+            .enumerate()
+            .map(|(passage, (&lex, &cosine))| {
+                let score = if semantic { SEMANTIC_WEIGHT * cosine + (1.0 - SEMANTIC_WEIGHT) * lex } else { lex };
+                Hit { passage, score, cosine }
+            })
+            .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
         Ok(hits)
     }
@@ -202,10 +278,69 @@ impl Grounding {
         self.ground_without(question, limits, &[])
     }
 
+    /// `ground` for a question that follows `previous` (the visitor's last question as typed):
+    /// a follow-up is matched with it (`query`); the notes then go before this question alone.
+    pub fn ground_following(&self, question: &str, previous: Option<&str>, limits: &Limits) -> Result<Grounded> {
+        self.ground_as(question, &query(question, previous), limits, &[])
+    }
+
     /// `ground`, leaving out the passages whose ids are in `exclude`.
     pub fn ground_without(&self, question: &str, limits: &Limits, exclude: &[String]) -> Result<Grounded> {
+        self.ground_as(question, question, limits, exclude)
+    }
+
+    /// The features of `question` against the notes retrieval gives it, and those notes' texts;
+    /// None when it gets no notes.
+    pub fn assess(
+        &self,
+        question: &str,
+        limits: &Limits,
+        exclude: &[String],
+    ) -> Result<Option<(answerable::Features, Vec<String>)>> {
         let hits = self.search(question, limits, exclude)?;
+        self.features(question, &hits)
+    }
+
+    fn features(&self, question: &str, hits: &[Hit]) -> Result<Option<(answerable::Features, Vec<String>)>> {
+        let Some(first) = hits.first() else { return Ok(None) };
+        let notes: Vec<String> = hits.iter().map(|h| self.passages[h.passage].text.clone()).collect();
+        let texts: Vec<&str> = notes.iter().map(String::as_str).collect();
+        let cosine = hits.iter().map(|h| h.cosine).fold(0.0, f32::max);
+        let sentence = match &self.embedder {
+            Some(embedder) => {
+                let q = embedder.embed(question)?;
+                let mut best = 0.0f32;
+                for s in texts.iter().flat_map(|t| answerable::sentences(t)).take(answerable::MAX_SENTENCES) {
+                    let v = embedder.embed(s)?;
+                    best = best.max(q.iter().zip(&v).map(|(a, b)| a * b).sum());
+                }
+                best
+            }
+            None => 0.0,
+        };
+        let f = answerable::features(question, &texts, first.score, cosine, sentence, |t| self.lexical.knows(t));
+        Ok(Some((f, notes)))
+    }
+
+    fn ground_as(&self, question: &str, matched: &str, limits: &Limits, exclude: &[String]) -> Result<Grounded> {
+        let hits = self.search(matched, limits, exclude)?;
         let passages: Vec<&Passage> = hits.iter().map(|h| &self.passages[h.passage]).collect();
+        let judged = if self.answerability.is_some() { self.features(matched, &hits)? } else { None };
+        let decision = match (&self.answerability, judged) {
+            (Some(model), Some((features, notes))) => {
+                let probability = model.probability(&features);
+                let verdict = model.verdict(probability, answerable::personal(question, &notes.join(" ")));
+                Some(Decision { probability, verdict, features })
+            }
+            _ => None,
+        };
+        let mut options = serde_json::Map::new();
+        if let Some(d) = &decision {
+            options.insert("verdict".into(), serde_json::to_value(d.verdict).unwrap_or_default());
+        }
+        if self.told_only && !hits.is_empty() {
+            options.insert("told_only".into(), true.into());
+        }
         let sources = hits
             .iter()
             .zip(&passages)
@@ -217,7 +352,7 @@ impl Grounding {
                 score: h.score,
             })
             .collect();
-        Ok(Grounded { text: render_turn(question, &passages), sources })
+        Ok(Grounded { text: render_turn(question, &passages), sources, decision, options })
     }
 }
 

@@ -57,13 +57,14 @@ fn top_k_and_the_budget_bound_a_turn() {
 #[test]
 fn the_rendered_turn_is_the_fixed_block_then_the_question() {
     let g = index();
-    let Grounded { text, sources } = g.ground("Where were you born?", &LIMITS).unwrap();
+    let Grounded { text, sources, decision, options } = g.ground("Where were you born?", &LIMITS).unwrap();
     assert_eq!(sources[0].id, "qa/born");
     assert_eq!((sources[0].title.as_str(), sources[0].url.as_str()), ("Q&A", ""));
     let expected =
         format!("{HEADER}\n[Q&A] Q: Where were you born? A: In Uppsala, in 1991.\n", HEADER = render::HEADER);
     assert!(text.starts_with(&expected), "{text}");
     assert!(text.ends_with("\n\nWhere were you born?"), "{text}");
+    assert!(decision.is_none() && options.is_empty(), "an index without methods decides nothing");
 }
 
 #[test]
@@ -115,4 +116,57 @@ fn excluded_passages_are_left_out_and_the_next_ones_come_in() {
     assert_eq!(first, "qa/born");
     let rest = g.ground_without("Where were you born? In Uppsala?", &wide, std::slice::from_ref(&first)).unwrap();
     assert!(rest.sources.iter().all(|s| s.id != first) && rest.sources.len() == 2);
+}
+
+#[test]
+fn a_follow_up_is_matched_with_the_question_before_it() {
+    assert_eq!(query("what's its name?", Some("Do you have a cat?")), "Do you have a cat? what's its name?");
+    assert_eq!(query("and there?", Some("Where do you sail?")), "Where do you sail? and there?");
+    let own = "Which tool prints tide tables for harbours?";
+    assert_eq!(query(own, Some("Do you have a cat?")), own, "a question that stands alone is matched alone");
+    assert_eq!(query("what's its name?", None), "what's its name?");
+    let g = index();
+    let alone = g.ground_following("what's its name?", None, &LIMITS).unwrap();
+    let after = g.ground_following("what's its name?", Some("Do you have a cat?"), &LIMITS).unwrap();
+    assert!(alone.sources.first().is_none_or(|s| s.id != "about/home"));
+    assert_eq!(after.sources[0].id, "about/home");
+    assert!(after.text.ends_with("\n\nwhat's its name?"), "the notes go before the question as asked");
+}
+
+fn with_methods(model: &str, told_only: bool) -> Grounding {
+    let json = format!(
+        r#"{{"format":1,"answerability":{model},"told_only":{told_only},"passages":[
+      {{"id":"about/home","source":"about","title":"About","url":"about/","text":"I live in Majorna with my cat Mercator."}}]}}"#
+    );
+    Grounding::from_json(json.as_bytes()).unwrap()
+}
+
+/// A model that answers when the question's words are all in the notes and refuses otherwise.
+const COVERAGE_MODEL: &str = r#"{"features":["score","cosine","sentence","coverage","unknown","type_ok","terms"],
+  "mean":[0,0,0,0,0,0,0],"scale":[1,1,1,1,1,1,1],"weights":[0,0,0,10,0,0,0],"bias":-7,
+  "refuse_below":0.2,"answer_above":0.9}"#;
+
+#[test]
+fn the_index_s_model_decides_each_grounded_turn_and_says_how_to_generate() {
+    let g = with_methods(COVERAGE_MODEL, true);
+    let known = g.ground("Where do you live, in Majorna?", &LIMITS).unwrap();
+    let d = known.decision.unwrap();
+    assert_eq!(d.verdict, answerable::Verdict::Answer, "{d:?}");
+    assert_eq!(known.options["verdict"], "answer");
+    assert_eq!(known.options["told_only"], true);
+    let breed = g.ground("What breed is your cat Mercator, a Siamese?", &LIMITS).unwrap();
+    assert_eq!(breed.decision.unwrap().verdict, answerable::Verdict::Refuse);
+    let off_map = g.ground("What is your blood type?", &LIMITS).unwrap();
+    assert!(off_map.decision.is_none() && off_map.options.is_empty(), "no notes: nothing to judge");
+    assert!(index().ground("Where do you live?", &LIMITS).unwrap().options.is_empty(), "no methods in the index");
+}
+
+#[test]
+fn a_model_that_does_not_read_this_core_s_features_is_refused_on_load() {
+    let bad = COVERAGE_MODEL.replace("\"terms\"]", "\"length\"]");
+    let json = format!(
+        r#"{{"format":1,"answerability":{bad},"passages":[{{"id":"a","source":"qa","title":"Q&A","url":"","text":"x"}}]}}"#
+    );
+    let err = Grounding::from_json(json.as_bytes()).err().unwrap().to_string();
+    assert!(err.contains("fit it again"), "{err}");
 }
