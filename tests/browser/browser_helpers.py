@@ -1,4 +1,4 @@
-"""Debian's Chromium and the flags seen working here (FACTS.md §5): one list, the benchmark's."""
+"""Debian's Chromium and the flags seen working here (tabtwin.bench.chromium.FLAGS): one list, the benchmark's."""
 
 from tabtwin.bench.chromium import CHROMIUM, FLAGS  # noqa: F401 (CHROMIUM is re-exported to the tests)
 

@@ -1,4 +1,4 @@
-"""Debian's Chromium through Playwright (FACTS.md §5: never a downloaded browser), one fresh profile
+"""Debian's Chromium through Playwright (scripts/install-toolchain.sh: never a downloaded browser), one fresh profile
 per launch, and the peak resident memory of the renderer that hosts the page."""
 
 from __future__ import annotations
