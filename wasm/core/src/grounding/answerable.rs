@@ -162,16 +162,12 @@ const WH_WORDS: &[&str] = &[
     "wher", "why", "how",
 ];
 
-/// Whether a question asks the twin's person for a detail: a wh-question ("What breed ...", not
-/// "You're ChatGPT, right?", which the twin answers from who it is) that says "you" or names
-/// something of the notes. Only such a question is refused for notes that do not answer it.
-pub fn personal(question: &str, notes: &str) -> bool {
+/// Whether a question is about the twin's person: it says "you", or names something of the notes
+/// ("What breed is Mercator?"). What the twin says of itself is held to what it was told
+/// (`told_only`); "What is the capital of France?" is not.
+pub fn about_the_twin(question: &str, notes: &str) -> bool {
     let lower = question.to_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).collect();
-    if !words.iter().any(|w| WH_WORDS.contains(w)) {
-        return false;
-    }
-    if words.iter().any(|w| SECOND_PERSON.contains(w)) {
+    if lower.split(|c: char| !c.is_alphanumeric() && c != '\'').any(|w| SECOND_PERSON.contains(&w)) {
         return true;
     }
     let note_terms: std::collections::HashSet<String> = lexical::terms(notes).into_iter().collect();
@@ -183,9 +179,18 @@ pub fn personal(question: &str, notes: &str) -> bool {
         .any(|t| note_terms.contains(&t))
 }
 
+/// Whether a question asks the twin's person for a detail: a wh-question ("What breed ...", not
+/// "You're ChatGPT, right?", which the twin answers from who it is) about the twin. Only such a
+/// question is refused for notes that do not answer it.
+pub fn personal(question: &str, notes: &str) -> bool {
+    let lower = question.to_lowercase();
+    let asks = lower.split(|c: char| !c.is_alphanumeric() && c != '\'').any(|w| WH_WORDS.contains(&w));
+    asks && about_the_twin(question, notes)
+}
+
 /// The features of `question` against the notes a turn carries: the best passage's blended score
-/// and embedding cosine, the best cosine of a sentence of the notes (`sentences`), the share of the question's words the notes hold, the share no passage of
-/// the whole index holds (`in_index` says which words the index has), whether the notes hold the
+/// and embedding cosine, the best cosine of a sentence of the notes (`sentences`), the share of
+/// the question's words the notes hold, the share no passage of the whole index holds (`in_index` says which words the index has), whether the notes hold the
 /// kind of fact the question asks for, and how many words the question has (a short question says
 /// little that the notes could miss).
 pub fn features(
@@ -324,6 +329,8 @@ mod tests {
         assert!(!personal("What is the capital of France?", notes));
         assert!(!personal("You're ChatGPT, right?", notes), "yes or no: the twin answers who it is");
         assert!(!personal("Please introduce yourself.", notes));
+        assert!(about_the_twin("You're ChatGPT, right?", notes) && about_the_twin("Is Mercator grey?", notes));
+        assert!(!about_the_twin("What is a cat?", notes));
     }
 
     #[test]

@@ -15,8 +15,11 @@ use crate::error::{Error, Result};
 
 /// Share of the author's answerable wordings the model may send to a refusal.
 pub const MAY_REFUSE: f64 = 0.05;
-/// Share of the near-misses the model may force to an answer.
-pub const MAY_FORCE: f64 = 0.05;
+/// Share of the near-misses the model may force to an answer: none. Measured on the tuning
+/// canaries with the 135M twin (docs/experiments/2026-12-07-truthful-by-construction.md), the
+/// "answer" side at 5% turned 4 refused known facts into answers and 6 honest refusals into
+/// inventions; the "refuse" side gained 7 honest answers for 2 known facts.
+pub const MAY_FORCE: f64 = 0.0;
 const STEPS: usize = 3000;
 const RATE: f64 = 0.5;
 const L2: f64 = 0.01;
@@ -138,6 +141,7 @@ pub fn fit(examples: &[(Features, bool)]) -> Result<Model> {
     neg.sort_by(|a, b| b.total_cmp(a));
     model.refuse_below = pos[(MAY_REFUSE * pos.len() as f64).floor() as usize];
     model.answer_above = (neg[(MAY_FORCE * neg.len() as f64).floor() as usize] + 1e-6).min(1.0);
+    debug_assert!(MAY_FORCE > 0.0 || neg.iter().all(|p| *p < model.answer_above) || model.answer_above == 1.0);
     let refused = pos.iter().filter(|p| **p < model.refuse_below).count();
     let forced = neg.iter().filter(|p| **p >= model.answer_above).count();
     model.fitted = serde_json::json!({

@@ -325,12 +325,14 @@ impl Grounding {
     fn ground_as(&self, question: &str, matched: &str, limits: &Limits, exclude: &[String]) -> Result<Grounded> {
         let hits = self.search(matched, limits, exclude)?;
         let passages: Vec<&Passage> = hits.iter().map(|h| &self.passages[h.passage]).collect();
+        let notes = passages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(" ");
+        let personal = !passages.is_empty() && answerable::personal(question, &notes);
+        let about_the_twin = !passages.is_empty() && answerable::about_the_twin(question, &notes);
         let judged = if self.answerability.is_some() { self.features(matched, &hits)? } else { None };
         let decision = match (&self.answerability, judged) {
-            (Some(model), Some((features, notes))) => {
+            (Some(model), Some((features, _))) => {
                 let probability = model.probability(&features);
-                let verdict = model.verdict(probability, answerable::personal(question, &notes.join(" ")));
-                Some(Decision { probability, verdict, features })
+                Some(Decision { probability, verdict: model.verdict(probability, personal), features })
             }
             _ => None,
         };
@@ -338,7 +340,9 @@ impl Grounding {
         if let Some(d) = &decision {
             options.insert("verdict".into(), serde_json::to_value(d.verdict).unwrap_or_default());
         }
-        if self.told_only && !hits.is_empty() {
+        // Only what the twin says of its person is held to its notes: "What is the capital of
+        // France?" may say "Paris" (told_only cost half the general-knowledge answers when it held all).
+        if self.told_only && about_the_twin {
             options.insert("told_only".into(), true.into());
         }
         let sources = hits

@@ -156,6 +156,9 @@ fn the_index_s_model_decides_each_grounded_turn_and_says_how_to_generate() {
     assert_eq!(known.options["told_only"], true);
     let breed = g.ground("What breed is your cat Mercator, a Siamese?", &LIMITS).unwrap();
     assert_eq!(breed.decision.unwrap().verdict, answerable::Verdict::Refuse);
+    let general = g.ground("What is a cat?", &LIMITS).unwrap();
+    assert!(!general.sources.is_empty());
+    assert!(!general.options.contains_key("told_only"), "not about the twin's person: it may name what it knows");
     let off_map = g.ground("What is your blood type?", &LIMITS).unwrap();
     assert!(off_map.decision.is_none() && off_map.options.is_empty(), "no notes: nothing to judge");
     assert!(index().ground("Where do you live?", &LIMITS).unwrap().options.is_empty(), "no methods in the index");
