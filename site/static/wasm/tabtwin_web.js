@@ -267,39 +267,45 @@ export class Grounding {
         }
     }
     /**
-     * `question` as the model sees it, as JSON {text, sources: [{id, source, title, url, score}]}.
-     * `limits_json`: overrides of the core's limits (top_k, min_score, budget_chars).
+     * `question` as the model sees it, as JSON {text, sources: [{id, source, title, url, score}],
+     * decision, options}: pass `options` to `Chat.start` with the caller's own. `limits_json`:
+     * overrides of the core's limits (top_k, min_score, budget_chars). `previous`: the visitor's
+     * last question as typed (a follow-up is matched with it).
      * @param {string} question
      * @param {string | null} [limits_json]
+     * @param {string | null} [previous]
      * @returns {string}
      */
-    ground(question, limits_json) {
-        let deferred4_0;
-        let deferred4_1;
+    ground(question, limits_json, previous) {
+        let deferred5_0;
+        let deferred5_1;
         try {
-            let ptr0, len0, ptr1, len1;
+            let ptr0, len0, ptr1, len1, ptr2, len2;
             try {
                 ptr0 = passStringToWasm0(question, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
                 len0 = WASM_VECTOR_LEN;
                 ptr1 = isLikeNone(limits_json) ? 0 : passStringToWasm0(limits_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
                 len1 = WASM_VECTOR_LEN;
+                ptr2 = isLikeNone(previous) ? 0 : passStringToWasm0(previous, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+                len2 = WASM_VECTOR_LEN;
             } catch (e) {
+                if (ptr2) { wasm.__wbindgen_free(ptr2, len2 * 1, 1); }
                 if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
                 if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
                 throw e;
             }
-            const ret = wasm.grounding_ground(this.__wbg_ptr, ptr0, len0, ptr1, len1);
-            var ptr3 = ret[0];
-            var len3 = ret[1];
+            const ret = wasm.grounding_ground(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
+            var ptr4 = ret[0];
+            var len4 = ret[1];
             if (ret[3]) {
-                ptr3 = 0; len3 = 0;
+                ptr4 = 0; len4 = 0;
                 throw takeFromExternrefTable0(ret[2]);
             }
-            deferred4_0 = ptr3;
-            deferred4_1 = len3;
-            return getStringFromWasm0(ptr3, len3);
+            deferred5_0 = ptr4;
+            deferred5_1 = len4;
+            return getStringFromWasm0(ptr4, len4);
         } finally {
-            wasm.__wbindgen_free(deferred4_0, deferred4_1, 1);
+            wasm.__wbindgen_free(deferred5_0, deferred5_1, 1);
         }
     }
     /**
