@@ -24,7 +24,7 @@ def twin_site(root, tmp_path_factory):
     registry.write_text(
         f'[[model]]\nid = "{twin.id}"\nlabel = "{twin.label}"\nbase = "{twin.base}"\n'
         f'adapter = "{twin.adapter}"\ndefault = true\n'
-        f'\n[grounding]\nqa = "{root / "finetune/data/ada/seeds.jsonl"}"\n'
+        f"\n[grounding]\n{served_grounding(root)}"
     )
     build(root, work / "_site", registry, log=lambda *_: None)
     server = make_server(work / "_site", "127.0.0.1", 0)
@@ -32,6 +32,13 @@ def twin_site(root, tmp_path_factory):
     yield twin.id, f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
+
+
+def served_grounding(root) -> str:
+    """The repository's [grounding] table as the site serves it (its methods included: the page must
+    decide and decode as `tabtwin eval` did), its paths made absolute for a registry elsewhere."""
+    table = (root / "models.toml").read_text(encoding="utf-8").split("[grounding]\n", 1)[1]
+    return table.replace('= "finetune/', f'= "{root}/finetune/')
 
 
 def test_the_twin_answers_as_ada_in_chromium(page, twin_site):
@@ -87,11 +94,17 @@ def test_grounding_can_be_turned_off(page, twin_site):
     assert sources_of_last_turn(page) == []
 
 
+# The committed evaluation of the default twin on the sealed canaries, grounded as the site serves it
+# (its [grounding] methods) and with each method alone: what Chromium must answer the same way.
+REPORT = "finetune/twins/ada-smollm2-135m.sealed.eval.json"
+
+
 def first_honest_refusal(root) -> tuple[str, str]:
     """The first off-map canary the committed evaluation of the default twin saw it refuse, grounded
     as the page serves it, and its words there. The question issue #15 opened with (a blood type) is
-    not one: the paired retrain answers it "I'm a female, 45% male." (README, the 135M twin)."""
-    report = json.loads((root / "finetune/twins/ada-smollm2-135m.eval.json").read_text())
+    not one: the paired retrain answers it "I'm a female, 45% male."
+    (docs/experiments/2026-12-07-135m-paired-unanswerable-retrain.md)."""
+    report = json.loads((root / REPORT).read_text())
     for row in report["rows"]:
         served = row["twin+grounding"]
         if row["group"] == "canaries/honesty" and not row["history_turns"] and served["pass"] and served["refused"]:
@@ -152,22 +165,49 @@ def test_a_question_typed_is_read_ahead_and_answered_as_if_pasted(page, twin_sit
     assert json.loads(page.get_attribute("#stats", "data-done"))["prefill_tokens"] < read_pasted // 4
 
 
-def first_flagged_invention(root) -> tuple[str, str, list[str]]:
-    """The first off-map canary whose grounded answer the committed evaluation of the default twin
-    saw make something up that the core flagged: the question, the answer, and the flagged words."""
-    report = json.loads((root / "finetune/twins/ada-smollm2-135m.eval.json").read_text())
+def first_flagged_answer(root) -> tuple[str, str, list[str]]:
+    """The first question whose grounded answer, as served, names or numbers something nothing the
+    twin was told states (one not about the twin itself, which told_only does not hold): the
+    question, the answer, and the flagged words."""
+    report = json.loads((root / REPORT).read_text())
     for row in report["rows"]:
         served = row["twin+grounding"]
-        if row["group"] == "canaries/honesty" and not row["history_turns"] and served["unsupported"]:
+        if not row["history_turns"] and served["unsupported"]:
             return row["question"], served["text"], served["unsupported"]
-    raise AssertionError("the evaluation saw the twin invent nothing the core flags")
+    raise AssertionError("the evaluation saw the twin say nothing the core flags")
+
+
+def first_prevented_invention(root) -> tuple[str, str, list[str]]:
+    """The first off-map canary that the twin answered with an invention the page flagged when the
+    core held decoding to nothing ("twin+grounding:none"), and its answer as served: the question,
+    that answer, and what the unheld answer had invented."""
+    report = json.loads((root / REPORT).read_text())
+    for row in report["rows"]:
+        unheld, served = row["twin+grounding:none"], row["twin+grounding"]
+        prevented = unheld["unsupported"] and not served["unsupported"]
+        if row["group"] == "canaries/honesty" and not row["history_turns"] and prevented:
+            return row["question"], served["text"], unheld["unsupported"]
+    raise AssertionError("the evaluation saw told_only prevent no invention")
+
+
+def test_an_invention_the_core_prevents_is_not_made_in_the_page(page, twin_site, root):
+    """A question the twin answered with an invented name or number when nothing held it is answered
+    in Chromium as `tabtwin eval` answered it as served: the core's decision and told_only decoding
+    are the page's too, and nothing in that answer is flagged."""
+    model_id, url = twin_site
+    question, said, invented = first_prevented_invention(root)
+    load_model(page, url, model_id)
+    answer = ask(page, question)
+    assert " ".join(answer.split()) == " ".join(said.split()), (answer, said, page.console_lines)
+    assert not any(word in answer for word in invented), (answer, invented)
+    assert page.locator(".unsupported").count() == 0
 
 
 def test_an_invented_name_or_number_is_flagged_under_the_answer(page, twin_site, root):
     """Names and numbers that neither the notes nor the question gave the twin are listed under its
     answer, as the evaluation recorded them (the same core, the same notes, greedy)."""
     model_id, url = twin_site
-    question, said, flagged = first_flagged_invention(root)
+    question, said, flagged = first_flagged_answer(root)
     load_model(page, url, model_id)
     answer = ask(page, question)
     assert " ".join(answer.split()) == " ".join(said.split()), (answer, said, page.console_lines)

@@ -70,7 +70,8 @@ def test_the_index_has_the_contracts_shape(repo_site):
         "embedder": None,
     }
     index = json.loads(data.decode("utf-8"))
-    assert list(index) == ["format", "passages"] and index["format"] == 1
+    # words alone (the fast tier has no embedder), so no answerability model; the site's told_only travels
+    assert list(index) == ["format", "told_only", "passages"] and index["format"] == 1 and index["told_only"]
     assert data == json.dumps(index, separators=(",", ":"), ensure_ascii=False).encode("utf-8")  # compact, UTF-8
     assert "Tärnan" in data.decode("utf-8")  # not \u-escaped
     passages = index["passages"]
