@@ -121,11 +121,13 @@ def test_a_grounded_turn_is_the_cores_rendering_of_the_plain_question(built, wor
     assert pairs
     for plain, ex in pairs[:40]:
         assert [m["role"] for m in ex.messages] == [m["role"] for m in plain.messages]
+        previous = None  # a follow-up is retrieved with the question before it, as the page does
         for asked, sent in zip(plain.messages, ex.messages, strict=True):
             if asked["role"] != "user":
                 assert sent == asked  # the answers stay
                 continue
-            grounded = words_only.ground(asked["content"])
+            grounded = words_only.ground(asked["content"], previous=previous)
+            previous = asked["content"]
             assert sent["content"] == grounded["text"]
             used = [p for s in grounded["sources"] for p in words_only.passages() if p["id"] == s["id"]]
             assert grounded["text"] == render_grounded_turn(asked["content"], used)

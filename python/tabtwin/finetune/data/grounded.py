@@ -80,9 +80,15 @@ def holders(passages: list[dict], terms: set[str]) -> list[str]:
 
 
 def user_turns_grounded(example: Example, grounding) -> list[dict]:
-    return [
-        {**m, "content": grounding.ground(m["content"])["text"]} if m["role"] == "user" else m for m in example.messages
-    ]
+    """Every user turn as the page sends it: a follow-up retrieved with the question before it."""
+    out, previous = [], None
+    for m in example.messages:
+        if m["role"] == "user":
+            out.append({**m, "content": grounding.ground(m["content"], previous=previous)["text"]})
+            previous = m["content"]
+        else:
+            out.append(m)
+    return out
 
 
 class Grounder:
