@@ -493,14 +493,15 @@ def sent(question: Question, grounding=None) -> tuple[str, dict | None]:
     return grounded["text"], grounded
 
 
-def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None, grounding=None) -> dict:
+def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None, grounding=None, turn=None) -> dict:
     """One reply after the question's history (none for a first turn or a canary without one),
     decoded with `sampling` (the twin's recommended options). With `grounding` (the core's
     Grounding over the site's index) the question goes in as the page sends it: the passages the
-    core retrieves for it, rendered in the core's block, then the question."""
+    core retrieves for it, rendered in the core's block, then the question. `turn`: `sent`'s
+    result for it, when the caller has it already."""
     events = []
     chat.set_history(question.history)  # also clears the previous question's conversation
-    prompt, grounded = sent(question, grounding)
+    prompt, grounded = turn or sent(question, grounding)
     options = grounded["options"] if grounded else {}
     chat.generate(
         prompt, max_tokens=max_tokens, on_event=lambda e: events.append(e) or True, **(sampling or {}), **options
@@ -540,13 +541,20 @@ def answer_all(
     taken from it (answer_cache.py), and each new answer is added to it as it arrives."""
     if jobs < 1:
         raise TabtwinError(f"jobs must be at least 1, not {jobs}")
-    keys = [cache_key(cache, chat, sampling, max_tokens, q, grounding) if cache else None for q in questions]
+    # each question grounded once (with an answerability model that is seven embedder runs)
+    turns = [sent(q, grounding) for q in questions]
+    keys = [
+        cache_key(cache, chat, sampling, max_tokens, q, t, grounding) if cache else None
+        for q, t in zip(questions, turns)
+    ]
     answers = [cache.get(k) if cache else None for k in keys]
     todo = [i for i, answer in enumerate(answers) if answer is None]
     if len(todo) < len(questions):
         reused = len(questions) - len(todo)
         log(f"  {label}: {reused} of {len(questions)} answers from earlier runs ({shown(cache.path)})")
-    asked = ask_each(chat, [questions[i] for i in todo], max_tokens, sampling, grounding, jobs)
+    asked = ask_each(
+        chat, [questions[i] for i in todo], [turns[i] for i in todo], max_tokens, sampling, grounding, jobs
+    )
     for answer, i in zip(_logged(asked, len(todo), label, log), todo):  # the generator ends first: its pool closes
         answers[i] = answer
         if cache:
@@ -554,21 +562,22 @@ def answer_all(
     return answers
 
 
-def cache_key(cache: AnswerCache, chat, sampling: dict, max_tokens: int, q: Question, grounding) -> str:
-    """An answer's cache key: what the model is asked and how it decodes, the core's per-turn
-    options (its verdict on the notes, told_only) included."""
-    prompt, grounded = sent(q, grounding)
+def cache_key(cache: AnswerCache, chat, sampling: dict, max_tokens: int, q: Question, turn, grounding) -> str:
+    """An answer's cache key: what the model is asked (`turn`, `sent`'s result) and how it decodes,
+    the core's per-turn options (its verdict on the notes, told_only) included."""
+    prompt, grounded = turn
     decoding = {**sampling, **(grounded["options"] if grounded else {})}
     return cache.key(chat.system_prompt, decoding, max_tokens, q.history, prompt, grounding is not None)
 
 
-def ask_each(chat, questions: list[Question], max_tokens: int, sampling: dict, grounding, jobs: int):
-    """The answers to `questions`, in order, as they come (from `jobs` forked processes when more than one)."""
+def ask_each(chat, questions: list[Question], turns: list, max_tokens: int, sampling: dict, grounding, jobs: int):
+    """The answers to `questions` (`turns`: each one as sent), in order, as they come (from `jobs`
+    forked processes when more than one)."""
     if jobs == 1 or len(questions) < 2:
-        yield from (ask(chat, q, max_tokens, sampling, grounding) for q in questions)
+        yield from (ask(chat, q, max_tokens, sampling, grounding, t) for q, t in zip(questions, turns))
         return
     global _FORKED
-    _FORKED = ((chat, max_tokens, sampling, grounding), questions)
+    _FORKED = ((chat, max_tokens, sampling, grounding), questions, turns)
     try:
         with fork_context().Pool(min(jobs, len(questions))) as pool:
             yield from pool.imap(_ask_forked, range(len(questions)))
@@ -582,8 +591,8 @@ _FORKED = None
 
 
 def _ask_forked(i: int) -> dict:
-    (chat, max_tokens, sampling, grounding), questions = _FORKED
-    return ask(chat, questions[i], max_tokens, sampling, grounding)
+    (chat, max_tokens, sampling, grounding), questions, turns = _FORKED
+    return ask(chat, questions[i], max_tokens, sampling, grounding, turns[i])
 
 
 def fork_context():

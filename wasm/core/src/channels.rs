@@ -46,6 +46,14 @@ pub fn parse_reply(text: &str, allowed_apps: Option<Vec<String>>) -> Vec<Event> 
     merge(events)
 }
 
+/// What a visitor reads of a whole reply: its text, without a think block or TOOL line.
+pub fn visible_text(text: &str, allowed_apps: Option<Vec<String>>) -> String {
+    parse_reply(text, allowed_apps)
+        .iter()
+        .filter_map(|e| if let Event::Text { text } = e { Some(text.as_str()) } else { None })
+        .collect()
+}
+
 #[derive(Debug, Default)]
 pub struct ChannelParser {
     /// Apps a TOOL line may open; `None` accepts any app name.

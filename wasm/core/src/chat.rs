@@ -4,7 +4,7 @@
 //! (`generate.rs`), and keeps them in step.
 
 use crate::bundle::{Bundle, ModelInfo};
-use crate::channels::{parse_reply, Event};
+use crate::channels::{visible_text, Event};
 use crate::error::{Error, Result};
 use crate::generate::{Guard, StopReason, Turn};
 use crate::grounding::answerable::Verdict;
@@ -255,13 +255,7 @@ impl Chat {
 
     /// What a visitor reads of the last reply: its text, without a think block or TOOL line.
     fn last_reply_text(&self) -> Option<String> {
-        let raw = self.last_reply_raw()?;
-        Some(
-            parse_reply(&raw, self.bundle.allowed_apps())
-                .iter()
-                .filter_map(|e| if let Event::Text { text } = e { Some(text.as_str()) } else { None })
-                .collect(),
-        )
+        Some(visible_text(&self.last_reply_raw()?, self.bundle.allowed_apps()))
     }
 
     /// File the active reply in the session's history and transcript.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::collections::{HashSet, VecDeque};
 
 use crate::bundle::Bundle;
-use crate::channels::{parse_reply, ChannelParser, Event};
+use crate::channels::{visible_text, ChannelParser, Event};
 use crate::error::Result;
 use crate::options::GenerateOptions;
 use crate::sampler::Sampler;
@@ -163,10 +163,7 @@ impl Turn {
                 tokens.push(candidate);
             }
             let Ok(raw) = bundle.tokenizer.decode(&tokens) else { return true };
-            let visible: String = parse_reply(&raw, allowed_apps.clone())
-                .iter()
-                .filter_map(|e| if let Event::Text { text } = e { Some(text.as_str()) } else { None })
-                .collect();
+            let visible = visible_text(&raw, allowed_apps.clone());
             !(guard.no_refusal && bundle.refusals.blocks(&visible))
                 && guard.known.as_ref().is_none_or(|known| crate::support::may_continue(&visible, known, ended))
         };

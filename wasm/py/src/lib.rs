@@ -381,9 +381,7 @@ impl Grounding {
     /// Fit the answerability model on the Q&A seeds (the text of a seeds.jsonl) and this index;
     /// returns it as JSON text (what [grounding] answerability names). Needs the embedder attached.
     fn fit_answerability(&self, seeds: &str) -> PyResult<String> {
-        let seeds = grounding::fit::read_seeds(seeds).map_err(to_py)?;
-        let examples = grounding::fit::examples(&self.inner, &seeds, &grounding::LIMITS).map_err(to_py)?;
-        let model = grounding::fit::fit(&examples).map_err(to_py)?;
+        let model = grounding::fit::fit_site(&self.inner, seeds).map_err(to_py)?;
         serde_json::to_string_pretty(&model).map_err(|e| PyValueError::new_err(e.to_string()))
     }
 

@@ -117,6 +117,11 @@ const COLOUR_WORDS: &[&str] = &[
 /// Words that make a question about the twin itself (its person), not general knowledge.
 const SECOND_PERSON: &[&str] = &["you", "your", "yours", "yourself", "u", "ur", "youre", "you're", "you've", "you'd"];
 
+/// Whether a question asks for a kind of fact (a number, a time, a name, a colour).
+pub fn asks_kind(question: &str) -> bool {
+    wants(question).is_some()
+}
+
 fn wants(question: &str) -> Option<Wants> {
     let lower = question.to_lowercase();
     let lower = lower.trim_start_matches(|c: char| !c.is_alphanumeric());

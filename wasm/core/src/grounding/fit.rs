@@ -72,7 +72,7 @@ pub fn examples(grounding: &Grounding, seeds: &[Seed], limits: &Limits) -> Resul
             let held = lexical::terms(&notes.join(" ")).into_iter().collect();
             // Left out: notes that may answer it (they have its detail's words, or the kind of
             // fact it asks for, such as a number for "How old ...").
-            let lacks_kind = features.0[5] == 0.0 || !wants_kind(&candidate.question);
+            let lacks_kind = features.0[5] == 0.0 || !super::answerable::asks_kind(&candidate.question);
             if !near_miss::answered_by(&candidate, &held) && lacks_kind {
                 out.push((features, false));
             }
@@ -81,10 +81,10 @@ pub fn examples(grounding: &Grounding, seeds: &[Seed], limits: &Limits) -> Resul
     Ok(out)
 }
 
-/// Whether a question asks for a kind of fact (a number, a time, a name, a colour): with no notes
-/// at all, that kind is missing.
-fn wants_kind(question: &str) -> bool {
-    super::answerable::features(question, &[], 0.0, 0.0, 0.0, |_| true).0[5] == 0.0
+/// The site's model: fitted on `seeds` (the text of its seeds.jsonl) over `grounding`, retrieved as
+/// the page retrieves (`LIMITS`). What `tabtwin grounding fit` writes.
+pub fn fit_site(grounding: &Grounding, seeds: &str) -> Result<Model> {
+    fit(&examples(grounding, &read_seeds(seeds)?, &super::LIMITS)?)
 }
 
 /// The model for `examples` (both classes needed).

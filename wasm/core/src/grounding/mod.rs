@@ -236,8 +236,15 @@ impl Grounding {
     /// Every passage's score for `question`, best first (ties keep index order): the BM25 score,
     /// blended with the embedding cosine when an embedder is attached.
     pub fn rank(&self, question: &str) -> Result<Vec<Hit>> {
+        Ok(self.ranked(question)?.0)
+    }
+
+    /// `rank`, and the question's embedding it was ranked with (None without an embedder): the
+    /// answerability features compare it with the notes' sentences without embedding it again.
+    fn ranked(&self, question: &str) -> Result<(Vec<Hit>, Option<Vec<f32>>)> {
         let lexical = self.lexical.scores(question);
-        let cosines: Vec<f32> = match self.embed(question)? {
+        let embedded = self.embed(question)?;
+        let cosines: Vec<f32> = match &embedded {
             Some(q) => self.vectors.iter().map(|v| q.iter().zip(v).map(|(a, b)| a * b).sum::<f32>().max(0.0)).collect(),
             None => vec![0.0; lexical.len()],
         };
@@ -252,16 +259,22 @@ impl Grounding {
             })
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        Ok(hits)
+        Ok((hits, embedded))
     }
 
     /// The passages for `question` under `limits`: the best `top_k` above `min_score`, within
     /// `budget_chars` (the best one always fits: passages are shorter than the budget), leaving out
     /// the passages whose ids are in `exclude` (training data: a question whose answer is not there).
     pub fn search(&self, question: &str, limits: &Limits, exclude: &[String]) -> Result<Vec<Hit>> {
+        Ok(self.searched(question, limits, exclude)?.0)
+    }
+
+    /// `search`, and the question's embedding (see `ranked`).
+    fn searched(&self, question: &str, limits: &Limits, exclude: &[String]) -> Result<(Vec<Hit>, Option<Vec<f32>>)> {
         let mut chars = 0;
         let mut out = Vec::new();
-        let ranked = self.rank(question)?.into_iter().filter(|h| !exclude.contains(&self.passages[h.passage].id));
+        let (ranked, embedded) = self.ranked(question)?;
+        let ranked = ranked.into_iter().filter(|h| !exclude.contains(&self.passages[h.passage].id));
         for hit in ranked.take(limits.top_k) {
             let len = self.passages[hit.passage].text.chars().count();
             if hit.score < limits.min_score || (!out.is_empty() && chars + len > limits.budget_chars) {
@@ -270,7 +283,7 @@ impl Grounding {
             chars += len;
             out.push(hit);
         }
-        Ok(out)
+        Ok((out, embedded))
     }
 
     /// `question` as the model sees it with its passages, and those passages (for source links).
@@ -297,18 +310,23 @@ impl Grounding {
         limits: &Limits,
         exclude: &[String],
     ) -> Result<Option<(answerable::Features, Vec<String>)>> {
-        let hits = self.search(question, limits, exclude)?;
-        self.features(question, &hits)
+        let (hits, embedded) = self.searched(question, limits, exclude)?;
+        self.features(question, embedded.as_deref(), &hits)
     }
 
-    fn features(&self, question: &str, hits: &[Hit]) -> Result<Option<(answerable::Features, Vec<String>)>> {
+    /// `question`'s features against `hits`; `embedded`: its embedding, when retrieval had one.
+    fn features(
+        &self,
+        question: &str,
+        embedded: Option<&[f32]>,
+        hits: &[Hit],
+    ) -> Result<Option<(answerable::Features, Vec<String>)>> {
         let Some(first) = hits.first() else { return Ok(None) };
         let notes: Vec<String> = hits.iter().map(|h| self.passages[h.passage].text.clone()).collect();
         let texts: Vec<&str> = notes.iter().map(String::as_str).collect();
         let cosine = hits.iter().map(|h| h.cosine).fold(0.0, f32::max);
-        let sentence = match &self.embedder {
-            Some(embedder) => {
-                let q = embedder.embed(question)?;
+        let sentence = match (&self.embedder, embedded) {
+            (Some(embedder), Some(q)) => {
                 let mut best = 0.0f32;
                 for s in texts.iter().flat_map(|t| answerable::sentences(t)).take(answerable::MAX_SENTENCES) {
                     let v = embedder.embed(s)?;
@@ -316,19 +334,20 @@ impl Grounding {
                 }
                 best
             }
-            None => 0.0,
+            _ => 0.0,
         };
         let f = answerable::features(question, &texts, first.score, cosine, sentence, |t| self.lexical.knows(t));
         Ok(Some((f, notes)))
     }
 
     fn ground_as(&self, question: &str, matched: &str, limits: &Limits, exclude: &[String]) -> Result<Grounded> {
-        let hits = self.search(matched, limits, exclude)?;
+        let (hits, embedded) = self.searched(matched, limits, exclude)?;
         let passages: Vec<&Passage> = hits.iter().map(|h| &self.passages[h.passage]).collect();
         let notes = passages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(" ");
         let personal = !passages.is_empty() && answerable::personal(question, &notes);
         let about_the_twin = !passages.is_empty() && answerable::about_the_twin(question, &notes);
-        let judged = if self.answerability.is_some() { self.features(matched, &hits)? } else { None };
+        let judged =
+            if self.answerability.is_some() { self.features(matched, embedded.as_deref(), &hits)? } else { None };
         let decision = match (&self.answerability, judged) {
             (Some(model), Some((features, _))) => {
                 let probability = model.probability(&features);
