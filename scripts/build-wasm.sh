@@ -19,7 +19,9 @@ mkdir -p "$OUT"
 # out of the binary. Debian's rustc (with std sources) builds std for wasm32.
 SRC="$CACHE/wasm-src"
 mkdir -p "$SRC"
-rsync -a --delete --exclude /target "$ROOT/wasm/" "$SRC/"
+# Copied by content, with fresh times: a checkout older than the cached build (another branch built
+# since) must still rebuild what differs; cargo decides by mtime, and rsync -a would keep the old ones.
+rsync -a --no-times --checksum --delete --exclude /target "$ROOT/wasm/" "$SRC/"
 export RUSTC_BOOTSTRAP=1
 export RUSTC=/usr/bin/rustc
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128 --remap-path-prefix=$SRC=/tabtwin/wasm --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
