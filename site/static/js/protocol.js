@@ -231,7 +231,42 @@ export const PING = "ping";
  */
 export const PONG = "pong";
 
+/**
+ * Every request by its type: a message is its typedef's fields and `type`. The type check
+ * (scripts/typecheck) holds the page's `send` and the worker's handlers to these.
+ * @typedef {object} Requests
+ * @property {LoadRequest} load
+ * @property {GenerateRequest} generate
+ * @property {PrepareRequest} prepare
+ * @property {StopRequest} stop
+ * @property {ResetRequest} reset
+ * @property {RewindRequest} rewind
+ * @property {LoadVoiceRequest} load_voice
+ * @property {TranscribeRequest} transcribe
+ * @property {PingRequest} ping
+ */
+
+/**
+ * Every reply by its type, as Requests: the worker's `post` and the page's handlers are held to these.
+ * @typedef {object} Replies
+ * @property {ProgressReply} progress
+ * @property {ReadyReply} ready
+ * @property {EventReply} event
+ * @property {DoneReply} done
+ * @property {PreparedReply} prepared
+ * @property {VoiceReadyReply} voice_ready
+ * @property {TranscriptReply} transcript
+ * @property {ErrorReply} error
+ * @property {PongReply} pong
+ */
+
+/**
+ * A request's handlers on the page's end: reply type -> what to do with that reply.
+ * @typedef {{[R in keyof Replies]?: (reply: Replies[R]) => unknown}} ReplyHandlers
+ */
+
 // The reply that ends each request (ERROR ends any); the others get no reply unless they fail.
+/** @type {{[T in keyof Requests]?: keyof Replies}} */
 const LAST_REPLY = {
   [LOAD]: READY,
   [GENERATE]: DONE,
@@ -253,7 +288,7 @@ const SILENT_CHECKS = 36;
  *   marked fatal), it threw outside any request, its script did not load, a reply from it could not be
  *   read, or it stopped answering
  * @property {string} message  what happened, in words for the visitor
- * @property {{type: string, payload: object}[]} pending  the requests that were waiting on it (each
+ * @property {{type: keyof Requests, payload: object}[]} pending  the requests that were waiting on it (each
  *   was answered by an ERROR marked fatal)
  */
 
@@ -339,13 +374,14 @@ export function connect(createWorker, onError, onLost = () => {}) {
   }
 
   /**
-   * @param {string} type  a request type above
-   * @param {object} payload  the request's fields but `id`
-   * @param {Object<string, function(object): *>} handlers  reply type -> handler
+   * @template {keyof Requests} T
+   * @param {T} type  a request type above
+   * @param {Omit<Requests[T], "id">} payload  the request's fields but `id`
+   * @param {ReplyHandlers} handlers  reply type -> handler
    * @param {Transferable[]} transfer
    * @returns {number} the request's id
    */
-  function send(type, payload = {}, handlers = {}, transfer = []) {
+  function send(type, payload = /** @type {Omit<Requests[T], "id">} */ ({}), handlers = {}, transfer = []) {
     const id = ++lastId;
     if (LAST_REPLY[type] || failure) pending.set(id, { type, payload, handlers });
     if (failure) {

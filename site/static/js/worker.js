@@ -16,8 +16,9 @@ let asked = [];
 const CONTEXT_LIMIT = 2048;
 
 /**
- * @param {string} type  a reply type of protocol.js
- * @param {{id: number}} body  its payload as the type's typedef declares it, id included
+ * @template {keyof msg.Replies} T
+ * @param {T} type  a reply type of protocol.js
+ * @param {msg.Replies[T]} body  its payload as the type's typedef declares it, id included
  */
 const post = (type, body) => self.postMessage({ type, ...body });
 
@@ -104,6 +105,7 @@ const PREPARE_CHUNK = 16;  // tokens: ~0.15 s for the 135M twin in one wasm thre
 let newestPrepare = null;  // the latest PREPARE not yet taken up
 let readingAhead = false;
 
+/** @param {msg.PrepareRequest} request */
 function prepare(request) {
   if (newestPrepare) post(msg.PREPARED, { id: newestPrepare.id, tokens: 0 });  // superseded unread
   newestPrepare = request;
@@ -112,6 +114,7 @@ function prepare(request) {
 
 async function readAhead() {
   readingAhead = true;
+  /** @type {msg.PrepareRequest|null} */
   let current = null;
   let text = "";
   let tokens = 0;
@@ -147,6 +150,7 @@ function groundTurn(prompt) {
   return JSON.parse(grounding.ground(prompt, undefined, previous));
 }
 
+/** @param {msg.GenerateRequest} request */
 async function generate(request) {
   generating = true;
   try {
@@ -156,6 +160,7 @@ async function generate(request) {
   }
 }
 
+/** @param {msg.GenerateRequest} request */
 async function streamReply({ id, prompt, options = {}, ground = false }) {
   stopRequested = false;
   // Overrides arrive as models.toml writes them ([model.sampling], snake_case); the core
@@ -200,6 +205,7 @@ async function streamReply({ id, prompt, options = {}, ground = false }) {
   });
 }
 
+/** @type {{[T in keyof msg.Requests]: (request: msg.Requests[T]) => unknown}} */
 const handlers = {
   [msg.LOAD]: load,
   [msg.GENERATE]: generate,
