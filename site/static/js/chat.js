@@ -16,7 +16,18 @@ import { showSuggestions } from "./suggestions.js";
 import { rememberForTheVisit } from "./preferences.js";
 import { deviceRoom, downloadFacts, formatBytes, keepOnDevice, showDownloadFacts, smallerModel, timeLeft } from "./device.js";
 
-const $ = (id) => document.getElementById(id);
+/**
+ * The elements of chat.html whose kind the code uses beyond HTMLElement's, by id.
+ * @typedef {{send: HTMLButtonElement, stop: HTMLButtonElement, load: HTMLButtonElement,
+ *   ask: HTMLFormElement, prompt: HTMLTextAreaElement, progress: HTMLProgressElement,
+ *   speak: HTMLInputElement, ground: HTMLInputElement, "send-transcript": HTMLInputElement}} Elements
+ */
+/**
+ * @template {string} K
+ * @param {K} id
+ * @returns {K extends keyof Elements ? Elements[K] : HTMLElement}
+ */
+const $ = (id) => /** @type {any} */ (document.getElementById(id));
 const root = document.body.dataset.root;
 const siteUrl = new URL(root, location.href).href;  // what "this site" is to an answer's links
 const site = JSON.parse($("site-data").textContent);
@@ -225,7 +236,7 @@ function showSources(turn, sources, refused) {
     seen.add(title + url);
     const part = document.createElement(url ? "a" : "span");
     part.textContent = title;
-    if (url) part.href = `${root}${url}`;
+    if (url) /** @type {HTMLAnchorElement} */ (part).href = `${root}${url}`;
     line.append(part);
   }
   turn.answer.after(line);
@@ -405,7 +416,7 @@ async function describeDownload() {
 async function pickModel(smaller) {
   await renderPicker($("models"), models, smaller.id);
   await describeDownload();
-  $("models").querySelector("input:checked")?.focus();
+  /** @type {HTMLInputElement|null} */ ($("models").querySelector("input:checked"))?.focus();
 }
 
 // The composer is pinned over the end of the page: answers scroll into view above it.

@@ -12,6 +12,11 @@ const STORAGE_MARGIN = 1.05;
 
 export const formatBytes = (bytes) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`);
 
+/**
+ * What Chromium's navigator tells beyond the standard's (TypeScript's DOM types lack both).
+ * @typedef {{deviceMemory?: number, connection?: {saveData?: boolean, metered?: boolean, type?: string}}} NavigatorHints
+ */
+
 /** What this device says about itself; null where the browser does not say. */
 export async function deviceRoom() {
   let free = null;
@@ -21,10 +26,11 @@ export async function deviceRoom() {
   } catch {
     // no StorageManager (an old browser, an insecure origin): nothing to say about storage
   }
-  const connection = navigator.connection || {};
+  const hints = /** @type {NavigatorHints} */ (navigator);
+  const connection = hints.connection || {};
   return {
     free,
-    memory: navigator.deviceMemory ? navigator.deviceMemory * 1e9 : null,
+    memory: hints.deviceMemory ? hints.deviceMemory * 1e9 : null,
     limitedData: Boolean(connection.saveData || connection.metered || connection.type === "cellular"),
   };
 }

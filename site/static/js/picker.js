@@ -59,5 +59,5 @@ export function unfoldPicker() {
   byId("picker-body").hidden = false;
   byId("picker").classList.remove("folded");
   byId("change-model").setAttribute("aria-expanded", "true");
-  byId("models").querySelector("input:checked")?.focus();
+  /** @type {HTMLInputElement|null} */ (byId("models").querySelector("input:checked"))?.focus();
 }

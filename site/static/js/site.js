@@ -1,6 +1,6 @@
 // Every page: mark the current page in the navigation, and register the service worker that keeps the
 // app shell for offline visits.
-for (const link of document.querySelectorAll(".site-header nav a")) {
+for (const link of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll(".site-header nav a"))) {
   if (new URL(link.href).pathname === location.pathname) link.setAttribute("aria-current", "page");
 }
 

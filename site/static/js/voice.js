@@ -19,6 +19,7 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
   }
   let loadedIn = 0;       // the worker the speech model is loaded into (connect's epoch); 0: none yet
   const ready = () => loadedIn === worker.epoch;  // a worker that died took it along
+  /** @type {Promise<void>|null} */
   let loading = null;
   let wanted = false;     // the visitor has pressed the button: loading progress is worth showing
   let recording = null;   // {recorder, chunks, stream, audioContext, raf, startedAt, limit}
