@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Style and house gates, each failing the suite: ruff (lint + format), rustfmt, clippy with warnings as
 # errors, repeated code (pylint's similarity checker over the Python package and tests), and the CLI
-# reference in docs/cli.md matching `--help` (scripts/cli_docs.py).
+# reference in docs/cli.md matching `--help` (scripts/cli_docs.py), and the page's JS type check
+# (scripts/typecheck/check.sh: tsc with checkJs, against the message and models.json types).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${TABTWIN_CACHE:-$HOME/.cache/tabtwin}"
@@ -16,4 +17,5 @@ if [ "${TABTWIN_FAST:-0}" != 1 ]; then
     --ignore-imports=yes --ignore-signatures=yes python/tabtwin tests scripts
 fi
 python3 scripts/cli_docs.py --check
+bash scripts/typecheck/check.sh
 echo "gates: ok"

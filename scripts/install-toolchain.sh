@@ -8,8 +8,23 @@ TOOLS="$CACHE/tools"
 WASM_BINDGEN_VERSION="$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' "$(dirname "$0")/../wasm/Cargo.toml")"
 mkdir -p "$TOOLS"
 
+# The page's type checker (both tiers: the gates run it, in about a second): TypeScript, pinned by
+# scripts/typecheck/package-lock.json, installed with `npm ci` into $TABTWIN_CACHE/npm/typecheck, again
+# only when the committed lock changes.
+TYPECHECK_SRC="$(dirname "$0")/typecheck"
+TYPECHECK="$CACHE/npm/typecheck"
+if ! cmp -s "$TYPECHECK_SRC/package-lock.json" "$TYPECHECK/package-lock.json" || \
+   [ ! -x "$TYPECHECK/node_modules/.bin/tsc" ]; then
+  command -v npm >/dev/null || { echo "install-toolchain: no npm on PATH (apt-get install nodejs npm)" >&2; exit 1; }
+  echo "install-toolchain: npm ci (typescript for scripts/typecheck)"
+  rm -rf "$TYPECHECK"
+  mkdir -p "$TYPECHECK"
+  cp "$TYPECHECK_SRC/package.json" "$TYPECHECK_SRC/package-lock.json" "$TYPECHECK/"
+  npm ci --silent --no-audit --no-fund --prefix "$TYPECHECK"
+fi
+
 # TABTWIN_NATIVE_ONLY=1 (the fast tier): only what the native core needs (rustup's cargo, rustfmt,
-# clippy); no wasm toolchain, no browser, no audio tools.
+# clippy) and the type checker above; no wasm toolchain, no browser, no audio tools.
 NATIVE_ONLY="${TABTWIN_NATIVE_ONLY:-0}"
 if [ "$NATIVE_ONLY" = 1 ]; then
   command -v cargo >/dev/null || { echo "install-toolchain: no cargo on PATH (install rustup)" >&2; exit 1; }
