@@ -71,7 +71,7 @@ def test_the_committed_evaluations_were_grounded_as_the_site_grounds_now(groundi
     """A committed evaluation speaks for the site only while its grounded questions carry the notes
     the shipped index brings them: the same passages (ids, titles, URLs, texts), the same limits and
     the same picks. Editing the pages or the Q&A changes them; the twins are then evaluated again."""
-    from tabtwin.finetune.evaluate import passages_digest
+    from tabtwin.finetune.evaluate.retrieval import passages_digest
 
     report = json.loads((root / f"finetune/twins/{twin}.eval.json").read_text())
     retrieval = report["retrieval"]

@@ -16,17 +16,10 @@ from pathlib import Path
 import pytest
 
 from tabtwin.finetune.config import load
-from tabtwin.finetune.evaluate import (
-    CHECKS,
-    FORMS,
-    Canary,
-    CanaryError,
-    ask,
-    canary_questions,
-    check_canary,
-    expected_text,
-    read_canaries,
-)
+from tabtwin.finetune.evaluate.asking import ask
+from tabtwin.finetune.evaluate.canaries import CHECKS, FORMS, Canary, CanaryError, read_canaries
+from tabtwin.finetune.evaluate.questions import canary_questions, expected_text
+from tabtwin.finetune.evaluate.scoring import check_canary
 
 ROOT = Path(__file__).resolve().parents[2]
 ADA = ROOT / "finetune" / "data" / "ada"

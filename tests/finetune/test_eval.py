@@ -22,17 +22,12 @@ from tabtwin._core import Chat
 from tabtwin.errors import TabtwinError
 from tabtwin.finetune.config import ConfigError, load
 from tabtwin.finetune.data.build import Example
-from tabtwin.finetune.evaluate import (
-    RUBRIC,
-    Canary,
-    CanaryError,
-    check_canary,
-    f1,
-    holdout_questions,
-    parse_answer,
-    read_canaries,
-    score,
-)
+from tabtwin.finetune.evaluate.canaries import Canary, CanaryError, read_canaries
+from tabtwin.finetune.evaluate.matching import f1
+from tabtwin.finetune.evaluate.questions import holdout_questions
+from tabtwin.finetune.evaluate.replies import parse_answer
+from tabtwin.finetune.evaluate.rubric import RUBRIC
+from tabtwin.finetune.evaluate.scoring import check_canary, score
 from tabtwin.finetune.export import export
 
 APPS = ("projects", "books", "musings", "talks")
@@ -407,7 +402,7 @@ def test_eval_with_grounding_asks_each_question_as_the_page_sends_it(trained, tm
     """With the site's index every question is asked twice: plain, and with the passages the core
     retrieves for it rendered into the turn (the page's bytes); the report adds the retrieval's figures."""
     from tabtwin._core import Grounding
-    from tabtwin.finetune.evaluate import evaluate
+    from tabtwin.finetune.evaluate.run import evaluate
 
     cfg = exported_with_canaries(trained, tmp_path)
     passages = [
@@ -465,7 +460,8 @@ def test_a_rerun_asks_only_what_could_answer_differently(trained, tmp_path, monk
     without asking. A changed question, changed notes or an interrupted run's missing answers are
     asked; nothing else is."""
     from tabtwin._core import Grounding
-    from tabtwin.finetune import evaluate as ev
+    from tabtwin.finetune.evaluate import asking
+    from tabtwin.finetune.evaluate.run import evaluate
 
     monkeypatch.setenv("TABTWIN_CACHE", str(tmp_path / "cache"))
     cfg = exported_with_canaries(trained, tmp_path)
@@ -475,13 +471,13 @@ def test_a_rerun_asks_only_what_could_answer_differently(trained, tmp_path, monk
         return Grounding(json.dumps({"format": 1, "passages": [{**passage, "text": text}]}).encode())
 
     asked = []
-    real_ask = ev.ask
-    monkeypatch.setattr(ev, "ask", lambda chat, q, *a: asked.append(q.question) or real_ask(chat, q, *a))
+    real_ask = asking.ask
+    monkeypatch.setattr(asking, "ask", lambda chat, q, *a: asked.append(q.question) or real_ask(chat, q, *a))
 
     def run(**kw):
         asked.clear()
         kw.setdefault("grounding", grounding("I live in Lisbon."))
-        return ev.evaluate(cfg, gguf=cfg.export.output, log=quiet, no_base=True, reuse=True, **kw)
+        return evaluate(cfg, gguf=cfg.export.output, log=quiet, no_base=True, reuse=True, **kw)
 
     first = run()
     n = first["examples"]
@@ -509,7 +505,7 @@ def test_a_rerun_asks_only_what_could_answer_differently(trained, tmp_path, monk
     run()
     assert len(asked) == 2 * n
     asked.clear()
-    ev.evaluate(cfg, gguf=cfg.export.output, log=quiet, no_base=True, grounding=grounding("I live in Lisbon."))
+    evaluate(cfg, gguf=cfg.export.output, log=quiet, no_base=True, grounding=grounding("I live in Lisbon."))
     assert len(asked) == 2 * n
 
 
@@ -517,7 +513,7 @@ def test_a_holdout_built_from_other_data_is_named_in_the_report(trained, tmp_pat
     """Data rebuilt since the twin was trained (here with another split seed) may hold out wordings
     it trained on: the evaluation says so in its log and its report, naming both datasets."""
     from tabtwin.finetune.data import build
-    from tabtwin.finetune.evaluate import evaluate
+    from tabtwin.finetune.evaluate.run import evaluate
     from tabtwin.finetune.train import context_length, load_tokenizer, resolve_base
 
     cfg = exported_with_canaries(trained, tmp_path)
@@ -553,7 +549,7 @@ def test_each_of_the_cores_methods_gets_its_own_row_and_the_site_is_served_as_be
     row each, and a turn's verdict is recorded; the grounding is as served afterwards. A verdict is
     part of what an answer is cached under: the same prompt judged otherwise is asked again."""
     from tabtwin._core import Grounding
-    from tabtwin.finetune.evaluate import evaluate
+    from tabtwin.finetune.evaluate.run import evaluate
 
     monkeypatch.setenv("TABTWIN_CACHE", str(tmp_path / "cache"))
     cfg = exported_with_canaries(trained, tmp_path)

@@ -23,7 +23,7 @@ from tabtwin.finetune.data.grounded import (
     holders,
     rare_words,
 )
-from tabtwin.finetune.evaluate import holdout_questions
+from tabtwin.finetune.evaluate.questions import holdout_questions
 from tabtwin.site import content, grounding
 
 PERSONA = "Ada Okonkwo-Lindqvist"

@@ -119,7 +119,7 @@ def _grounding(cfg):
 
 
 def cmd_eval(args) -> int:
-    from tabtwin.finetune.evaluate import evaluate
+    from tabtwin.finetune.evaluate.run import evaluate
 
     cfg = _config(args)
     grounding = None if args.no_grounding else _grounding(cfg)

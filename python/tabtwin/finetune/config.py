@@ -86,7 +86,7 @@ class ExportConfig:
 
 
 # Names a twin must not give as its own (the base models' and other assistants' identities);
-# an identity canary fails when its reply names one of them (tabtwin/evaluate.py).
+# an identity canary fails when its reply names one of them (tabtwin/finetune/evaluate/scoring.py).
 DEFAULT_OTHER_NAMES = (
     "SmolLM",
     "Qwen",
@@ -109,7 +109,7 @@ class EvalConfig:
     max_tokens: int = 200
     compare_base: str | None = None  # a GGUF (or default model id) to run side by side
     limit: int = 0  # score at most this many holdout conversations (0 = all)
-    canaries: Path | None = None  # canaries.jsonl: one question a line with its check (evaluate.py)
+    canaries: Path | None = None  # canaries.jsonl: one question a line with its check (evaluate/canaries.py)
     # The sealed canaries: same format, asked only with `tabtwin eval --sealed`, never used to choose a
     # threshold or a method (the numbers that count).
     sealed: Path | None = None
