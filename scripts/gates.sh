@@ -2,7 +2,8 @@
 # Style and house gates, each failing the suite: ruff (lint + format), rustfmt, clippy with warnings as
 # errors, repeated code (pylint's similarity checker over the Python package and tests), and the CLI
 # reference in docs/cli.md matching `--help` (scripts/cli_docs.py), and the page's JS type check
-# (scripts/typecheck/check.sh: tsc with checkJs, against the message and models.json types).
+# (scripts/typecheck/check.sh: tsc with checkJs, against the message types and the models.json types
+# that scripts/schema_types.py generates from site/schema/, --checked here).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${TABTWIN_CACHE:-$HOME/.cache/tabtwin}"
@@ -17,5 +18,6 @@ if [ "${TABTWIN_FAST:-0}" != 1 ]; then
     --ignore-imports=yes --ignore-signatures=yes python/tabtwin tests scripts
 fi
 python3 scripts/cli_docs.py --check
+python3 scripts/schema_types.py --check
 bash scripts/typecheck/check.sh
 echo "gates: ok"
