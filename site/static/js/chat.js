@@ -48,8 +48,11 @@ const workerBlobUrl = URL.createObjectURL(workerBlob);
 // connect); engineLost says what happened.
 const worker = msg.connect(() => new Worker(workerBlobUrl, { type: "module" }), showError, engineLost);
 
+/** @type {msg.ChatModel[]} */
 let models = [];
+/** @type {msg.GroundingEntry|null} */
 let grounding = null;     // the site's index of its pages (a ModelEntry), null when it has none
+/** @type {msg.ChatModel|null} */
 let loaded = null;        // the model entry running in the worker
 let twinApps = APPS;      // the apps the running model may open: its tools, else all
 const appsData = {};      // app -> items, for the router's parameter words
@@ -435,6 +438,7 @@ function fitPrompt() {
 
 async function init() {
   const registryUrl = new URL(`${root}models.json`, location.href);
+  /** @type {msg.ModelsJson} */
   const registry = await (await fetch(registryUrl)).json();
   models = registry.models.map((entry) => resolveEntry(entry, registryUrl));
   grounding = groundingEntry(registry.grounding, registryUrl);

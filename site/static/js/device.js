@@ -38,7 +38,18 @@ export async function deviceRoom() {
 const fitsStorage = (model, room) => room.free === null || room.free >= model.bytes * STORAGE_MARGIN;
 const fitsMemory = (model, room) => room.memory === null || model.bytes <= room.memory * MEMORY_SHARE;
 
-/** {lines, warnings, smaller}: what to tell the visitor before `model` is downloaded. */
+/**
+ * A model of models.json, as the page holds it.
+ * @typedef {import("./protocol.js").ChatModel} ChatModel
+ */
+
+/**
+ * {lines, warnings, smaller}: what to tell the visitor before `model` is downloaded.
+ * @param {ChatModel} model
+ * @param {ChatModel[]} models
+ * @param {Awaited<ReturnType<typeof deviceRoom>>} room
+ * @param {boolean} cached
+ */
 export function downloadFacts(model, models, room, cached) {
   if (cached) return { lines: [`${model.label} is on this device already: it starts without a download.`], warnings: [], smaller: null };
   const lines = [`${formatBytes(model.bytes)} download, once: the model is then kept on this device for your next visits.`];
@@ -55,7 +66,13 @@ export function downloadFacts(model, models, room, cached) {
   return { lines, warnings, smaller: warnings.length ? smallerModel(model, models, room) : null };
 }
 
-/** The largest model smaller than `model` that this device can take; null when there is none. */
+/**
+ * The largest model smaller than `model` that this device can take; null when there is none.
+ * @param {ChatModel} model
+ * @param {ChatModel[]} models
+ * @param {Awaited<ReturnType<typeof deviceRoom>>} room
+ * @returns {ChatModel|null}
+ */
 export function smallerModel(model, models, room) {
   return models.filter((m) => m.bytes < model.bytes && fitsStorage(m, room) && fitsMemory(m, room))
     .sort((a, b) => b.bytes - a.bytes)[0] || null;

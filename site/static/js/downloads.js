@@ -62,7 +62,12 @@ async function pump(body, onChunk) {
 
 // models.json's URLs are relative to models.json (a cache key is an absolute path, a remote shard a
 // full URL); the worker lives at another URL, so the page hands it every URL absolute.
-/** @returns {import("./protocol.js").ModelEntry} */
+/**
+ * @template {import("./protocol.js").ModelEntry} E
+ * @param {E} entry  a models.json entry
+ * @param {URL} registryUrl  where models.json is
+ * @returns {E}
+ */
 export function resolveEntry(entry, registryUrl) {
   return {
     ...entry,
@@ -73,7 +78,11 @@ export function resolveEntry(entry, registryUrl) {
 
 // models.json "grounding" ({file, sha256, bytes, passages, embedder: a model entry | null}) as an entry
 // loadModelInto fetches, verifies and caches like a one-shard model.
-/** @returns {import("./protocol.js").GroundingEntry|null} */
+/**
+ * @param {import("./protocol.js").ModelsJson["grounding"]} grounding
+ * @param {URL} registryUrl  where models.json is
+ * @returns {import("./protocol.js").GroundingEntry|null}
+ */
 export function groundingEntry(grounding, registryUrl) {
   if (!grounding) return null;
   const url = new URL(grounding.file, registryUrl).href;

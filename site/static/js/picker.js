@@ -4,6 +4,11 @@ import { isCached } from "./downloads.js";
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
 
+/**
+ * @param {HTMLElement} container
+ * @param {import("./protocol.js").ChatModel[]} models  models.json's, URLs resolved
+ * @param {string} [selectedId]
+ */
 export async function renderPicker(container, models, selectedId) {
   container.replaceChildren();
   for (const model of models) {

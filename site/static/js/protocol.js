@@ -5,13 +5,17 @@
 // (tests/browser/test_protocol.py checks the messages the worker really posts against these typedefs.)
 
 /**
- * One model or voice entry of models.json, its URLs made absolute by the page (downloads.js resolveEntry).
- * @typedef {object} ModelEntry
- * @property {string} id
- * @property {number} bytes        size of the whole file
- * @property {string} sha256       of the whole file, checked before anything is kept
- * @property {string} cache_key    its key in the Cache API
- * @property {{url: string, bytes: number, sha256: string}[]} shards  fetched in order and joined
+ * models.json as the build writes it, and a chat model of it: generated from the schema the build is
+ * tested against (site/schema/models.schema.json -> models.d.ts, scripts/schema_types.py).
+ * @typedef {import("../../schema/models.js").ModelsJson} ModelsJson
+ * @typedef {import("../../schema/models.js").ChatModel} ChatModel
+ */
+
+/**
+ * What a download needs of a models.json entry (a chat model, the voice model, the embedder, or the
+ * grounding index made one by downloads.js groundingEntry), its URLs made absolute by the page
+ * (downloads.js resolveEntry).
+ * @typedef {Pick<import("../../schema/models.js").ModelFile, "id" | "bytes" | "sha256" | "cache_key" | "shards">} ModelEntry
  */
 
 /**
