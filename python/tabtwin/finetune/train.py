@@ -543,6 +543,66 @@ def plot_losses(state: TrainState, out: Path) -> str:
     return f"loss curve: {out}"
 
 
+@dataclass
+class Run:
+    """Everything a training run works with, set up by `start_run` in the order a resumed run must
+    repeat (the random state dropout starts from depends on it)."""
+
+    cfg: RunConfig
+    procs: Processes
+    base: Base
+    manifest: dict
+    train_set: list
+    holdout_set: list
+    pad_id: int
+    model: object
+    optimizer: object
+    scheduler: object
+    fp: dict
+    state: TrainState = field(default_factory=TrainState)  # a checkpoint's, when resumed
+    # sizes, set by start_run
+    trainable: int = 0
+    total_params: int = 0
+    lengths: list[int] = field(default_factory=list)
+    steps_per_epoch: int = 0
+    total_steps: int = 0
+
+    @property
+    def ckpt(self) -> Path:
+        return self.cfg.train.output / CHECKPOINT
+
+    def plan(self, epoch: int) -> list:
+        """The optimizer steps of `epoch`: the same on every resume."""
+        return batches.steps(self.lengths, self.cfg.train, epoch)
+
+    def report(self) -> dict:
+        state = self.state
+        return {
+            "base": self.base.spec,
+            "base_file": self.base.name,
+            "base_sha256": self.base.sha256,
+            "dataset_sha256": self.manifest["dataset_sha256"],
+            "wordings": self.manifest.get("wordings"),
+            "system_prompt": self.cfg.system_prompt,
+            "hyperparameters": self.fp["train"],
+            "device": self.procs.device,
+            "trainable_parameters": self.trainable,
+            "train_examples": len(self.train_set),
+            "holdout_examples": len(self.holdout_set),
+            "steps": state.step,
+            "steps_per_epoch": self.steps_per_epoch,
+            "epochs_run": state.epoch,
+            "best_holdout_loss": state.best_loss,
+            "best_epoch": state.best_epoch,
+            "stopped_early": state.stopped_early,
+            "done": state.done,
+            "seconds": round(state.seconds, 1),
+            "steps_per_second": round(state.step / state.seconds, 3) if state.seconds else None,
+            "train_losses": state.train_losses,
+            "holdout_losses": state.holdout_losses,
+        }
+
+
 def train(
     cfg: RunConfig,
     resume: bool = False,
@@ -558,10 +618,24 @@ def train(
     `on_step`: called after every optimizer step (tests interrupt a run from here).
     """
     import torch
-    from tqdm.auto import tqdm
 
     t = cfg.train
-    out = t.output
+    check_checkpoint(t.output, resume, restart)
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    procs = processes(t.device)
+    if not procs.main:
+        log = lambda *_: None  # noqa: E731  (rank 0 reports)
+        progress = False
+    run = start_run(cfg, procs, resume, log)
+    describe(run, log)
+    stopped = run_steps(run, stop_after, on_step, log, progress)
+    return finish(run, stopped, log)
+
+
+def check_checkpoint(out: Path, resume: bool, restart: bool) -> None:
+    """A checkpoint in `out` is continued (`resume`) or thrown away (`restart`), never overwritten
+    unasked."""
     ckpt = out / CHECKPOINT
     if ckpt.exists() and not (resume or restart):
         saved = json.loads((ckpt / "state.json").read_text())["state"]
@@ -575,19 +649,20 @@ def train(
         )
     if restart:
         shutil.rmtree(ckpt, ignore_errors=True)
-    if t.threads:
-        torch.set_num_threads(t.threads)
-    procs = processes(t.device)
-    device = procs.device
-    if not procs.main:
-        log = lambda *_: None  # noqa: E731  (rank 0 reports)
-        progress = False
+
+
+def start_run(cfg: RunConfig, procs: Processes, resume: bool, log: Callable[[str], None]) -> Run:
+    """The base, the data, the model, its optimizer and schedule, and the state to start from: the
+    checkpoint's (`resume`) or a fresh one with dropout's RNG seeded."""
+    import torch
+
+    t = cfg.train
     base = resolve_base(t.base)
     tokenizer = load_tokenizer(base, log)
     train_set, holdout_set, manifest = load_data(cfg, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
-    model = load_model(cfg, base, device, log)
+    model = load_model(cfg, base, procs.device, log)
     if t.init_adapter is not None:
         check_holdout_unseen(cfg, manifest, log)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -596,24 +671,31 @@ def train(
         [p for p in model.parameters() if p.requires_grad], lr=t.lr, weight_decay=t.weight_decay
     )
     lengths = [len(e) for e in train_set]
-    plan = lambda epoch: batches.steps(lengths, t, epoch)  # noqa: E731  (the same steps on every resume)
-    steps_per_epoch = len(plan(0))  # with packing the count may differ by one or two between epochs
-    total_steps = sum(len(plan(epoch)) for epoch in range(t.epochs))
+    steps_per_epoch = len(batches.steps(lengths, t, 0))  # with packing the count may differ by one or two
+    total_steps = sum(len(batches.steps(lengths, t, epoch)) for epoch in range(t.epochs))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total_steps, t.warmup_steps, t.schedule))
     fp = fingerprint(cfg, base, manifest)
-
-    state = TrainState()
-    if resume and ckpt.exists():
-        state = load_checkpoint(ckpt, model, optimizer, scheduler, fp)
-        log(f"resuming from {ckpt} at step {state.step} (epoch {state.epoch + 1}, step {state.epoch_step} of it)")
+    run = Run(cfg, procs, base, manifest, train_set, holdout_set, pad_id, model, optimizer, scheduler, fp)
+    run.trainable, run.total_params, run.lengths = trainable, total_params, lengths
+    run.steps_per_epoch, run.total_steps = steps_per_epoch, total_steps
+    if resume and run.ckpt.exists():
+        run.state = load_checkpoint(run.ckpt, model, optimizer, scheduler, fp)
+        state = run.state
+        log(f"resuming from {run.ckpt} at step {state.step} (epoch {state.epoch + 1}, step {state.epoch_step} of it)")
     elif resume:
-        log(f"no checkpoint in {out}: starting from scratch")
+        log(f"no checkpoint in {t.output}: starting from scratch")
     else:
         torch.manual_seed(t.seed)  # dropout's RNG, from a known state
+    return run
+
+
+def describe(run: Run, log: Callable[[str], None]) -> None:
+    """What is about to be trained, on what, for how long."""
+    t, procs = run.cfg.train, run.procs
     log(
-        f"base {base.name} ({(total_params - trainable) / 1e6:.1f} M parameters), LoRA r {t.r} alpha {t.alpha} on "
-        f"{', '.join(t.target_modules)}: {trainable / 1e6:.2f} M trainable, on {device}"
-        + (f" x {procs.world} processes" if procs.world > 1 else "")
+        f"base {run.base.name} ({(run.total_params - run.trainable) / 1e6:.1f} M parameters), LoRA r {t.r} "
+        f"alpha {t.alpha} on {', '.join(t.target_modules)}: {run.trainable / 1e6:.2f} M trainable, on "
+        f"{procs.device}" + (f" x {procs.world} processes" if procs.world > 1 else "")
     )
     if procs.world > t.grad_accum:
         log(
@@ -621,61 +703,36 @@ def train(
             f"{procs.world - t.grad_accum} will idle (raise grad_accum, lower batch_size)"
         )
     log(
-        f"data {len(train_set)} train / {len(holdout_set)} holdout examples from {cfg.data_dir}; "
-        f"{steps_per_epoch} steps per epoch x {t.epochs} epochs, batch {t.batch_size} x {t.grad_accum}"
+        f"data {len(run.train_set)} train / {len(run.holdout_set)} holdout examples from {run.cfg.data_dir}; "
+        f"{run.steps_per_epoch} steps per epoch x {t.epochs} epochs, batch {t.batch_size} x {t.grad_accum}"
         + (f" rows of up to {t.max_seq_len} packed tokens" if t.packing else "")
     )
-    if not holdout_set:
+    if not run.holdout_set:
         log("no holdout examples: early stopping is off and the last adapter is kept")
 
-    def report() -> dict:
-        return {
-            "base": base.spec,
-            "base_file": base.name,
-            "base_sha256": base.sha256,
-            "dataset_sha256": manifest["dataset_sha256"],
-            "wordings": manifest.get("wordings"),
-            "system_prompt": cfg.system_prompt,
-            "hyperparameters": fp["train"],
-            "device": device,
-            "trainable_parameters": trainable,
-            "train_examples": len(train_set),
-            "holdout_examples": len(holdout_set),
-            "steps": state.step,
-            "steps_per_epoch": steps_per_epoch,
-            "epochs_run": state.epoch,
-            "best_holdout_loss": state.best_loss,
-            "best_epoch": state.best_epoch,
-            "stopped_early": state.stopped_early,
-            "done": state.done,
-            "seconds": round(state.seconds, 1),
-            "steps_per_second": round(state.step / state.seconds, 3) if state.seconds else None,
-            "train_losses": state.train_losses,
-            "holdout_losses": state.holdout_losses,
-        }
 
-    model.train()
+def run_steps(
+    run: Run,
+    stop_after: int | None,
+    on_step: Callable[[TrainState], None] | None,
+    log: Callable[[str], None],
+    progress: bool,
+) -> bool:
+    """The optimizer steps from where `run.state` stands to the end of training, an early stop or
+    `stop_after` (then True: stopped as asked, not done)."""
+    from tqdm.auto import tqdm
+
+    t, state, procs = run.cfg.train, run.state, run.procs
+    run.model.train()
     bar = tqdm(
-        total=total_steps, initial=state.step, desc="train", unit="step", disable=not progress, dynamic_ncols=True
+        total=run.total_steps, initial=state.step, desc="train", unit="step", disable=not progress, dynamic_ncols=True
     )
     started = time.monotonic() - state.seconds
     stopped = False
     while not state.done and state.epoch < t.epochs:
-        groups = plan(state.epoch)
+        groups = run.plan(state.epoch)
         for group in groups[state.epoch_step :]:
-            # the step's loss is the mean over all its supervised tokens, whichever process sees them
-            n_tokens = sum(supervised_tokens(train_set[i]) for b in group for row in b for i in row)
-            step_loss = 0.0
-            for b in group[procs.rank :: procs.world]:
-                loss_sum, _ = token_loss_sum(model, *collate(b, train_set, pad_id, device))
-                (loss_sum / n_tokens).backward()
-                step_loss += loss_sum.item() / n_tokens
-            if procs.world > 1:
-                step_loss = sum_gradients(model, procs, step_loss)
-            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            step_loss = optimizer_step(run, group)
             state.step += 1
             state.epoch_step += 1
             state.train_losses.append([state.step, round(step_loss, 5)])
@@ -683,9 +740,9 @@ def train(
             bar.update(1)
             bar.set_postfix(loss=f"{step_loss:.3f}", epoch=state.epoch + 1)
             if state.epoch_step == len(groups):
-                end_epoch(cfg, model, holdout_set, pad_id, device, state, log, report, procs.main)
+                end_epoch(run, log)
             if state.step % t.checkpoint_every == 0 and procs.main:
-                save_checkpoint(ckpt, model, optimizer, scheduler, state, fp)
+                save_checkpoint(run.ckpt, run.model, run.optimizer, run.scheduler, state, run.fp)
             if on_step is not None:
                 on_step(state)
             if state.done or (stop_after is not None and state.step >= stop_after):
@@ -696,14 +753,42 @@ def train(
     bar.close()
     state.seconds = time.monotonic() - started
     state.done = state.done or state.epoch >= t.epochs
-    result = report()
-    if not procs.main:
+    return stopped
+
+
+def optimizer_step(run: Run, group: list) -> float:
+    """One optimizer step over the micro-batches of `group` (this process's share of them); its loss."""
+    import torch
+
+    model, procs = run.model, run.procs
+    # the step's loss is the mean over all its supervised tokens, whichever process sees them
+    n_tokens = sum(supervised_tokens(run.train_set[i]) for b in group for row in b for i in row)
+    step_loss = 0.0
+    for b in group[procs.rank :: procs.world]:
+        loss_sum, _ = token_loss_sum(model, *collate(b, run.train_set, run.pad_id, procs.device))
+        (loss_sum / n_tokens).backward()
+        step_loss += loss_sum.item() / n_tokens
+    if procs.world > 1:
+        step_loss = sum_gradients(model, procs, step_loss)
+    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    return step_loss
+
+
+def finish(run: Run, stopped: bool, log: Callable[[str], None]) -> dict:
+    """The checkpoint, the adapter (when no holdout chose one), the report and the loss curve; the
+    main process only."""
+    state, out = run.state, run.cfg.train.output
+    result = run.report()
+    if not run.procs.main:
         return result
-    save_checkpoint(ckpt, model, optimizer, scheduler, state, fp)
+    save_checkpoint(run.ckpt, run.model, run.optimizer, run.scheduler, state, run.fp)
     if stopped:
-        log(f"stopped after step {state.step} as asked; checkpoint {ckpt}; continue with --resume")
-    elif not holdout_set:
-        save_adapter(model, out / ADAPTER, report())
+        log(f"stopped after step {state.step} as asked; checkpoint {run.ckpt}; continue with --resume")
+    elif not run.holdout_set:
+        save_adapter(run.model, out / ADAPTER, run.report())
     write_text_atomic(out / REPORT, json.dumps(result, indent=1) + "\n")
     log(plot_losses(state, out / CURVE))
     if state.done:
@@ -722,19 +807,19 @@ def train(
     return result
 
 
-def end_epoch(cfg, model, holdout_set, pad_id, device, state: TrainState, log, report, main: bool = True) -> None:
+def end_epoch(run: Run, log: Callable[[str], None]) -> None:
     """Holdout loss, keep the best adapter, early stopping; then move to the next epoch.
     Every process computes the same loss and decision; only the main one writes."""
-    t = cfg.train
-    loss = holdout_loss(model, holdout_set, t.batch_size, pad_id, device)
+    t, state = run.cfg.train, run.state
+    loss = holdout_loss(run.model, run.holdout_set, t.batch_size, run.pad_id, run.procs.device)
     state.epoch += 1
     state.epoch_step = 0
     if loss is not None:
         state.holdout_losses.append([state.step, state.epoch, round(loss, 5)])
         if state.best_loss is None or loss < state.best_loss:
             state.best_loss, state.best_epoch, state.bad_epochs = loss, state.epoch, 0
-            if main:
-                save_adapter(model, t.output / ADAPTER, report())
+            if run.procs.main:
+                save_adapter(run.model, t.output / ADAPTER, run.report())
             note = "best so far, adapter saved"
         else:
             state.bad_epochs += 1
