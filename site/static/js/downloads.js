@@ -5,9 +5,43 @@
 // downloads a model (Web Locks): another tab that wants it waits, then reads what the first one kept.
 const CACHE_NAME = "tabtwin-models-v1";
 
+/**
+ * @typedef {import("./protocol.js").ModelEntry} ModelEntry
+ * @typedef {import("./protocol.js").ProgressReply} ProgressReply
+ * @typedef {(progress: Omit<ProgressReply, "id">) => void} OnProgress  what the worker posts, id added
+ */
+
+/**
+ * Where a model's bytes go (the core's ModelBytes, worker.js newSink): pushed a shard at a time, each
+ * shard's sha256 checked at its end (when hashing), the whole file's at the end.
+ * @typedef {object} Sink
+ * @property {(piece: Uint8Array) => void} push
+ * @property {() => number} received  bytes pushed so far (a dropped shard's taken back)
+ * @property {(sha256: string) => void} end_piece  throws when the shard just pushed is not that sha256
+ * @property {(sha256: string) => void} verify  throws when the whole file is not that sha256
+ * @property {() => void} free
+ */
+
+/** @typedef {(total: number, hashing: boolean) => Sink} MakeSink */
+
+/**
+ * One model's load in progress, as its steps share it.
+ * @typedef {object} Loading
+ * @property {ModelEntry} model
+ * @property {Sink} sink
+ * @property {boolean} hashing  some shard comes from the network: every shard's sha256 is checked
+ * @property {Cache|null} cache  this device's storage for models; null when there is none
+ * @property {Error|null} notStored  why the model is not kept on this device (null: it is)
+ * @property {(phase: ProgressReply["phase"]) => void} report
+ */
+
 // fetch() rejects a cross-origin download that the host does not allow (no CORS headers) with the
 // same TypeError as a dropped connection. A second, opaque request tells them apart: it succeeds
 // when the host answered but would not share the bytes with this site.
+/**
+ * @param {string} url
+ * @param {Error} err
+ */
 async function explainFailure(url, err) {
   const target = new URL(url, self.location.href);
   const name = target.pathname.split("/").pop();
@@ -27,13 +61,17 @@ async function explainFailure(url, err) {
 
 // A trap in the core (out of memory, say) is no verdict on the bytes: it passes through untouched, so
 // that the worker sees it for what it is.
-const isTrap = (err) => err instanceof WebAssembly.RuntimeError;
+const isTrap = (/** @type {unknown} */ err) => err instanceof WebAssembly.RuntimeError;
 
 // A read that failed: the connection (or the disk) broke off, as opposed to a chunk the caller refused.
 class BrokenOff extends Error {}
 
 // A stored shard that is not the registry's (cut short, or changed on disk): forgotten, then fetched.
 class DamagedCopy extends Error {
+  /**
+   * @param {string} key  its Cache API key
+   * @param {string} part  its name for the visitor (partName)
+   */
   constructor(key, part) {
     super(`the copy of ${part} stored on this device is damaged; press Retry to download it again`);
     this.key = key;
@@ -41,6 +79,10 @@ class DamagedCopy extends Error {
 }
 
 // Reads `body` to its end. A chunk that `onChunk` refuses (it throws) cancels the rest of the download.
+/**
+ * @param {ReadableStream<Uint8Array>} body
+ * @param {(chunk: Uint8Array) => unknown} onChunk
+ */
 async function pump(body, onChunk) {
   const reader = body.getReader();
   try {
@@ -99,6 +141,10 @@ export function groundingEntry(grounding, registryUrl) {
 
 // A shard's own Cache API key: the model's, with the shard's index and sha256 (a rebuilt model's
 // shards never meet an older build's).
+/**
+ * @param {ModelEntry} model
+ * @param {number} index
+ */
 function shardKey(model, index) {
   const key = new URL(model.cache_key);
   key.searchParams.set("shard", String(index));
@@ -107,6 +153,10 @@ function shardKey(model, index) {
 }
 
 // How the visitor hears of a shard: "part 2 of 5 (twin.gguf.part2)", or the file's name alone.
+/**
+ * @param {ModelEntry} model
+ * @param {number} index
+ */
 function partName(model, index) {
   const name = new URL(model.shards[index].url).pathname.split("/").pop();
   return model.shards.length > 1 ? `part ${index + 1} of ${model.shards.length} (${name})` : name;
@@ -114,6 +164,7 @@ function partName(model, index) {
 
 // This device's storage for models, or why there is none (a private window, site data blocked): a
 // model then runs for the visit without being kept, and the page must not fail for it.
+/** @returns {Promise<{cache: Cache|null, problem: Error|null}>} */
 async function openStore() {
   try {
     if (!self.caches) throw new Error("this browser offers the site no Cache API");
@@ -123,10 +174,12 @@ async function openStore() {
   }
 }
 
+/** @type {(cache: Cache, model: ModelEntry) => Promise<(Response|undefined)[]>} */
 const matchShards = (cache, model) => Promise.all(model.shards.map((_, index) => cache.match(shardKey(model, index))));
 
 // On this device means every shard is (or the whole file, as an earlier version of this page kept
 // it): a model partly downloaded is not.
+/** @param {ModelEntry} model */
 export async function isCached(model) {
   const { cache } = await openStore();
   if (!cache) return false;
@@ -134,11 +187,16 @@ export async function isCached(model) {
   return (await matchShards(cache, model)).every(Boolean);
 }
 
+/**
+ * @param {Cache} cache
+ * @param {ModelEntry} model
+ */
 async function deleteShards(cache, model) {
   const deleted = await Promise.all(model.shards.map((_, index) => cache.delete(shardKey(model, index))));
   return deleted.some(Boolean);
 }
 
+/** @param {ModelEntry} model */
 export async function removeCached(model) {
   const { cache } = await openStore();
   if (!cache) return false;
@@ -148,6 +206,12 @@ export async function removeCached(model) {
 
 // A model kept whole by an earlier version of this page (one entry under its cache_key): still read,
 // so a returning visitor does not download it again; a damaged one is forgotten (null).
+/**
+ * @param {Cache} cache
+ * @param {ModelEntry} model
+ * @param {MakeSink} makeSink
+ * @param {OnProgress} onProgress
+ */
 async function readWholeFile(cache, model, makeSink, onProgress) {
   const hit = await cache.match(model.cache_key);
   if (!hit) return null;
@@ -168,16 +232,26 @@ async function readWholeFile(cache, model, makeSink, onProgress) {
 }
 
 // What Retry will do, said after a failure that a second try can cure.
+/**
+ * @param {Loading} loading
+ * @param {number} index  the shard that failed
+ */
 function retryHint(loading, index) {
   if (index === 0 || !loading.cache || loading.notStored) return "press Retry to try again";
   const before = index === 1 ? "the part before it is" : `the ${index} parts before it are`;
   return `${before} verified and kept on this device: press Retry to continue from part ${index + 1}`;
 }
 
+/** @type {(part: string, found: string, bytes: number) => string} */
 const sizeMismatch = (part, found, bytes) =>
   `${part} is ${found}, but the site's models.json says ${bytes} bytes: the site's files do not match its ` +
   "list of models; reload the page to get the current list, and if this happens again tell the site's author";
 
+/**
+ * @param {Loading} loading
+ * @param {number} index
+ * @param {RequestCache} cacheMode
+ */
 async function fetchShard(loading, index, cacheMode) {
   const { url } = loading.model.shards[index];
   const part = partName(loading.model, index);
@@ -200,6 +274,11 @@ async function fetchShard(loading, index, cacheMode) {
 
 // A same-origin answer's Content-Length is the shard's size unless it was compressed on the way; a
 // cross-origin answer hides Content-Encoding, so there only the bytes counted as they come decide.
+/**
+ * @param {Response} response
+ * @param {ModelEntry["shards"][number]} shard
+ * @param {string} part
+ */
 function checkAnnouncedSize(response, shard, part) {
   const announced = response.headers.get("content-length");
   if (response.type !== "basic" || announced === null || response.headers.get("content-encoding")) return;
@@ -209,12 +288,25 @@ function checkAnnouncedSize(response, shard, part) {
 // Where a downloaded shard goes on this device: written as it arrives, and stored only once verified
 // (a Cache API entry whose body never completes is never stored). A full quota or failing storage
 // must not cost the visitor the download: the failure is noted and the bytes still reach the sink.
+/**
+ * @typedef {object} PendingEntry
+ * @property {(chunk: Uint8Array) => Promise<void>} write
+ * @property {() => Promise<void>} keep  stored, unless storing failed (then loading.notStored says why)
+ * @property {(reason: unknown) => Promise<void>} drop
+ */
+
+/**
+ * @param {Loading} loading
+ * @param {string} key
+ * @returns {PendingEntry}
+ */
 function pendingEntry(loading, key) {
   if (!loading.cache || loading.notStored) return { write: async () => {}, keep: async () => {}, drop: async () => {} };
   const { readable, writable } = new TransformStream();
   const writer = writable.getWriter();
+  /** @type {Error|null} */
   let failure = null;
-  const fail = (err) => { failure = failure || err; };
+  const fail = (/** @type {Error} */ err) => { failure = failure || err; };
   const stored = loading.cache
     .put(key, new Response(readable, { headers: { "content-type": "application/octet-stream" } }))
     .catch(fail);
@@ -241,6 +333,12 @@ function pendingEntry(loading, key) {
 }
 
 // One download of a shard into the sink (and the pending cache entry), its length checked as it comes.
+/**
+ * @param {Loading} loading
+ * @param {number} index
+ * @param {PendingEntry} entry
+ * @param {RequestCache} cacheMode
+ */
 async function streamShard(loading, index, entry, cacheMode) {
   const shard = loading.model.shards[index];
   const part = partName(loading.model, index);
@@ -267,6 +365,10 @@ async function streamShard(loading, index, entry, cacheMode) {
 }
 
 // The sink's verdict on the shard just pushed: null when kept, else why it was dropped.
+/**
+ * @param {Sink} sink
+ * @param {string} sha256
+ */
 function endPiece(sink, sha256) {
   try {
     sink.end_piece(sha256);
@@ -280,6 +382,10 @@ function endPiece(sink, sha256) {
 // A shard from the network: kept on this device once its sha256 is the registry's. A wrong one is
 // fetched once more, past the browser's HTTP cache (a proxy or a cache may have kept bad bytes);
 // wrong twice, the load stops, and Retry starts again from this shard.
+/**
+ * @param {Loading} loading
+ * @param {number} index
+ */
 async function downloadShard(loading, index) {
   const shard = loading.model.shards[index];
   for (let attempt = 1; ; attempt += 1) {
@@ -303,6 +409,11 @@ async function downloadShard(loading, index) {
 
 // A shard from this device into the sink. While the sink hashes (some shard is downloaded), the
 // stored copy is checked against its sha256 for free; it was checked before it was stored anyway.
+/**
+ * @param {Loading} loading
+ * @param {number} index
+ * @param {Response} response  its stored copy
+ */
 async function readStoredShard(loading, index, response) {
   const shard = loading.model.shards[index];
   let received = 0;
@@ -323,6 +434,7 @@ async function readStoredShard(loading, index, response) {
 
 // Every shard matched its own sha256; the whole file must match the registry's too, or the registry
 // contradicts itself: nothing of the model is kept, so that a retry starts clean.
+/** @param {Loading} loading */
 async function verifyWhole(loading) {
   loading.report("verify");
   try {
@@ -334,6 +446,7 @@ async function verifyWhole(loading) {
 }
 
 // Why the model was not kept, for the visitor: it runs for this visit all the same.
+/** @param {Error} err */
 function notStoredNote(err) {
   const quota = err && err.name === "QuotaExceededError";
   const why = quota ? "the browser's storage for this site is full"
@@ -344,10 +457,18 @@ function notStoredNote(err) {
 }
 
 // The shards, in order, each from this device or the network, into one sink.
+/**
+ * @param {ModelEntry} model
+ * @param {MakeSink} makeSink
+ * @param {OnProgress} onProgress
+ * @param {Awaited<ReturnType<typeof openStore>>} store
+ */
 async function assemble(model, makeSink, onProgress, store) {
+  /** @type {(Response|undefined|null)[]} */
   const stored = store.cache ? await matchShards(store.cache, model) : model.shards.map(() => null);
   const hashing = !stored.every(Boolean);  // the device's copies were verified when they were stored
   const sink = makeSink(model.bytes, hashing);
+  /** @type {Loading} */
   const loading = {
     model, sink, hashing, cache: store.cache, notStored: store.problem,
     report: (phase) => onProgress({ phase, loaded: sink.received(), total: model.bytes }),
@@ -370,6 +491,11 @@ async function assemble(model, makeSink, onProgress, store) {
   return { sink, cached: !hashing };
 }
 
+/**
+ * @param {ModelEntry} model
+ * @param {MakeSink} makeSink
+ * @param {OnProgress} onProgress
+ */
 async function loadShards(model, makeSink, onProgress) {
   const store = await openStore();
   const whole = store.cache && (await readWholeFile(store.cache, model, makeSink, onProgress));
@@ -387,6 +513,13 @@ async function loadShards(model, makeSink, onProgress) {
 
 // One tab at a time downloads a model: a second tab that asks for it meanwhile waits (and says so),
 // then finds the shards the first one kept. Without Web Locks (an insecure origin) each tab goes alone.
+/**
+ * @template T
+ * @param {ModelEntry} model
+ * @param {OnProgress} onProgress
+ * @param {() => Promise<T>} load
+ * @returns {Promise<T>}
+ */
 async function oneTabAtATime(model, onProgress, load) {
   const locks = self.navigator && self.navigator.locks;
   if (!locks) return load();
@@ -401,9 +534,10 @@ async function oneTabAtATime(model, onProgress, load) {
 // on a download, into the Cache API shard by shard; the worker never holds the whole file, nor a
 // whole shard, in JS. A model whose bytes do not all arrive and verify is never handed on.
 /**
- * @param {import("./protocol.js").ModelEntry} model
- * @param {(total: number, hash: boolean) => {push(p: Uint8Array): void, received(): number,
- *   end_piece(s: string): void, verify(s: string): void, free(): void}} makeSink
+ * @param {ModelEntry} model
+ * @param {MakeSink} makeSink
+ * @param {OnProgress} onProgress
+ * @returns {Promise<{sink: Sink, cached: boolean}>}
  */
 export async function loadModelInto(model, makeSink, onProgress) {
   try {
