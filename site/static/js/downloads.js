@@ -464,8 +464,7 @@ function notStoredNote(err) {
  * @param {Awaited<ReturnType<typeof openStore>>} store
  */
 async function assemble(model, makeSink, onProgress, store) {
-  /** @type {(Response|undefined|null)[]} */
-  const stored = store.cache ? await matchShards(store.cache, model) : model.shards.map(() => null);
+  const stored = store.cache ? await matchShards(store.cache, model) : model.shards.map(() => /** @type {null} */ (null));
   const hashing = !stored.every(Boolean);  // the device's copies were verified when they were stored
   const sink = makeSink(model.bytes, hashing);
   /** @type {Loading} */
@@ -534,14 +533,16 @@ async function oneTabAtATime(model, onProgress, load) {
 // on a download, into the Cache API shard by shard; the worker never holds the whole file, nor a
 // whole shard, in JS. A model whose bytes do not all arrive and verify is never handed on.
 /**
+ * @template {Sink} S
  * @param {ModelEntry} model
- * @param {MakeSink} makeSink
+ * @param {(total: number, hashing: boolean) => S} makeSink
  * @param {OnProgress} onProgress
- * @returns {Promise<{sink: Sink, cached: boolean}>}
+ * @returns {Promise<{sink: S, cached: boolean}>}  the sink makeSink made, holding the whole file
  */
 export async function loadModelInto(model, makeSink, onProgress) {
   try {
-    return await oneTabAtATime(model, onProgress, () => loadShards(model, makeSink, onProgress));
+    return /** @type {{sink: S, cached: boolean}} */ (
+      await oneTabAtATime(model, onProgress, () => loadShards(model, makeSink, onProgress)));
   } catch (err) {
     throw new Error(`${model.id}: ${err.message}`, { cause: err });
   }

@@ -265,6 +265,11 @@ export const PONG = "pong";
  */
 
 /**
+ * A reply as the worker posts it: its typedef's fields and its `type`.
+ * @typedef {{[R in keyof Replies]: Replies[R] & {type: R}}[keyof Replies]} Reply
+ */
+
+/**
  * A request's handlers on the page's end: reply type -> what to do with that reply.
  * @typedef {{[R in keyof Replies]?: (reply: Replies[R]) => unknown}} ReplyHandlers
  */
@@ -312,22 +317,33 @@ const SILENT_CHECKS = 36;
  */
 export function connect(createWorker, onError, onLost = () => {}) {
   const replaceable = typeof createWorker === "function";
+  /** @type {Worker|null} */
   let worker = null;
   let lastId = 0;
+  /** @type {string|null} */
   let failure = null;         // why no request can be answered any more (a lost Worker given as such)
+  /** @type {Map<number, {type: keyof Requests, payload: object, handlers: ReplyHandlers}>} */
   const pending = new Map();  // id -> {type, payload, handlers}, until the request's last reply
   let heard = false;          // the worker posted something since the last check
   let silentChecks = 0;
+  /** @type {ReturnType<typeof setTimeout>|null} */
   let watch = null;           // the next check's timer while requests wait
 
+  /** @param {Reply} data */
   function deliver(data) {
     const request = pending.get(data.id);
-    if (data.type === ERROR || data.type === LAST_REPLY[request?.type]) pending.delete(data.id);
-    const handler = request?.handlers[data.type];
+    if (data.type === ERROR || data.type === LAST_REPLY[/** @type {keyof Requests} */ (request?.type)]) pending.delete(data.id);
+    // (the handler registered for this reply's type takes this reply: tsc cannot pair the two itself)
+    const handler = /** @type {((reply: Reply) => unknown)|undefined} */ (request?.handlers[data.type]);
     if (handler) handler(data);
     else if (data.type === ERROR) onError(data);
   }
 
+  /**
+   * @param {Worker} from
+   * @param {LostWorker["reason"]} reason
+   * @param {string} message
+   */
   function lose(from, reason, message) {
     if (from !== worker) return;  // given up already
     from.terminate();
