@@ -4,14 +4,22 @@
 import * as msg from "./protocol.js";
 import { loadModelInto } from "./downloads.js";
 
+// The wasm-bindgen module's types: tsc writes them from ../wasm/tabtwin_web.js and the type check
+// names them "tabtwin-web" (scripts/typecheck/check.sh), so this module is held to the binding's API.
+/** @typedef {typeof import("tabtwin-web")} Core */
+/** @type {Core|null} */
 let core = null;  // the wasm-bindgen module, imported on first LOAD (its URL is content-hashed)
+/** @type {InstanceType<Core["Chat"]>|null} */
 let chat = null;
+/** @type {InstanceType<Core["Transcriber"]>|null} */
 let transcriber = null;
+/** @type {InstanceType<Core["Grounding"]>|null} */
 let grounding = null;  // the site's index of the author's pages, when it has one
 let stopRequested = false;
 let generating = false;  // a GENERATE is streaming: a PREPARE now would feed into its reply
 // The visitor's questions of this conversation, as typed: a follow-up ("what's its name?") is
 // matched with the one before it. Emptied on RESET, the last one dropped on REWIND.
+/** @type {string[]} */
 let asked = [];
 const CONTEXT_LIMIT = 2048;
 
@@ -25,6 +33,7 @@ const post = (type, body) => self.postMessage({ type, ...body });
 // A zero-delay yield (setTimeout clamps to 4 ms after a few nestings).
 // A GENERATE and a PREPARE may both be waiting on one: each message wakes the longest waiting.
 const channel = new MessageChannel();
+/** @type {((value?: unknown) => void)[]} */  // the waiting yields' resolves
 const waiting = [];
 channel.port1.onmessage = () => waiting.shift()();
 const yieldToEvents = () => new Promise((resolve) => {
@@ -32,6 +41,7 @@ const yieldToEvents = () => new Promise((resolve) => {
   channel.port2.postMessage(null);
 });
 
+/** @param {msg.WasmUrls} wasm */
 async function ensureCore(wasm) {
   if (!core) {
     core = await import(wasm.js);
@@ -40,6 +50,7 @@ async function ensureCore(wasm) {
 }
 
 // Where a model's bytes land: wasm memory, used in place by the model (see downloads.js).
+/** @type {(total: number, hash: boolean) => InstanceType<Core["ModelBytes"]>} */
 const newSink = (total, hash) => new core.ModelBytes(total, hash);
 
 /** @param {import("./protocol.js").LoadVoiceRequest} request */
@@ -102,6 +113,7 @@ function emit(id, event) {
 // are read: running each would queue work in front of Enter); a GENERATE stops it after the chunk
 // at hand. What was fed stays useful as far as the next prompt shares it.
 const PREPARE_CHUNK = 16;  // tokens: ~0.15 s for the 135M twin in one wasm thread
+/** @type {msg.PrepareRequest|null} */
 let newestPrepare = null;  // the latest PREPARE not yet taken up
 let readingAhead = false;
 
@@ -145,6 +157,7 @@ async function readAhead() {
 
 // The turn as the model sees it, the passages in it, and the generation options the core's
 // judgement of them sets (its verdict on whether they answer, told_only): JSON from the core.
+/** @param {string} prompt */
 function groundTurn(prompt) {
   const previous = asked.length ? asked[asked.length - 1] : undefined;
   return JSON.parse(grounding.ground(prompt, undefined, previous));
@@ -222,12 +235,13 @@ const handlers = {
 // A trap (a WebAssembly.RuntimeError: the core aborted, out of memory among other causes) leaves the
 // core's memory in no known state: nothing may run in it again. The error says so (fatal), and the
 // page replaces this worker with a fresh one; until then every request gets the same answer.
+/** @type {string|null} */
 let trapped = null;
-const isTrap = (err) => err instanceof WebAssembly.RuntimeError || err?.cause instanceof WebAssembly.RuntimeError;
+const isTrap = (/** @type {any} */ err) => err instanceof WebAssembly.RuntimeError || err?.cause instanceof WebAssembly.RuntimeError;
 
 self.onmessage = async ({ data }) => {
   const id = data.id ?? null;
-  const handler = handlers[data.type];
+  const handler = handlers[/** @type {keyof msg.Requests} */ (data.type)];
   if (trapped) return post(msg.ERROR, { id, message: trapped, fatal: true });
   if (!handler) return post(msg.ERROR, { id, message: `unknown message type '${data.type}'` });
   try {
