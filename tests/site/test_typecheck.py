@@ -1,6 +1,7 @@
 """The page's type check (scripts/typecheck/check.sh, run by the gates) holds the page and the worker
-to the message types of protocol.js and to the models.json types generated from its schema: a copy of
-the page's JS broken in each of those ways fails it, at the line broken. The types generated from the
+to the message types of protocol.js, to the models.json types generated from its schema, and the worker
+to the wasm binding's API: a copy of the page's JS broken in each of those ways fails it, at the line
+broken. The types generated from the
 schema are what the schema gives (scripts/schema_types.py --check)."""
 
 import importlib.util
@@ -49,6 +50,12 @@ BREAKS = [
     ("the page reads a READY field protocol.js lacks", "chat.js", "async ({ info, simd128, cached, passages })",
      "async ({ info, simd128, cached, passages, seconds })",
      "Property 'seconds' does not exist on type 'ReadyReply'"),
+    ("the worker calls the core's binding by a name it lacks", "worker.js", "grounding ? grounding.passages() : null",
+     "grounding ? grounding.passage_count() : null", "Property 'passage_count' does not exist on type 'Grounding'"),
+    ("the worker passes the binding a value of another type", "worker.js", "chat.set_context_limit(CONTEXT_LIMIT);",
+     "chat.set_context_limit(String(CONTEXT_LIMIT));", "not assignable to parameter of type 'number'"),
+    ("the worker leaves a value untyped (noImplicitAny in its scope)", "worker.js", "function groundTurn(prompt) {",
+     "function groundTurn(prompt, limits) {", "Parameter 'limits' implicitly has an 'any' type"),
     ("the page reads a models.json field its schema lacks", "chat.js", "status(`Preparing ${model.label}…`);",
      "status(`Preparing ${model.title}…`);", "Property 'title' does not exist on type 'ChatModel'"),
 ]  # fmt: skip
