@@ -148,9 +148,15 @@ def cmd_publish_model(args) -> int:
 
 
 def register(sub) -> None:
-    """Add the fine-tune subcommands to the `tabtwin` parser."""
-    from tabtwin.gguf.store import QUANTIZATIONS
+    """Add the fine-tune subcommands to the `tabtwin` parser, in the order `--help` lists them."""
+    _register_data(sub)
+    _register_train(sub)
+    _register_export_and_merge(sub)
+    _register_publish_model(sub)
+    _register_eval(sub)
 
+
+def _register_data(sub) -> None:
     data = sub.add_parser("data", help="build and inspect a twin's training data (finetune/README.md)")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     build = data_sub.add_parser("build", help="persona files -> validated train/holdout ChatML JSONL")
@@ -161,6 +167,8 @@ def register(sub) -> None:
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.set_defaults(func=cmd_data_stats)
 
+
+def _register_train(sub) -> None:
     train = sub.add_parser("train", help="LoRA fine-tune of the base on the built data (CPU or one CUDA GPU)")
     train.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
     mode = train.add_mutually_exclusive_group()
@@ -180,6 +188,10 @@ def register(sub) -> None:
     )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
+
+
+def _register_export_and_merge(sub) -> None:
+    from tabtwin.gguf.store import QUANTIZATIONS
 
     export = sub.add_parser("export", help="merge the adapter into the base: one self-describing, verified GGUF")
     export.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
@@ -202,6 +214,8 @@ def register(sub) -> None:
     merge.add_argument("--no-check-base", action="store_true", help="skip the base sha256 check")
     merge.set_defaults(func=cmd_merge)
 
+
+def _register_publish_model(sub) -> None:
     publish = sub.add_parser("publish-model", help="upload the twin, its adapter and a model card to Hugging Face")
     publish.add_argument("target", type=Path, help="run config TOML (its [export] output) or the twin's .gguf")
     publish.add_argument("--hf", required=True, metavar="OWNER/NAME", help="model repository (created if missing)")
@@ -210,6 +224,8 @@ def register(sub) -> None:
     publish.add_argument("--token", help="Hugging Face token (default: HF_TOKEN or the saved login)")
     publish.set_defaults(func=cmd_publish_model)
 
+
+def _register_eval(sub) -> None:
     evaluate = sub.add_parser("eval", help="the exported twin on the holdout, run by the native core")
     evaluate.add_argument("config", type=Path, help="run config TOML (finetune/configs/*.toml)")
     evaluate.add_argument("--gguf", type=Path, help="the twin to evaluate (default: [export] output)")

@@ -250,28 +250,7 @@ def verify_export(
     model = AutoModelForCausalLM.from_pretrained(hf_base, dtype=torch.float32)
     merged = PeftModel.from_pretrained(model, adapter).merge_and_unload().eval()
 
-    max_rel, agree, points, cosines = 0.0, 0, 0, []
-    for messages in verification_prompts(cfg):
-        ids = tokenizer.apply_chat_template(messages, tokenize=False)
-        ids = tokenizer(ids, add_special_tokens=False)["input_ids"]
-        prompt_len = len(
-            tokenizer(
-                tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True),
-                add_special_tokens=False,
-            )["input_ids"]
-        )
-        with torch.no_grad():
-            expected_all = merged(torch.tensor([ids])).logits[0].numpy()
-        # positions inside the answer: where the twin's knowledge shows
-        cuts = sorted({prompt_len, prompt_len + (len(ids) - prompt_len) // 2, len(ids) - 1})
-        for cut in cuts:
-            expected = expected_all[cut - 1]
-            actual = np.array(chat.logits(ids[:cut]), dtype=np.float32)
-            scale = max(1.0, float(np.abs(expected).max()))
-            max_rel = max(max_rel, float(np.abs(actual - expected).max()) / scale)
-            agree += int(actual.argmax() == expected.argmax())
-            cosines.append(float(actual @ expected / (np.linalg.norm(actual) * np.linalg.norm(expected))))
-            points += 1
+    max_rel, agree, points, cosines = compare_logits(chat, tokenizer, merged, verification_prompts(cfg))
     result = {
         "loads_in_core": True,
         "architecture": info["architecture"],
@@ -297,3 +276,33 @@ def verify_export(
             f"{result['top1_agreement']:.0%}); the export is broken"
         )
     return result
+
+
+def compare_logits(chat, tokenizer, merged, prompts: list[list[dict]]) -> tuple[float, int, int, list[float]]:
+    """The core's logits against transformers' merged model at a few positions of each prompt's
+    answer: the largest difference over the largest logit, top-1 agreements, positions, cosines."""
+    import torch
+
+    max_rel, agree, points, cosines = 0.0, 0, 0, []
+    for messages in prompts:
+        ids = tokenizer.apply_chat_template(messages, tokenize=False)
+        ids = tokenizer(ids, add_special_tokens=False)["input_ids"]
+        prompt_len = len(
+            tokenizer(
+                tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True),
+                add_special_tokens=False,
+            )["input_ids"]
+        )
+        with torch.no_grad():
+            expected_all = merged(torch.tensor([ids])).logits[0].numpy()
+        # positions inside the answer: where the twin's knowledge shows
+        cuts = sorted({prompt_len, prompt_len + (len(ids) - prompt_len) // 2, len(ids) - 1})
+        for cut in cuts:
+            expected = expected_all[cut - 1]
+            actual = np.array(chat.logits(ids[:cut]), dtype=np.float32)
+            scale = max(1.0, float(np.abs(expected).max()))
+            max_rel = max(max_rel, float(np.abs(actual - expected).max()) / scale)
+            agree += int(actual.argmax() == expected.argmax())
+            cosines.append(float(actual @ expected / (np.linalg.norm(actual) * np.linalg.norm(expected))))
+            points += 1
+    return max_rel, agree, points, cosines

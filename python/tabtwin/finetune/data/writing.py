@@ -113,12 +113,12 @@ def piece_to_pairs(text: str, suffix: str, where: str, stem: str, min_chars: int
 
 def paragraphs(lines: list[tuple[int, str]], markdown: bool) -> tuple[str | None, list[tuple[int, str | None, str]]]:
     """Clean lines -> (title, [(first line number, section heading, paragraph text)])."""
-    title = None
+    title, first = front_matter(lines, markdown)
     heading = None
     blocks: list[tuple[int, str | None, str]] = []
     current: list[str] = []
     start = 0
-    in_fence = in_front_matter = dropping = False
+    in_fence = dropping = False
 
     def flush():
         nonlocal current
@@ -128,17 +128,8 @@ def paragraphs(lines: list[tuple[int, str]], markdown: bool) -> tuple[str | None
             blocks.append((start, heading, text))
         current = []
 
-    for index, (number, raw) in enumerate(lines):
+    for index, (number, raw) in enumerate(lines[first:], first):
         line = raw.rstrip()
-        if markdown and index == 0 and line.strip() == "---":
-            in_front_matter = True
-            continue
-        if in_front_matter:
-            if line.strip() in ("---", "..."):
-                in_front_matter = False
-            elif m := re.match(r"title:\s*(.+)", line, re.IGNORECASE):
-                title = m.group(1).strip().strip("\"'")
-            continue
         if markdown and line.lstrip().startswith(("```", "~~~")):
             flush()
             in_fence = not in_fence
@@ -180,6 +171,21 @@ def paragraphs(lines: list[tuple[int, str]], markdown: bool) -> tuple[str | None
         current.append(text)
     flush()
     return title, blocks
+
+
+def front_matter(lines: list[tuple[int, str]], markdown: bool) -> tuple[str | None, int]:
+    """A Markdown file's front matter ("---" first, to "---" or "..."): its title, if it names one,
+    and the index of the first line after it (0 without front matter)."""
+    if not (markdown and lines and lines[0][1].strip() == "---"):
+        return None, 0
+    title = None
+    for index, (_, raw) in enumerate(lines[1:], 1):
+        line = raw.rstrip()
+        if line.strip() in ("---", "..."):
+            return title, index + 1
+        if m := re.match(r"title:\s*(.+)", line, re.IGNORECASE):
+            title = m.group(1).strip().strip("\"'")
+    return title, len(lines)
 
 
 def clean_footnotes(text: str) -> str:
