@@ -3,6 +3,7 @@
 // once it ends the actions under it: copy, and regenerate for the last answer of a model.
 import { renderMarkdown } from "./markdown.js";
 
+/** @param {HTMLElement} answer */
 export function showThinking(answer) {
   const line = document.createElement("span");
   line.className = "typing";
@@ -12,7 +13,13 @@ export function showThinking(answer) {
   answer.setAttribute("aria-busy", "true");
 }
 
-/** Show the answer's text so far (or, with `done`, all of it; a reply with no words shows none). */
+/**
+ * Show the answer's text so far (or, with `done`, all of it; a reply with no words shows none).
+ * @param {HTMLElement} answer
+ * @param {string} text
+ * @param {string} base  the site's URL: what "this site" is to the answer's links
+ * @param {boolean} [done]
+ */
 export function showAnswer(answer, text, base, done = false) {
   if (text || done) renderMarkdown(answer, text, base);
   answer.dataset.state = done ? "done" : "streaming";
@@ -20,6 +27,11 @@ export function showAnswer(answer, text, base, done = false) {
 }
 
 // The visible word is the button's name (what a voice-control user says); the title says more.
+/**
+ * @param {string} label
+ * @param {string} title
+ * @param {() => void} onClick
+ */
 function actionButton(label, title, onClick) {
   const button = document.createElement("button");
   button.type = "button";
@@ -30,6 +42,11 @@ function actionButton(label, title, onClick) {
 }
 
 // The model's own words, Markdown marks included, as a reader would paste them elsewhere.
+/**
+ * @param {HTMLButtonElement} button
+ * @param {HTMLElement} answer
+ * @param {string} text
+ */
 async function copy(button, answer, text) {
   try {
     await navigator.clipboard.writeText(text);
@@ -42,7 +59,12 @@ async function copy(button, answer, text) {
   setTimeout(() => { button.textContent = "Copy"; }, 2500);
 }
 
-/** The actions row for a finished answer; `onRegenerate` null for an answer that cannot be redone. */
+/**
+ * The actions row for a finished answer; `onRegenerate` null for an answer that cannot be redone.
+ * @param {HTMLElement} answer
+ * @param {string} text
+ * @param {(() => void)|null} onRegenerate
+ */
 export function answerActions(answer, text, onRegenerate) {
   const row = document.createElement("div");
   row.className = "turn-actions";

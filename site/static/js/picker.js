@@ -2,7 +2,7 @@
 // this device already has it, and whether it can open apps.
 import { isCached } from "./downloads.js";
 
-const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
+const mb = (/** @type {number} */ bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
 
 /**
  * @param {HTMLElement} container
@@ -37,6 +37,10 @@ export async function renderPicker(container, models, selectedId) {
   }
 }
 
+/**
+ * @param {string} text
+ * @param {string} kind
+ */
 function badge(text, kind) {
   const span = document.createElement("span");
   span.className = `badge ${kind}`;
@@ -44,14 +48,16 @@ function badge(text, kind) {
   return span;
 }
 
+/** @param {HTMLElement} container */
 export function selectedModelId(container) {
-  return container.querySelector("input[name=model]:checked")?.value;
+  return /** @type {HTMLInputElement|null} */ (container.querySelector("input[name=model]:checked"))?.value;
 }
 
 // Once a model runs the picker folds into one line ("Ada · SmolLM2 135M twin · on this device ·
 // change") and the conversation gets the room; "change" opens it again, Escape folds it back.
-const byId = (id) => document.getElementById(id);
+const byId = (/** @type {string} */ id) => document.getElementById(id);
 
+/** @param {string} label  the running model's */
 export function foldPicker(label) {
   byId("picker-current").textContent = `${label} · on this device`;
   byId("picker-line").hidden = false;

@@ -11,7 +11,10 @@ function saved() {
   }
 }
 
-/** Restore each checkbox's state from this visit and keep it as it changes. */
+/**
+ * Restore each checkbox's state from this visit and keep it as it changes.
+ * @param {HTMLInputElement[]} checkboxes
+ */
 export function rememberForTheVisit(checkboxes) {
   const states = saved();
   for (const box of checkboxes) {

@@ -2,7 +2,17 @@
 // app the question plainly asks for. Same input, same output; no model involved.
 import { APPS } from "./constants.js";
 
+/**
+ * The app a question asks for, and the words of it that name a value of the app's data.
+ * @typedef {{app: string, params: Object<string, string>}} Route
+ */
+/**
+ * app -> its items (data/apps/<app>.json), records of the site's content.
+ * @typedef {Object<string, Object<string, any>[]>} AppsData
+ */
+
 // The words that ask for each app; the apps come from constants.js, first match wins in its order.
+/** @type {Object<string, RegExp>} */
 const KEYWORDS = {
   projects: /\b(projects?|built|build(ing)?|working on|repos?|repositor(y|ies)|open[- ]source|tools? you|code)\b/i,
   books: /\b(books?|read(ing)?|novels?|authors?|library)\b/i,
@@ -10,9 +20,15 @@ const KEYWORDS = {
   talks: /\b(talks?|conferences?|spoke|speak(ing)?|presentations?|meetups?)\b/i,
 };
 
-const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (/** @type {string} */ s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-// Words in the question that name a value present in the app's data (a language, a tag).
+/**
+ * Words in the question that name a value present in the app's data (a language, a tag).
+ * @param {string} question
+ * @param {string[]} values
+ * @param {string} key
+ * @returns {Object<string, string>}
+ */
 function findParam(question, values, key) {
   for (const value of values) {
     const re = new RegExp(`(^|[^\\w+#])${escapeRegExp(value)}($|[^\\w+#])`, "i");
@@ -21,12 +37,18 @@ function findParam(question, values, key) {
   return {};
 }
 
-// -> {app, params} or null. `data` maps app name -> its items (for parameter words).
+/**
+ * -> {app, params} or null. `data` maps app name -> its items (for parameter words).
+ * @param {string} question
+ * @param {AppsData} [data]
+ * @returns {Route|null}
+ */
 export function route(question, data = {}) {
   const app = APPS.find((name) => KEYWORDS[name]?.test(question));
   if (!app) return null;
   const items = data[app] || [];
-  const distinct = (field) => [...new Set(items.flatMap((item) => item[field] || []))];
+  const distinct = (/** @type {string} */ field) => [...new Set(items.flatMap((item) => item[field] || []))];
+  /** @type {Object<string, string>} */
   let params = {};
   if (app === "projects") {
     params = { ...findParam(question, distinct("languages"), "language") };

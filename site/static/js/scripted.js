@@ -3,6 +3,7 @@
 import { APPS } from "./constants.js";
 import { route } from "./router.js";
 
+/** @type {Object<string, string>} */
 const LINES = {
   projects: "Here are the things I've built.",
   books: "Here are books I've read and what I thought.",
@@ -10,6 +11,11 @@ const LINES = {
   talks: "Here are talks I've given.",
 };
 
+/**
+ * @param {string} question
+ * @param {{persona: string, short_bio?: string, email?: string}} site  chat.html's site data
+ * @param {import("./router.js").AppsData} data
+ */
 export function scriptedAnswer(question, site, data) {
   const intent = route(question, data);
   const q = question.toLowerCase();
@@ -22,7 +28,10 @@ export function scriptedAnswer(question, site, data) {
   return { text, tool: intent };
 }
 
-// "a, b or c"
+/**
+ * "a, b or c"
+ * @param {string[]} words
+ */
 function listing(words) {
   return words.length > 1 ? `${words.slice(0, -1).join(", ")} or ${words.at(-1)}` : words.join("");
 }

@@ -5,6 +5,16 @@
 const SHOWN = 4;
 const LAST_SHOWN_KEY = "tabtwin.suggestions.last";
 
+/**
+ * A question the build gathered, and the part of the site it comes from.
+ * @typedef {{q: string, source: string}} Suggestion
+ */
+
+/**
+ * @template T
+ * @param {T[]} list
+ * @returns {T[]}
+ */
 function shuffled(list) {
   const out = [...list];
   for (let i = out.length - 1; i > 0; i -= 1) {
@@ -15,8 +25,14 @@ function shuffled(list) {
 }
 
 /** `count` questions of `all` ([{q, source}]), one source after another so that they vary, and not
- * the same set as `previous` (a list of questions) when `all` has others. */
+ * the same set as `previous` (a list of questions) when `all` has others.
+ * @param {Suggestion[]} all
+ * @param {string[]} [previous]
+ * @param {number} [count]
+ * @returns {string[]}
+ */
 export function pickSuggestions(all, previous = [], count = SHOWN) {
+  /** @type {Map<string, string[]>} */
   const bySource = new Map();
   for (const { q, source } of shuffled(all)) bySource.set(source, [...(bySource.get(source) || []), q]);
   const queues = [...bySource.values()];
@@ -30,6 +46,7 @@ export function pickSuggestions(all, previous = [], count = SHOWN) {
   return shuffled(picked);
 }
 
+/** @returns {string[]} */
 function lastShown() {
   try {
     return JSON.parse(sessionStorage.getItem(LAST_SHOWN_KEY)) || [];
@@ -38,9 +55,15 @@ function lastShown() {
   }
 }
 
+/** @type {string[]} */
 let shownHere = [];
 
-/** Fill `container` with a fresh few chips; `onPick(question)` when one is chosen. */
+/**
+ * Fill `container` with a fresh few chips; `onPick(question)` when one is chosen.
+ * @param {HTMLElement} container
+ * @param {Suggestion[]} all
+ * @param {(question: string) => void} onPick
+ */
 export function showSuggestions(container, all, onPick) {
   const questions = pickSuggestions(all, shownHere.length ? shownHere : lastShown());
   shownHere = questions;
