@@ -10,7 +10,7 @@ const MEMORY_SHARE = 0.5;
 // Storage needs a little more than the file: the Cache API's own records, and the index beside it.
 const STORAGE_MARGIN = 1.05;
 
-export const formatBytes = (bytes) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`);
+export const formatBytes = (/** @type {number} */ bytes) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`);
 
 /**
  * What Chromium's navigator tells beyond the standard's (TypeScript's DOM types lack both).
@@ -35,7 +35,12 @@ export async function deviceRoom() {
   };
 }
 
+/** @typedef {Awaited<ReturnType<typeof deviceRoom>>} Room */
+/** @typedef {(model: {bytes: number}, room: Room) => boolean} Fits */
+
+/** @type {Fits} */
 const fitsStorage = (model, room) => room.free === null || room.free >= model.bytes * STORAGE_MARGIN;
+/** @type {Fits} */
 const fitsMemory = (model, room) => room.memory === null || model.bytes <= room.memory * MEMORY_SHARE;
 
 /**
@@ -44,11 +49,17 @@ const fitsMemory = (model, room) => room.memory === null || model.bytes <= room.
  */
 
 /**
+ * What to tell the visitor before a download: facts, warnings, and a smaller model that fits (or null).
+ * @typedef {{lines: string[], warnings: string[], smaller: ChatModel|null}} DownloadFacts
+ */
+
+/**
  * {lines, warnings, smaller}: what to tell the visitor before `model` is downloaded.
  * @param {ChatModel} model
  * @param {ChatModel[]} models
- * @param {Awaited<ReturnType<typeof deviceRoom>>} room
+ * @param {Room} room
  * @param {boolean} cached
+ * @returns {DownloadFacts}
  */
 export function downloadFacts(model, models, room, cached) {
   if (cached) return { lines: [`${model.label} is on this device already: it starts without a download.`], warnings: [], smaller: null };
@@ -70,7 +81,7 @@ export function downloadFacts(model, models, room, cached) {
  * The largest model smaller than `model` that this device can take; null when there is none.
  * @param {ChatModel} model
  * @param {ChatModel[]} models
- * @param {Awaited<ReturnType<typeof deviceRoom>>} room
+ * @param {Room} room
  * @returns {ChatModel|null}
  */
 export function smallerModel(model, models, room) {
@@ -78,9 +89,14 @@ export function smallerModel(model, models, room) {
     .sort((a, b) => b.bytes - a.bytes)[0] || null;
 }
 
-/** Show the facts in `container`; `onPick(model)` when the visitor takes the smaller model offered. */
+/**
+ * Show the facts in `container`; `onPick(model)` when the visitor takes the smaller model offered.
+ * @param {HTMLElement} container
+ * @param {DownloadFacts} facts
+ * @param {(model: ChatModel) => void} onPick
+ */
 export function showDownloadFacts(container, { lines, warnings, smaller }, onPick) {
-  const paragraph = (text, className = "") => {
+  const paragraph = (/** @type {string} */ text, className = "") => {
     const p = document.createElement("p");
     p.className = className;
     p.textContent = text;
@@ -109,7 +125,12 @@ export async function keepOnDevice() {
   }
 }
 
-/** "about 2 min left" from bytes so far, the total and the seconds it took. */
+/**
+ * "about 2 min left" from bytes so far, the total and the seconds it took.
+ * @param {number} bytes
+ * @param {number} total
+ * @param {number} seconds
+ */
 export function timeLeft(bytes, total, seconds) {
   if (!bytes || bytes >= total || seconds < 1) return "";
   const left = ((total - bytes) / bytes) * seconds;

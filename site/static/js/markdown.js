@@ -19,13 +19,23 @@ const INLINE = new RegExp([
   /_(?=[^\s_])([^\n_]*?[^\s_])_(?!\w)/.source,            // 8: em (not after a letter: see inline())
 ].join("|"), "g");
 
+/**
+ * @typedef {{kind: "p" | "heading", text: string}
+ *   | {kind: "code", text: string, language: string}
+ *   | {kind: "list", ordered: boolean, start: number, items: string[]}} Block
+ */
+
 /** The blocks of `text`: {kind: "p"|"heading"|"code"|"list", ...}. An unclosed fence (an answer still
- * streaming) runs to the end. */
+ * streaming) runs to the end.
+ * @param {string} text
+ * @returns {Block[]}
+ */
 export function parseBlocks(text) {
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  /** @type {Block[]} */
   const blocks = [];
   let i = 0;
-  const startsBlock = (line) => FENCE.test(line) || LIST_ITEM.test(line) || HEADING.test(line);
+  const startsBlock = (/** @type {string} */ line) => FENCE.test(line) || LIST_ITEM.test(line) || HEADING.test(line);
   while (i < lines.length) {
     const line = lines[i];
     const fence = line.match(FENCE);
@@ -38,6 +48,7 @@ export function parseBlocks(text) {
       i += 1;
     } else if (LIST_ITEM.test(line)) {
       const ordered = Boolean(line.match(LIST_ITEM)[2]);
+      /** @type {Extract<Block, {kind: "list"}>} */
       const list = { kind: "list", ordered, start: Number(line.match(LIST_ITEM)[2] || 1), items: [] };
       while (i < lines.length) {
         const item = lines[i].match(LIST_ITEM);
@@ -62,7 +73,10 @@ export function parseBlocks(text) {
 }
 
 /** An absolute URL a link may go to: a page of this site (`base`'s origin) or any http(s) page; null
- * for anything else (javascript:, data:, blob:, file:, ...). */
+ * for anything else (javascript:, data:, blob:, file:, ...).
+ * @param {string} raw
+ * @param {string} base
+ */
 export function safeHref(raw, base) {
   let url;
   try {
@@ -74,6 +88,13 @@ export function safeHref(raw, base) {
   return sameSite || url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
 }
 
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string} className
+ * @param {...(Node|string)} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function element(tag, className, ...children) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -81,6 +102,13 @@ function element(tag, className, ...children) {
   return node;
 }
 
+/**
+ * @param {string} text
+ * @param {string} raw  its target as written
+ * @param {boolean} image
+ * @param {string} base
+ * @returns {Node[]}
+ */
 function link(text, raw, image, base) {
   const label = image ? `image: ${text || raw}` : text;
   const href = safeHref(raw, base);
@@ -92,8 +120,14 @@ function link(text, raw, image, base) {
   return [a];
 }
 
-/** The inline nodes of one block's text (strings become text nodes). */
+/**
+ * The inline nodes of one block's text (strings become text nodes).
+ * @param {string} text
+ * @param {string} base
+ * @returns {(Node|string)[]}
+ */
 export function inline(text, base) {
+  /** @type {(Node|string)[]} */
   const nodes = [];
   let at = 0;
   for (const m of text.matchAll(INLINE)) {
@@ -110,6 +144,10 @@ export function inline(text, base) {
   return nodes;
 }
 
+/**
+ * @param {Block} block
+ * @param {string} base
+ */
 function blockNode(block, base) {
   if (block.kind === "code") {
     const code = element("code", block.language ? `language-${block.language}` : "", block.text);
@@ -117,7 +155,7 @@ function blockNode(block, base) {
   }
   if (block.kind === "list") {
     const list = element(block.ordered ? "ol" : "ul", "", ...block.items.map((item) => element("li", "", ...inline(item, base))));
-    if (block.ordered && block.start !== 1) list.start = block.start;
+    if (block.ordered && block.start !== 1) /** @type {HTMLOListElement} */ (list).start = block.start;
     return list;
   }
   if (block.kind === "heading") return element("p", "heading", element("strong", "", ...inline(block.text, base)));
@@ -125,7 +163,11 @@ function blockNode(block, base) {
 }
 
 /** Show `text` as Markdown in `target`, replacing what it held. A reply of one plain paragraph stays
- * one text node, exactly the model's words. `base`: the site's root URL (what "this site" is). */
+ * one text node, exactly the model's words. `base`: the site's root URL (what "this site" is).
+ * @param {HTMLElement} target
+ * @param {string} text
+ * @param {string} base
+ */
 export function renderMarkdown(target, text, base) {
   const blocks = parseBlocks(text);
   if (blocks.length === 1 && blocks[0].kind === "p") {
