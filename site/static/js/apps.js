@@ -3,8 +3,21 @@
 import { APPS } from "./constants.js";
 import { safeHref } from "./markdown.js";
 
+/**
+ * One record of an app's data (data/apps/<app>.json: a project, book, musing or talk as the site's
+ * content has it; site/content.py app_data writes it, and no schema describes it yet).
+ * @typedef {Object<string, any>} AppItem
+ */
+/** @typedef {Object<string, any>} AppParams  the app's filters: {language, tag, author, slug, year, ...} */
+
+/** @type {Map<string, Promise<AppItem[]>>} */
 const cache = new Map();
 
+/**
+ * @param {string} root  the site's root
+ * @param {string} app
+ * @returns {Promise<AppItem[]>}
+ */
 export async function appData(root, app) {
   if (!cache.has(app)) {
     cache.set(app, fetch(`${root}data/apps/${app}.json`).then((r) => {
@@ -15,12 +28,18 @@ export async function appData(root, app) {
   return cache.get(app);
 }
 
+/**
+ * @param {string} tag
+ * @param {Object<string, any>} [attrs]  className, data-* attributes, else element properties
+ * @param {...any} children  nodes, text, lists of them; null and undefined left out
+ * @returns {HTMLElement}
+ */
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (key === "className") node.className = value;
     else if (key.startsWith("data-")) node.setAttribute(key, value);
-    else node[key] = value;
+    else /** @type {any} */ (node)[key] = value;
   }
   for (const child of children.flat()) {
     if (child !== null && child !== undefined) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
@@ -30,15 +49,25 @@ function el(tag, attrs = {}, ...children) {
 
 // A link from the site's content (a project's or talk's url) to an http(s) page or this site; any
 // other target (javascript:, data:) leaves the name as plain text.
+/**
+ * @param {string|undefined} url
+ * @param {string} name
+ */
 function linkTo(url, name) {
   const href = url ? safeHref(url, location.href) : null;
   return href ? el("a", { href, target: "_blank", rel: "noopener" }, name) : name;
 }
 
-const lower = (s) => String(s).toLowerCase();
+const lower = (/** @type {unknown} */ s) => String(s).toLowerCase();
+/** @type {(list: unknown[]|undefined, value: unknown) => boolean} */
 const has = (list, value) => (list || []).some((x) => lower(x) === lower(value));
 
-// A filter bar of chips; `onPick(value|null)` re-renders the list.
+/**
+ * A filter bar of chips; `onPick(value|null)` re-renders the list.
+ * @param {string[]} values
+ * @param {string|null} active
+ * @param {(value: string|null) => void} onPick
+ */
 function chips(values, active, onPick) {
   const bar = el("div", { className: "chips filter" });
   const all = el("button", { type: "button", className: active ? "chip" : "chip on" }, "all");
@@ -52,6 +81,7 @@ function chips(values, active, onPick) {
   return bar;
 }
 
+/** @type {Object<string, (items: AppItem[], params: AppParams) => HTMLElement>} */
 const renderers = {
   projects(items, params) {
     let language = params.language || null;
@@ -85,7 +115,7 @@ const renderers = {
   musings(items, params) {
     const shown = items.filter((m) => (!params.tag || has(m.tags, params.tag)) && (!params.slug || m.slug === params.slug));
     const box = el("ul", { className: "app-list" }, shown.map((m) => {
-      const body = el("div", { className: "musing-body", hidden: !params.slug }, m.paragraphs.map((p) => el("p", {}, p)));
+      const body = el("div", { className: "musing-body", hidden: !params.slug }, m.paragraphs.map((/** @type {string} */ p) => el("p", {}, p)));
       const title = el("button", { type: "button", className: "link" }, m.title);
       title.addEventListener("click", () => { body.hidden = !body.hidden; });
       return el("li", { "data-slug": m.slug }, title, " ", el("small", {}, m.date), m.summary ? el("div", {}, m.summary) : null, body);
@@ -104,10 +134,15 @@ const renderers = {
   },
 };
 
+/** @type {Object<string, string>} */
 const SOURCES = { model: " opened by the twin", router: " opened by the keyword router", scripted: " opened in scripted mode" };
 
 // Why `app` cannot be opened here, or null when it can: this site has no such app, or the twin's
 // tools (`allowed`) leave it out.
+/**
+ * @param {string} app
+ * @param {string[]} allowed
+ */
 function refusal(app, allowed) {
   if (!APPS.includes(app) || !renderers[app]) return `The twin asked for a "${app}" app, which this site does not have.`;
   if (!allowed.includes(app)) {
@@ -118,6 +153,13 @@ function refusal(app, allowed) {
 
 // A card for {app, params}; `source` says who opened it ("model", "router", "scripted"). What cannot
 // be opened becomes a visible notice in its place (.app-notice), never nothing.
+/**
+ * @param {string} root  the site's root
+ * @param {{app: string, params?: AppParams}} tool
+ * @param {"model"|"router"|"scripted"} source
+ * @param {string[]} [allowed]
+ * @returns {Promise<HTMLElement>}
+ */
 export async function renderApp(root, { app, params = {} }, source, allowed = APPS) {
   const refused = refusal(app, allowed);
   if (refused) return el("p", { className: "app-notice", "data-app": app, "data-source": source }, refused);
