@@ -20,7 +20,8 @@ import { deviceRoom, downloadFacts, formatBytes, keepOnDevice, showDownloadFacts
  * The elements of chat.html whose kind the code uses beyond HTMLElement's, by id.
  * @typedef {{send: HTMLButtonElement, stop: HTMLButtonElement, load: HTMLButtonElement,
  *   ask: HTMLFormElement, prompt: HTMLTextAreaElement, progress: HTMLProgressElement,
- *   speak: HTMLInputElement, ground: HTMLInputElement, "send-transcript": HTMLInputElement}} Elements
+ *   speak: HTMLInputElement, ground: HTMLInputElement, "send-transcript": HTMLInputElement,
+ *   talk: HTMLButtonElement, level: HTMLMeterElement}} Elements
  */
 /**
  * @template {string} K

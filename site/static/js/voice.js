@@ -11,7 +11,32 @@
 import * as msg from "./protocol.js";
 import { SAMPLE_RATE, MIN_CLIP_SECONDS, MAX_CLIP_SECONDS } from "./constants.js";
 
-// `worker` is the page's connection to the worker (protocol.js connect).
+/**
+ * A hold of the button: only `pending` while the microphone opens, then the recorder and what it holds.
+ * @typedef {object} Recording
+ * @property {boolean} [pending]
+ * @property {MediaRecorder} [recorder]
+ * @property {Blob[]} [chunks]
+ * @property {MediaStream} [stream]
+ * @property {AudioContext} [audioContext]
+ * @property {number} [startedAt]
+ * @property {number} [raf]  the level meter's next frame
+ * @property {ReturnType<typeof setTimeout>} [limit]  the stop at MAX_CLIP_SECONDS
+ * @property {boolean} [limitReached]
+ */
+
+/**
+ * `worker` is the page's connection to the worker (protocol.js connect).
+ * @param {object} parts
+ * @param {ReturnType<typeof msg.connect>} parts.worker
+ * @param {msg.ModelEntry|undefined} parts.voice  models.json's voice model (URLs resolved); none: no button
+ * @param {msg.WasmUrls} parts.wasm
+ * @param {HTMLButtonElement} parts.button
+ * @param {HTMLMeterElement} parts.meter
+ * @param {HTMLTextAreaElement} parts.input
+ * @param {HTMLElement} parts.status
+ * @param {(text: string) => void} parts.onTranscript
+ */
 export function setupVoice({ worker, voice, wasm, button, meter, input, status, onTranscript }) {
   if (!voice || !navigator.mediaDevices?.getUserMedia || !window.MediaRecorder) {
     button.hidden = true;
@@ -22,9 +47,10 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
   /** @type {Promise<void>|null} */
   let loading = null;
   let wanted = false;     // the visitor has pressed the button: loading progress is worth showing
+  /** @type {Recording|null} */
   let recording = null;   // {recorder, chunks, stream, audioContext, raf, startedAt, limit}
 
-  const say = (text, kind = "") => { status.textContent = text; status.dataset.kind = kind; };
+  const say = (/** @type {string} */ text, kind = "") => { status.textContent = text; status.dataset.kind = kind; };
 
   function ensureModel() {
     if (ready()) return Promise.resolve();
@@ -57,6 +83,7 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
     recording = { pending: true };
     button.setAttribute("aria-pressed", "true");
     document.body.dataset.recording = "true";
+    /** @type {MediaStream} */
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true } });
@@ -69,6 +96,7 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
       return;
     }
     if (!recording) { stream.getTracks().forEach((t) => t.stop()); return; }  // released while asking
+    /** @type {Blob[]} */
     const chunks = [];
     const recorder = new MediaRecorder(stream);
     recorder.ondataavailable = (e) => e.data.size && chunks.push(e.data);
@@ -131,6 +159,7 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
         return say("Too short: hold the button while you speak.", "warning");
       }
       await ensureModel();
+      /** @type {msg.TranscriptReply} */
       const result = await new Promise((resolve, reject) => {
         worker.send(msg.TRANSCRIBE, { samples: samples.subarray(0, MAX_CLIP_SECONDS * SAMPLE_RATE) }, {
           [msg.TRANSCRIPT]: resolve,
@@ -151,7 +180,8 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
   // so that the first hold-to-talk need not wait for it (a cached model costs no download).
   const preload = () => {
     if (document.body.dataset.ready !== "true" || loading || ready()) return;
-    const idle = window.requestIdleCallback || ((f) => setTimeout(f, 500));
+    const idle = /** @type {(run: () => void, options: {timeout: number}) => unknown} */ (
+      window.requestIdleCallback || ((f) => setTimeout(f, 500)));
     idle(() => ensureModel().catch(() => { loading = null; }), { timeout: 5000 });
   };
   new MutationObserver(preload).observe(document.body, { attributes: true, attributeFilter: ["data-ready"] });
@@ -169,6 +199,7 @@ export function setupVoice({ worker, voice, wasm, button, meter, input, status, 
   });
 }
 
+/** @param {Blob} blob */
 async function toMono16k(blob) {
   const encoded = await blob.arrayBuffer();
   const decodeContext = new AudioContext();
