@@ -56,10 +56,27 @@ let grounding = null;     // the site's index of its pages (a ModelEntry), null 
 /** @type {msg.ChatModel|null} */
 let loaded = null;        // the model entry running in the worker
 let twinApps = APPS;      // the apps the running model may open: its tools, else all
+/** @type {import("./router.js").AppsData} */
 const appsData = {};      // app -> items, for the router's parameter words
+
+/**
+ * One exchange on screen: the question and its node, the answer's node and its text so far, the app
+ * cards it opens (pending until rendered) and its thinking, if the model shows any.
+ * @typedef {object} Turn
+ * @property {string} question
+ * @property {HTMLElement} asked
+ * @property {HTMLElement|null} answer
+ * @property {string} text
+ * @property {Promise<HTMLElement>[]} opened
+ * @property {HTMLElement|null} thinking
+ */
 
 // While an answer streams, Stop takes Send's place: one button in reach, whichever is wanted (a model
 // loading is busy too, but there is no answer to stop).
+/**
+ * @param {boolean} busy
+ * @param {boolean} [answering]
+ */
 function setBusy(busy, answering = busy) {
   document.body.dataset.busy = String(busy);
   $("send").disabled = busy;
@@ -69,11 +86,16 @@ function setBusy(busy, answering = busy) {
   $("load").disabled = busy;
 }
 
+/**
+ * @param {string} text
+ * @param {string} [kind]  "", "warning" or "error"
+ */
 function status(text, kind = "") {
   $("status").textContent = text;
   $("status").className = kind;
 }
 
+/** @param {{message: string}} error */
 function showError({ message }) {
   document.body.dataset.error = message;
   status(`Error: ${message}`, "error");
@@ -84,9 +106,11 @@ function showError({ message }) {
 // a reply could not be read, or it went silent (protocol.js LostWorker). The model it held is gone and
 // scripted answers take over; like a model that will not fit (device.js), the model it was loading or
 // running is named and a smaller one offered, which a fresh worker loads without a page reload.
+/** @param {msg.LostWorker} lost */
 async function engineLost({ reason, message, pending }) {
   const loading = pending.find((request) => request.type === msg.LOAD);
-  const model = reason === "no-script" ? null : loading?.payload.model || loaded;
+  // (this page's LOAD carries one of its models: a ChatModel)
+  const model = reason === "no-script" ? null : /** @type {{model: msg.ChatModel}} */ (loading?.payload)?.model || loaded;
   loaded = null;
   twinApps = APPS;
   delete document.body.dataset.ready;
@@ -113,10 +137,15 @@ async function engineLost({ reason, message, pending }) {
 // visitor scrolled up to reread is left where they are).
 const atTheEnd = () => $("conversation").getBoundingClientRect().bottom <= innerHeight + 200;
 
+/** @param {Element} node */
 function follow(node) {
   node.scrollIntoView({ block: "end" });
 }
 
+/**
+ * @param {string} className
+ * @param {string} [text]
+ */
 function addNode(className, text = "") {
   const node = document.createElement("div");
   node.className = className;
@@ -134,12 +163,19 @@ function offerSuggestions() {
 }
 
 // The answer, whole and once, for screen readers (the conversation itself is not a live region).
+/** @param {string} text */
 function announce(text) {
   $("announcer").textContent = text;
 }
 
 // Opens an app (or a notice saying why it cannot) under the turn's answer; `turn.opened` holds the
 // pending cards so the turn's end knows whether anything was opened.
+/**
+ * @param {Turn} turn
+ * @param {{app: string, params?: Object<string, any>}} tool
+ * @param {"model"|"router"|"scripted"} source
+ * @param {string[]} [allowed]
+ */
 function openApp(turn, tool, source, allowed = APPS) {
   const opening = renderApp(root, tool, source, allowed).then((card) => {
     turn.answer.after(card);
@@ -149,6 +185,10 @@ function openApp(turn, tool, source, allowed = APPS) {
   return opening;
 }
 
+/**
+ * @param {Turn} turn
+ * @param {string} reason  the core's stop reason
+ */
 async function finishTurn(turn, reason) {
   showAnswer(turn.answer, turn.text, siteUrl, true);
   turn.answer.dataset.done = reason;
@@ -173,6 +213,7 @@ async function finishTurn(turn, reason) {
 
 // Copy under every answer; regenerate under the last answer of a model only (one button at a time:
 // the one before goes when a new answer ends).
+/** @param {Turn} turn */
 function addActions(turn) {
   document.querySelector("#conversation .turn-actions [data-regenerate]")?.remove();
   const redo = loaded ? () => regenerate(turn) : null;
@@ -184,6 +225,7 @@ function addActions(turn) {
 }
 
 // The last answer again: the worker forgets the last exchange and the same question is asked anew.
+/** @param {Turn} turn */
 function regenerate(turn) {
   if (document.body.dataset.busy === "true") return;
   $("prompt").focus();  // the button pressed goes with the answer it was under
@@ -193,6 +235,7 @@ function regenerate(turn) {
 }
 
 // How each kind of the core's events shows in a turn (protocol.js CoreEvent).
+/** @type {{[K in msg.CoreEvent["kind"]]: (turn: Turn, event: Extract<msg.CoreEvent, {kind: K}>) => void}} */
 const showEvent = {
   text(turn, { text }) {
     const following = atTheEnd();
@@ -217,8 +260,13 @@ const showEvent = {
   },
 };
 
+/**
+ * @param {Turn} turn
+ * @param {msg.CoreEvent} event  (a kind this page does not know, from a newer core, gets a notice)
+ */
 function showCoreEvent(turn, event) {
-  if (showEvent[event.kind]) return showEvent[event.kind](turn, event);
+  // (each kind's function takes that kind's event: tsc cannot pair the two itself)
+  if (showEvent[event.kind]) return showEvent[event.kind](turn, /** @type {any} */ (event));
   const notice = document.createElement("p");
   notice.className = "notice";
   notice.textContent = `This page cannot show a "${event.kind}" event from the model.`;
@@ -228,6 +276,11 @@ function showCoreEvent(turn, event) {
 // Under a grounded answer: where its notes came from, each page once, linked when it has a page.
 // Under a refusal (the core marks it) the same pages were looked in and did not answer: saying
 // "from" there would credit them with an answer the twin did not give.
+/**
+ * @param {Turn} turn
+ * @param {msg.Source[]} sources
+ * @param {boolean} refused
+ */
 function showSources(turn, sources, refused) {
   if (!sources.length) return;
   const line = document.createElement("p");
@@ -248,6 +301,10 @@ function showSources(turn, sources, refused) {
 
 // Under a grounded answer, the names and numbers that neither its notes nor the conversation
 // gave the twin (the core checks): where a small twin invents, it is mostly these.
+/**
+ * @param {Turn} turn
+ * @param {string[]} unsupported
+ */
 function showUnsupported(turn, unsupported) {
   if (!unsupported.length) return;
   const line = document.createElement("p");
@@ -258,6 +315,10 @@ function showUnsupported(turn, unsupported) {
 
 // `waited_s`: from the visitor's Enter to the first word, as the page saw it. The worker's
 // first_token_s starts when it takes the request up, after a PREPARE it was still feeding.
+/**
+ * @param {msg.DoneReply} done
+ * @param {number|null} waited_s
+ */
 function showDone({ reason, tokens, seconds, first_token_s, decode_tok_s, prefill_tokens }, waited_s) {
   const rate = decode_tok_s ? ` · ${decode_tok_s.toFixed(1)} tok/s` : "";
   $("stats").textContent = `${tokens} tokens${rate}`;
@@ -268,6 +329,7 @@ function showDone({ reason, tokens, seconds, first_token_s, decode_tok_s, prefil
 
 // The apps a model may open: the site's, narrowed by its tabtwin.tools list (a JSON text in the
 // core's info). Like the core, a twin without a readable list may open any.
+/** @param {msg.ReadyReply["info"]} info */
 function allowedApps(info) {
   let tools = info.tools ?? null;
   if (typeof tools === "string") {
@@ -328,10 +390,12 @@ async function startLoad() {
   });
 }
 
+/** @param {string} question */
 async function ask(question) {
   $("suggestions").hidden = true;
   const asked = addNode("turn user", question);
   if (loaded) return generateAnswer(asked, question);
+  /** @type {Turn} */
   const turn = { question, asked, answer: null, text: "", opened: [], thinking: null };
   const { text, tool } = scriptedAnswer(question, site, appsData);
   turn.answer = addNode("turn assistant scripted", text);
@@ -356,7 +420,7 @@ let readAhead = "";  // the text of the last one
 
 // The words typed so far: a word still being typed is left out ("sourdo" retrieves other notes than
 // "sourdough" would, and each key would start them over); punctuation ends a word too.
-const settledWords = (text) => (/[\s.,;:!?]$/.test(text) ? text : text.replace(/\S+$/, "")).trim();
+const settledWords = (/** @type {string} */ text) => (/[\s.,;:!?]$/.test(text) ? text : text.replace(/\S+$/, "")).trim();
 
 function prepareWhileTyping() {
   const typed = settledWords($("prompt").value);
@@ -378,13 +442,19 @@ function prepareWhileTyping() {
 }
 
 // The model's answer to `question` (already shown as `asked`), streamed into a new answer node.
+/**
+ * @param {HTMLElement} asked
+ * @param {string} question
+ */
 function generateAnswer(asked, question) {
   readAhead = "";  // the conversation moves on: the next question is read ahead afresh
+  /** @type {Turn} */
   const turn = { question, asked, answer: null, text: "", opened: [], thinking: null };  // this turn, for its replies
   turn.answer = addNode("turn assistant");
   showThinking(turn.answer);
   setBusy(true);
   const sentAt = performance.now();
+  /** @type {number|null} */
   let firstAt = null;
   worker.send(msg.GENERATE, { prompt: question, options: loaded.sampling || {}, ground: groundingOn() }, {
     [msg.EVENT]: ({ event }) => {
@@ -417,6 +487,7 @@ async function describeDownload() {
 }
 
 // The smaller model offered (download facts, a lost engine) becomes the picker's choice.
+/** @param {msg.ChatModel} smaller */
 async function pickModel(smaller) {
   await renderPicker($("models"), models, smaller.id);
   await describeDownload();
@@ -465,7 +536,7 @@ async function init() {
     },
   });
   await Promise.all(APPS.map(async (app) => {
-    appsData[app] = await appData(root, app).catch(() => []);
+    appsData[app] = await appData(root, app).catch(() => /** @type {import("./apps.js").AppItem[]} */ ([]));
   }));
   document.body.dataset.initialized = "true";
 }
