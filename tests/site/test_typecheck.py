@@ -54,8 +54,10 @@ BREAKS = [
      "grounding ? grounding.passage_count() : null", "Property 'passage_count' does not exist on type 'Grounding'"),
     ("the worker passes the binding a value of another type", "worker.js", "chat.set_context_limit(CONTEXT_LIMIT);",
      "chat.set_context_limit(String(CONTEXT_LIMIT));", "not assignable to parameter of type 'number'"),
-    ("the worker leaves a value untyped (noImplicitAny in its scope)", "worker.js", "function groundTurn(prompt) {",
+    ("the worker leaves a value untyped (noImplicitAny)", "worker.js", "function groundTurn(prompt) {",
      "function groundTurn(prompt, limits) {", "Parameter 'limits' implicitly has an 'any' type"),
+    ("the page leaves a value untyped (noImplicitAny)", "markdown.js", "function blockNode(block, base) {",
+     "function blockNode(block, base, depth) {", "Parameter 'depth' implicitly has an 'any' type"),
     ("the page reads a models.json field its schema lacks", "chat.js", "status(`Preparing ${model.label}…`);",
      "status(`Preparing ${model.title}…`);", "Property 'title' does not exist on type 'ChatModel'"),
 ]  # fmt: skip
