@@ -29,12 +29,12 @@ def problems(validator: Draft202012Validator, instance) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(instance)]
 
 
-def build_site(root, model, work, extra: str = "") -> tuple[dict, bytes]:
+def build_site(root, model, work) -> tuple[dict, bytes]:
     """A site of the repository's content: one [[model]] (sampling set), an index of two sources
     matched by words alone. Returns models.json and the index file."""
     registry = work / "models.toml"
     registry.write_text(
-        f'[[model]]\nid = "t"\nlabel = "T"\npath = "{model}"\n{extra}[model.sampling]\ntemperature = 0.5\n'
+        f'[[model]]\nid = "t"\nlabel = "T"\npath = "{model}"\n[model.sampling]\ntemperature = 0.5\n'
         f"\n[grounding]\n{GROUNDING_TABLE.format(sources=json.dumps(['about', 'projects']))}"
     )
     build(root, work / "_site", registry, log=lambda *_: None)
