@@ -1,8 +1,13 @@
-"""Hash of everything that determines the browser wasm, recorded beside it.
+"""Hash of everything that determines a committed wasm, recorded beside it.
+
+Two artifacts: `web`, the browser core (wasm/web, site/static/wasm, scripts/build-wasm.sh), and
+`host`, the core the site build runs with wasmtime (wasm/host, python/tabtwin/host,
+scripts/build-host-wasm.sh). Each hashes only the crates it builds from, so a change to one
+binding does not make the other stale; a change to the core makes both stale.
 
 `--write FILE` records the hash, the toolchain and the output hashes;
 `--check FILE` exits 1 when the sources changed since FILE was written (the
-committed wasm is stale: run scripts/build-wasm.sh and commit the result).
+committed wasm is stale: run the artifact's build script and commit the result).
 """
 
 import argparse
@@ -13,18 +18,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = [
-    "wasm/Cargo.toml",
-    "wasm/Cargo.lock",
-    "wasm/.cargo/config.toml",
-    "wasm/core",
-    "wasm/web",
-    "scripts/build-wasm.sh",
-]
+SHARED = ["wasm/Cargo.toml", "wasm/Cargo.lock", "wasm/.cargo/config.toml", "wasm/core"]
+# artifact -> (its inputs besides the shared ones, the script that builds it, what to commit)
+ARTIFACTS = {
+    "web": (["wasm/web", "scripts/build-wasm.sh"], "scripts/build-wasm.sh", "site/static/wasm"),
+    "host": (["wasm/host", "scripts/build-host-wasm.sh"], "scripts/build-host-wasm.sh", "python/tabtwin/host"),
+}
 
 
-def input_files():
-    for name in INPUTS:
+def input_files(artifact="web"):
+    for name in SHARED + ARTIFACTS[artifact][0]:
         path = ROOT / name
         if path.is_dir():
             yield from sorted(p for p in path.rglob("*") if p.is_file() and "target" not in p.parts)
@@ -32,9 +35,9 @@ def input_files():
             yield path
 
 
-def inputs_sha256():
+def inputs_sha256(artifact="web"):
     digest = hashlib.sha256()
-    for path in input_files():
+    for path in input_files(artifact):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -52,13 +55,15 @@ def main():
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--write", type=Path)
     group.add_argument("--check", type=Path)
+    parser.add_argument("--artifact", choices=sorted(ARTIFACTS), default="web", help="with --write (default web)")
     args = parser.parse_args()
     if args.write:
         out = args.write.parent
         info = {
-            "inputs_sha256": inputs_sha256(),
+            **({} if args.artifact == "web" else {"artifact": args.artifact}),
+            "inputs_sha256": inputs_sha256(args.artifact),
             "rustc": tool_version("/usr/bin/rustc", "--version"),
-            "wasm_bindgen": tool_version("wasm-bindgen", "--version"),
+            **({"wasm_bindgen": tool_version("wasm-bindgen", "--version")} if args.artifact == "web" else {}),
             "wasm_opt": tool_version("wasm-opt", "--version"),
             "outputs": {
                 p.name: hashlib.sha256(p.read_bytes()).hexdigest()
@@ -69,11 +74,13 @@ def main():
         args.write.write_text(json.dumps(info, indent=2) + "\n")
         return 0
     recorded = json.loads(args.check.read_text())
-    current = inputs_sha256()
+    artifact = recorded.get("artifact", "web")
+    current = inputs_sha256(artifact)
     if recorded["inputs_sha256"] != current:
+        _, script, commit = ARTIFACTS[artifact]
         print(
             f"stale wasm: {args.check} records inputs {recorded['inputs_sha256'][:12]}, sources hash to "
-            f"{current[:12]}; run scripts/build-wasm.sh and commit site/static/wasm",
+            f"{current[:12]}; run {script} and commit {commit}",
             file=sys.stderr,
         )
         return 1

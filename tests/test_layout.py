@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "python" / "tabtwin"
 ROOT = PACKAGE.parents[1]
 # What each part may import from tabtwin (besides itself). Shared leaves know nothing of the areas;
 # areas (what a user does) share leaves only; the CLI and the benchmark sit on top and may use all.
-SHARED = {"errors", "paths", "inputs", "keys", "progress", "_core", "gguf", "catalog", "voice", "embed"}
+SHARED = {"errors", "paths", "inputs", "keys", "progress", "_core", "host", "gguf", "catalog", "voice", "embed"}
 AREAS = {"site", "finetune"}
 TOP = {"cli", "bench"}
 HEAVY = {"torch", "transformers", "peft", "accelerate", "bitsandbytes", "tabtwin._core"}

@@ -116,7 +116,7 @@ impl Bundle {
 
 /// `tabtwin.tools` as the file holds it, refused unless it is a JSON list of app names: read as
 /// "no list" it would let the twin open every app.
-fn checked_tools(raw: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn checked_tools(raw: Option<&str>) -> Result<Option<String>> {
     let Some(raw) = raw else { return Ok(None) };
     match serde_json::from_str::<Vec<String>>(raw) {
         Ok(_) => Ok(Some(raw.to_string())),

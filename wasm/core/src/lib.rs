@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod channels;
 pub mod chat;
 pub mod error;
+pub mod facts;
 pub mod generate;
 pub mod gguf;
 pub mod grounding;

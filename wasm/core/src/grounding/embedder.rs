@@ -1,8 +1,8 @@
 //! The sentence-embedding model that finds a passage by meaning ("ur hometown?" meets "I was
 //! born in Uppsala"): all-MiniLM-L6-v2, a 6-layer BERT, from the GGUF `tabtwin.embed` writes
 //! (general.architecture = "bert"). Its matrices are read in place by the same kernels as the
-//! chat models; the site build embeds the passages with the numpy twin of this code
-//! (python/tabtwin/embed) on the same file, and a test holds the two together.
+//! chat models; the site build embeds the passages with this same code, run by wasmtime
+//! (wasm/host), on the same file.
 
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
@@ -17,7 +17,8 @@ use crate::models::blocks::matrix::{Linear, Matrix};
 use crate::models::blocks::norm::layer_norm_rows;
 use crate::models::blocks::tensors::Tensors;
 
-const ARCH: &str = "bert";
+/// `general.architecture` of the embedder GGUF.
+pub const ARCH: &str = "bert";
 const SPECIAL_TOKENS: &[&str] = &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
 struct Norm {
