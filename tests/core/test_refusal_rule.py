@@ -1,6 +1,7 @@
-"""`tabtwin.refusals` has one rule, the core's (wasm/core/src/refusal.rs); the build path, which
-loads no native code, checks it with a Python copy (tabtwin.gguf.read.refusal_openings). Both must
-give the same openings for a good list and refuse the same bad ones."""
+"""`tabtwin.refusals` has one rule, the core's (wasm/core/src/refusal.rs). The build path, which loads
+no native code, reads a model's header through the same core in wasmtime (`tabtwin.gguf.read.describe`,
+`tabtwin inspect`): it must accept the lists the rule accepts and refuse, naming the key, the ones it
+refuses."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import pytest
 
 from tabtwin._core import refusal_openings as core_openings
-from tabtwin.gguf.read import refusal_openings
+from tabtwin.gguf.read import GgufError, describe
 
 CASES = [
     json.dumps(["I don't know; my notes don't say.", "That isn't in anything I've written, so I don't know."]),
@@ -26,12 +27,16 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("raw", CASES)
-def test_the_python_rule_gives_the_cores_answer(raw):
+@pytest.mark.parametrize("raw", [c for c in CASES if c])  # gguf-py writes no empty string
+def test_the_build_reads_a_twins_refusals_by_the_cores_rule(tmp_path, raw):
+    from tiny_gguf import write_tiny_llama
+
+    path = write_tiny_llama(tmp_path / "twin.gguf", metadata={"tabtwin.refusals": raw})
     try:
-        want = core_openings(raw)
-    except ValueError:
-        with pytest.raises(ValueError, match="expected a JSON list of the twin's refusals"):
-            refusal_openings(raw)
+        core_openings(raw)
+    except ValueError as refused:
+        with pytest.raises(GgufError) as err:
+            describe(path)
+        assert str(err.value) == f"{path}: {refused}"
         return
-    assert refusal_openings(raw) == want
+    assert describe(path)["tabtwin"]["tabtwin.refusals"] == raw

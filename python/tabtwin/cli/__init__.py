@@ -27,6 +27,7 @@ def cmd_models_path(args) -> int:
 
 
 def cmd_inspect(args) -> int:
+    # The core reads the file (run by wasmtime): a file it could not run is its sentence, exit 2.
     from tabtwin.gguf.read import describe
 
     info = describe(args.file)
@@ -36,7 +37,7 @@ def cmd_inspect(args) -> int:
     rows = [
         ("file", info["file"]),
         ("size", f"{info['bytes'] / 1e6:.1f} MB"),
-        ("architecture", f"{info['architecture']}" + ("" if info["supported"] else "  (NOT supported by the core)")),
+        ("architecture", f"{info['architecture']} ({info['kind']})"),
         ("name", info["name"]),
         ("parameters", f"{info['parameters'] / 1e6:.1f} M"),
         ("quantization", ", ".join(f"{k} x{v}" for k, v in info["quantization"].items())),
@@ -45,6 +46,7 @@ def cmd_inspect(args) -> int:
         ("tokenizer", f"{info['tokenizer']} (pre: {info['tokenizer_pre']})"),
         ("chat template", "yes" if info["chat_template"] else "no"),
         ("tabtwin metadata", ", ".join(info["tabtwin"]) or "none"),
+        ("opens apps", ", ".join(info["apps"]) or "none"),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:

@@ -1,6 +1,6 @@
-"""all-MiniLM-L6-v2 (a sentence-transformers BERT checkpoint folder) -> one GGUF: the file both the
-browser core (questions) and the site build (passages, `tabtwin.embed.encode`) read, so both embed
-with the same weights.
+"""all-MiniLM-L6-v2 (a sentence-transformers BERT checkpoint folder) -> one GGUF: the file the core
+reads in the browser (questions) and in the site build (passages, through `tabtwin.host`), so both
+embed with the same weights and the same code.
 
 The GGUF is a contract with the Rust core; what it holds, exactly:
 

@@ -387,11 +387,14 @@ def passages(content: SiteContent, config: Grounding) -> list[Passage]:
 
 
 def vectors(items: list[Passage], embedder_gguf: Path) -> list[str]:
-    """Each passage's text embedded by the numpy encoder on the GGUF the page downloads (the core embeds
-    the visitor's question with the same weights), as base64 of little-endian float16."""
-    from tabtwin.embed.encode import Embedder
+    """Each passage's text embedded by the core (run by wasmtime, `tabtwin.host`) on the GGUF the page
+    downloads, where the same code embeds the visitor's question, as base64 of little-endian float16."""
+    from tabtwin import host
 
-    matrix = Embedder.from_gguf(embedder_gguf).embed([p.text for p in items])
+    try:
+        matrix = host.embed(embedder_gguf, [p.text for p in items])
+    except host.HostError as exc:
+        raise GroundingError(f"[grounding] embedder: {exc}") from None
     return [base64.b64encode(row.astype("<f2").tobytes()).decode("ascii") for row in matrix]
 
 
