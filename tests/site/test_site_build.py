@@ -59,7 +59,7 @@ def test_registry_errors_name_file_line_and_key(tmp_path, text, line, words):
 def test_repository_registry_publishes_the_two_twins_for_github_pages(root):
     """The demo site: the two Ada twins (composed from a stock base + a committed adapter), budgeted
     for GitHub Pages; the stock bases are not published (they would take it to 1.79 GB). The default is
-    the small twin, the 0.5B twin is the one that opens apps and is served with one embedding matrix."""
+    the small twin, the 0.5B twin is served with one embedding matrix."""
     from tabtwin.site.registry import load_site
 
     entries = {e.id: e for e in load(root / "models.toml")}
@@ -73,7 +73,24 @@ def test_repository_registry_publishes_the_two_twins_for_github_pages(root):
         assert record["metadata"]["tabtwin.persona"] == "Ada Okonkwo-Lindqvist"
         assert (twin.adapter / "train_report.json").is_file() and (twin.adapter / "loss_curve.png").is_file()
     assert [e.id for e in entries.values() if e.default] == [next(t.id for t in twins if "smollm2" in t.base)]
-    assert [e.id for e in entries.values() if e.apps] == [next(t.id for t in twins if "qwen" in t.base)]
+
+
+def test_whether_a_model_opens_apps_is_read_from_its_file(root, tmp_path):
+    """The picker's "opens apps" is the core's reading of the twin's tabtwin.tools, never typed in
+    models.toml (a key for it is refused, naming where it comes from)."""
+    from tiny_gguf import write_tiny_llama
+
+    twin = write_tiny_llama(tmp_path / "twin.gguf", metadata={"tabtwin.tools": '["books"]'})
+    base = write_tiny_llama(tmp_path / "base.gguf")
+    table = (
+        f'[[model]]\nid = "twin"\nlabel = "T"\npath = "{twin}"\n[[model]]\nid = "base"\nlabel = "B"\npath = "{base}"\n'
+    )
+    site = tmp_path / "_site"
+    build(root, site, registry(tmp_path, table), log=lambda *_: None)
+    listed = {m["id"]: m["apps"] for m in json.loads((site / "models.json").read_text())["models"]}
+    assert listed == {"twin": True, "base": False}
+    with pytest.raises(RegistryError, match=r"key 'apps': not typed here: .*tabtwin.tools"):
+        load(registry(tmp_path, table + "apps = true\n"))
 
 
 @pytest.fixture(scope="module")

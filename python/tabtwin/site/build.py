@@ -43,6 +43,7 @@ from tabtwin.site.stage import (
 from tabtwin.site.suggestions import suggestions
 
 RECORD_NAME = ".tabtwin-build.json"
+RECORD_FORMAT = 2  # 2: the header facts are the core's (kind, apps)
 
 __all__ = ["BuildError", "BuildSummary", "build"]
 
@@ -132,6 +133,8 @@ def _write(root, out_dir, entries, host, grounding_config, voice_source, content
     summary = BuildSummary(out_dir=out_dir)
     record_path = out_dir / RECORD_NAME
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    if record.get("format") != RECORD_FORMAT:  # the header facts it keeps are another shape: read again
+        record = {"format": RECORD_FORMAT}
 
     # static files first (wasm excluded: it is staged with hashed names)
     static_out = out_dir / "static"

@@ -25,7 +25,6 @@ MODEL_KEYS = {
     "label",
     "description",
     "default",
-    "apps",
     "serve",
     "sampling",
     "shard_mb",
@@ -35,6 +34,11 @@ MODEL_KEYS = {
     "tie_embeddings",
     "sha256",
     *SOURCE_KEYS,
+}
+# What a model can do is read from its file by the core, never typed here: a key for it is named.
+FROM_THE_HEADER = {
+    "apps": "not typed here: the apps a model opens are the ones its GGUF says it was trained to open "
+    "(tabtwin.tools, from the run config's [data] apps); `tabtwin inspect FILE` shows them",
 }
 SITE_KEYS = {"target": str, "budget_mb": int, "file_mb": int, "cname": str}
 # [site] cname: the custom domain the build writes to _site/CNAME (GitHub Pages reads it). Labels of
@@ -72,7 +76,6 @@ class ModelEntry:
     label: str
     description: str = ""
     default: bool = False
-    apps: bool = False
     serve: str = "copy"
     pypi: str | None = None
     path: Path | None = None
@@ -159,7 +162,7 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
         problem(index, key, message)
 
     for key in sorted(set(table) - MODEL_KEYS):
-        bad(key, unknown_key(key, MODEL_KEYS))
+        bad(key, FROM_THE_HEADER.get(key) or unknown_key(key, MODEL_KEYS))
     model_id = table.get("id")
     if not isinstance(model_id, str) or not ID_PATTERN.match(model_id):
         bad("id", f"required: lowercase letters, digits, '.', '_' or '-' (got {model_id!r})")
@@ -171,9 +174,8 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
     for key in ("description",):
         if key in table and not isinstance(table[key], str):
             bad(key, f"must be a string (got {table[key]!r})")
-    for key in ("default", "apps"):
-        if key in table and not isinstance(table[key], bool):
-            bad(key, f"must be true or false (got {table[key]!r})")
+    if "default" in table and not isinstance(table["default"], bool):
+        bad("default", f"must be true or false (got {table['default']!r})")
     sources = [k for k in SOURCE_KEYS if k in table]
     if len(sources) != 1:
         bad(
@@ -261,7 +263,6 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
         label=label.strip(),
         description=table.get("description", ""),
         default=table.get("default", False),
-        apps=table.get("apps", False),
         serve=serve,
         pypi=table.get("pypi"),
         url=table.get("url"),

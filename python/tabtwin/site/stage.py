@@ -119,7 +119,7 @@ def stage_model(
         "label": entry.label,
         "description": entry.description,
         "default": entry.default,
-        "apps": entry.apps,
+        "apps": bool(info["apps"]),  # the core's: the twin was trained to open some (tabtwin.tools)
         "sampling": entry.sampling,
         "remote": remote,
         "architecture": info["architecture"],
