@@ -43,9 +43,10 @@ def config(tmp_path, tiny_base, persona) -> Path:
 @pytest.fixture(scope="session")
 def trained(tiny_base, tmp_path_factory):
     """One built and trained run, shared by the export and eval tests (they only read it)."""
+    from tabtwin.finetune.base import context_length, load_tokenizer, resolve_base
     from tabtwin.finetune.config import load
     from tabtwin.finetune.data import build
-    from tabtwin.finetune.train import context_length, load_tokenizer, resolve_base, train
+    from tabtwin.finetune.train import train
 
     folder = tmp_path_factory.mktemp("trained")
     persona = write_persona(folder / "persona")

@@ -20,7 +20,7 @@ from tabtwin.finetune.data.sources import Seed
 
 @pytest.fixture(scope="module")
 def tokenizer(tiny_base):
-    from tabtwin.finetune.train import load_tokenizer, resolve_base
+    from tabtwin.finetune.base import load_tokenizer, resolve_base
 
     return load_tokenizer(resolve_base(str(tiny_base)), log=lambda *_: None)
 

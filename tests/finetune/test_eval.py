@@ -512,9 +512,9 @@ def test_a_rerun_asks_only_what_could_answer_differently(trained, tmp_path, monk
 def test_a_holdout_built_from_other_data_is_named_in_the_report(trained, tmp_path):
     """Data rebuilt since the twin was trained (here with another split seed) may hold out wordings
     it trained on: the evaluation says so in its log and its report, naming both datasets."""
+    from tabtwin.finetune.base import context_length, load_tokenizer, resolve_base
     from tabtwin.finetune.data import build
     from tabtwin.finetune.evaluate.run import evaluate
-    from tabtwin.finetune.train import context_length, load_tokenizer, resolve_base
 
     cfg = exported_with_canaries(trained, tmp_path)
     trained_on = json.loads((cfg.data_dir / "manifest.json").read_text())["dataset_sha256"]

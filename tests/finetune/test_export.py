@@ -14,10 +14,11 @@ from finetune_helpers import SYSTEM_PROMPT, write_config, write_persona
 
 from tabtwin import cli, keys
 from tabtwin._core import Chat
+from tabtwin.finetune.base import context_length, hf_dir, load_tokenizer, resolve_base
 from tabtwin.finetune.config import load
 from tabtwin.finetune.data import build
 from tabtwin.finetune.export import export
-from tabtwin.finetune.train import context_length, hf_dir, load_tokenizer, resolve_base, train
+from tabtwin.finetune.train import train
 from tabtwin.gguf.read import describe, open_gguf
 from tabtwin.gguf.store import resolve_quantization
 from tabtwin.paths import sha256_file

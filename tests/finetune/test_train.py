@@ -12,21 +12,10 @@ from safetensors.torch import load_file
 
 from tabtwin import cli
 from tabtwin.errors import TabtwinError
+from tabtwin.finetune.base import context_length, hf_dir, load_tokenizer, resolve_base
 from tabtwin.finetune.config import load
 from tabtwin.finetune.data import build
-from tabtwin.finetune.train import (
-    ADAPTER,
-    CHECKPOINT,
-    CURVE,
-    REPORT,
-    context_length,
-    hf_dir,
-    holdout_loss,
-    load_data,
-    load_tokenizer,
-    resolve_base,
-    train,
-)
+from tabtwin.finetune.train import ADAPTER, CHECKPOINT, CURVE, REPORT, holdout_loss, load_data, train
 
 
 def quiet(*_):
@@ -255,7 +244,7 @@ def test_packing_trains_fewer_longer_steps_and_resumes_the_same(tmp_path, tiny_b
 
 
 def test_init_adapter_starts_from_its_weights_and_refuses_another_shape(tmp_path, trained):
-    from tabtwin.finetune.train import load_model
+    from tabtwin.finetune.lora import load_model
 
     cfg = built_config(tmp_path, resolve_base(trained.train.base).gguf)
     cfg.train.init_adapter = trained.adapter_dir
@@ -276,7 +265,7 @@ def test_init_adapter_starts_from_its_weights_and_refuses_another_shape(tmp_path
 def test_continuing_from_an_adapter_that_trained_on_the_holdout_is_refused(tmp_path, trained):
     """The adapter's report lists the wordings it trained on: a holdout asking one of them would score
     memory, and early stopping would stop on forgetting. Another data seed draws another holdout."""
-    from tabtwin.finetune.train import check_holdout_unseen
+    from tabtwin.finetune.lora import check_holdout_unseen
 
     base = resolve_base(trained.train.base).gguf
     same = built_config(tmp_path / "same", base)

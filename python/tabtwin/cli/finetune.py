@@ -21,7 +21,7 @@ def _config(args):
 
 
 def _tokenizer(cfg):
-    from tabtwin.finetune.train import context_length, load_tokenizer, resolve_base
+    from tabtwin.finetune.base import context_length, load_tokenizer, resolve_base
 
     base = resolve_base(cfg.train.base)
     return load_tokenizer(base), context_length(base)

@@ -66,7 +66,8 @@ def export(cfg, verify: bool = True, log: Callable[[str], None] = print) -> dict
     """Merge, store and verify the twin. Its GGUF, portable adapter folder, export report (and Modelfile)
     are written under temporary names beside their places and renamed into them together only once the
     GGUF is verified, so a failure anywhere leaves the previous twin and everything beside it as it was."""
-    from tabtwin.finetune.train import REPORT, hf_dir, resolve_base
+    from tabtwin.finetune.base import hf_dir, resolve_base
+    from tabtwin.finetune.train import REPORT
     from tabtwin.paths import sha256_file
 
     adapter = cfg.adapter_dir
@@ -235,7 +236,7 @@ def verify_export(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tabtwin._core import Chat
-    from tabtwin.finetune.train import quiet_transformers
+    from tabtwin.finetune.base import quiet_transformers
 
     quiet_transformers()
     chat = Chat.from_path(gguf)

