@@ -115,3 +115,21 @@ def test_requirements_site_lists_every_import_of_the_build_path_and_matches_the_
     pyproject = (ROOT / "python" / "pyproject.toml").read_text()
     dependencies = re.search(r"^dependencies = \[(.*?)\]", pyproject, re.M | re.S).group(1)
     assert requirement_names(re.findall(r'"([^"]+)"', dependencies)) == listed
+
+
+def test_the_site_build_reads_model_files_only_through_the_core():
+    """The core (tabtwin.host: the same code as the page's, in wasmtime) is the one reader of model
+    files on the build path: the only module there that opens a file with gguf-py's reader is
+    gguf.read, whose open_gguf has the core accept the file first (the writers take its tensors)."""
+    known = modules()
+    path = reachable("tabtwin.site.build") | reachable("tabtwin.cli.site")
+    opens = {
+        name
+        for name in path & set(known)
+        for node in ast.walk(ast.parse(known[name].read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "GGUFReader"
+    }
+    assert opens == {"tabtwin.gguf.read"}
+    assert "tabtwin.host" in path and "wasmtime" in path
+    body = known["tabtwin.gguf.read"].read_text().split("def open_gguf", 1)[1].split("\ndef ")[0]
+    assert 0 <= body.find("facts(path)") < body.find("GGUFReader(path)"), body

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from gguf import GGUFReader, LlamaFileType
+from gguf import LlamaFileType
 
 from tabtwin.errors import TabtwinError
+from tabtwin.gguf.read import open_gguf
 from tabtwin.gguf.store import copy_metadata, gguf_writer, store
 
 
@@ -111,7 +112,7 @@ def write_gguf(
     out = Path(out)
     arch = config.architecture
     with gguf_writer(out, arch) as writer:
-        tokenizer_reader = GGUFReader(tokenizer_from)
+        tokenizer_reader = open_gguf(tokenizer_from)  # a file the core accepts
         copy_metadata(
             tokenizer_reader, writer, skip={k for k in tokenizer_reader.fields if not k.startswith("tokenizer.")}
         )
