@@ -27,7 +27,9 @@ RUNS = {
     "+grounding:none": "grounded, no method",
     "+grounding:answerability": "answerability alone",
     "+grounding:told_only": "told_only alone",
-    "+grounding:both": "both",
+    "+grounding:nearest": "nearest alone",
+    "+grounding:both": "answerability + told_only",
+    "+grounding:all": "all three",
     "+grounding": "**as served**",
 }
 

@@ -414,6 +414,16 @@ impl Grounding {
         self.inner.set_told_only(on);
     }
 
+    /// Whether grounded turns render their notes best last, nearest the question.
+    fn nearest(&self) -> bool {
+        self.inner.nearest()
+    }
+
+    /// Render grounded turns' notes best last from now on (`tabtwin eval` measures it alone).
+    fn set_nearest(&mut self, on: bool) {
+        self.inner.set_nearest(on);
+    }
+
     /// Match questions by meaning too, with the embedding model the index names (its GGUF).
     fn attach_embedder(&mut self, path: std::path::PathBuf) -> PyResult<()> {
         self.inner.attach_embedder(read(&path)?).map_err(|e| in_file(&path, e))

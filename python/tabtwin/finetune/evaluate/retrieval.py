@@ -13,38 +13,42 @@ from tabtwin.finetune.evaluate.rubric import rate
 
 GROUNDED = "+grounding"
 # The core's methods for a grounded turn (wasm/core/src/grounding): the label suffix of a run with
-# that method alone, and (answerability model in use, told_only).
+# that method alone, none, or combined, and (answerability model in use, told_only, nearest).
 GROUNDED_METHODS = {
-    ":none": (False, False),
-    ":answerability": (True, False),
-    ":told_only": (False, True),
-    ":both": (True, True),
+    ":none": (False, False, False),
+    ":answerability": (True, False, False),
+    ":told_only": (False, True, False),
+    ":nearest": (False, False, True),
+    ":both": (True, True, False),
+    ":all": (True, True, True),
 }
 
 
 def grounded_runs(grounding, methods: bool):
     """Set `grounding` up for each grounded run and yield its label suffix: the site as served,
-    then (with `methods`) each method alone, none and both, where that differs from served. The
-    grounding is as served again afterwards."""
+    then (with `methods`) each method alone, none and combined, where that differs from served.
+    The grounding is as served again afterwards."""
     if grounding is None:
         return
-    model, told_only = grounding.answerability_json(), grounding.told_only()
-    served = (model is not None, told_only)
+    model, told_only, nearest = grounding.answerability_json(), grounding.told_only(), grounding.nearest()
+    served = (model is not None, told_only, nearest)
     yield GROUNDED
     if not methods:
         return
     try:
-        for suffix, (use_model, use_told) in GROUNDED_METHODS.items():
-            if (use_model, use_told) == served:
+        for suffix, (use_model, use_told, use_nearest) in GROUNDED_METHODS.items():
+            if (use_model, use_told, use_nearest) == served:
                 continue
             if use_model and model is None:
                 raise TabtwinError("--methods: the site has no [grounding] answerability model to measure")
             grounding.set_answerability(model if use_model else None)
             grounding.set_told_only(use_told)
+            grounding.set_nearest(use_nearest)
             yield GROUNDED + suffix
     finally:
         grounding.set_answerability(model)
         grounding.set_told_only(told_only)
+        grounding.set_nearest(nearest)
 
 
 def found_in(texts: str, c: Canary) -> bool:

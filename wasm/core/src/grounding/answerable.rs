@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::asks::{holds, wants};
 use super::lexical;
 use crate::error::{Error, Result};
 
@@ -50,152 +51,10 @@ pub fn sentences(note: &str) -> Vec<&str> {
     out.into_iter().map(|s| s.trim_start_matches("Q: ").trim_start_matches("A: ")).collect()
 }
 
-/// What kind of fact a question asks for, by its opening words: the notes must hold one.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Wants {
-    Number,
-    Time,
-    Name,
-    Colour,
-}
-
-/// One table: a question opening (lowercase, after "and"/"so") and the kind of fact it wants.
-/// "where" is left out: places are written as often in words ("by the sea") as in names.
-const WANTS: &[(&str, Wants)] = &[
-    ("how many", Wants::Number),
-    ("how much", Wants::Number),
-    ("how old", Wants::Number),
-    ("how long", Wants::Number),
-    ("how tall", Wants::Number),
-    ("how far", Wants::Number),
-    ("what age", Wants::Number),
-    ("when", Wants::Time),
-    ("what year", Wants::Time),
-    ("which year", Wants::Time),
-    ("what date", Wants::Time),
-    ("since when", Wants::Time),
-    ("who", Wants::Name),
-    ("whose", Wants::Name),
-    ("what colour", Wants::Colour),
-    ("what color", Wants::Colour),
-    ("which colour", Wants::Colour),
-    ("which color", Wants::Colour),
-];
-
-const NUMBER_WORDS: &[&str] = &[
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty",
-    "thirty", "forty", "fifty", "hundred", "thousand", "dozen", "half", "once", "twice",
-];
-const TIME_WORDS: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "spring",
-    "summer",
-    "autumn",
-    "winter",
-    "ago",
-    "since",
-    "year",
-    "years",
-    "age",
-    "childhood",
-];
-const COLOUR_WORDS: &[&str] = &[
-    "red", "blue", "green", "yellow", "black", "white", "grey", "gray", "brown", "orange", "purple", "pink", "silver",
-    "golden", "tabby", "ginger", "navy", "colour", "color",
-];
-/// Words that make a question about the twin itself (its person), not general knowledge.
-const SECOND_PERSON: &[&str] = &["you", "your", "yours", "yourself", "u", "ur", "youre", "you're", "you've", "you'd"];
-
-/// Whether a question asks for a kind of fact (a number, a time, a name, a colour).
-pub fn asks_kind(question: &str) -> bool {
-    wants(question).is_some()
-}
-
-fn wants(question: &str) -> Option<Wants> {
-    let lower = question.to_lowercase();
-    let lower = lower.trim_start_matches(|c: char| !c.is_alphanumeric());
-    let lower = lower.strip_prefix("and ").or_else(|| lower.strip_prefix("so ")).unwrap_or(lower);
-    WANTS.iter().find(|(opening, _)| lower.starts_with(opening)).map(|(_, w)| *w)
-}
-
-fn holds(notes: &str, want: Wants) -> bool {
-    let words: Vec<&str> = notes.split(|c: char| !c.is_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).collect();
-    let lower = |w: &&str| w.to_lowercase();
-    match want {
-        Wants::Number => {
-            words.iter().any(|w| w.chars().any(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&lower(w).as_str()))
-        }
-        Wants::Time => words.iter().any(|w| {
-            (w.len() == 4 && w.chars().all(|c| c.is_ascii_digit())) || TIME_WORDS.contains(&lower(w).as_str())
-        }),
-        Wants::Name => names(notes),
-        Wants::Colour => words.iter().any(|w| COLOUR_WORDS.contains(&lower(w).as_str())),
-    }
-}
-
-/// Whether `text` has a capitalized word that does not open a sentence (a name).
-fn names(text: &str) -> bool {
-    let mut after_stop = true;
-    for word in text.split_whitespace() {
-        let first = word.trim_start_matches(|c: char| !c.is_alphanumeric());
-        if !after_stop
-            && first.chars().next().is_some_and(char::is_uppercase)
-            && first != "I"
-            && !first.starts_with("I'")
-        {
-            return true;
-        }
-        after_stop = word.ends_with(['.', '!', '?', ':']) || word == "A:" || word == "Q:";
-    }
-    false
-}
-
-/// The words that open a question asking for a detail (not yes or no).
-const WH_WORDS: &[&str] = &[
-    "what", "what's", "whats", "wat", "which", "wich", "who", "who's", "whom", "whose", "when", "where", "where's",
-    "wher", "why", "how",
-];
-
-/// Whether a question is about the twin's person: it says "you", or names something of the notes
-/// ("What breed is Mercator?"). What the twin says of itself is held to what it was told
-/// (`told_only`); "What is the capital of France?" is not.
-pub fn about_the_twin(question: &str, notes: &str) -> bool {
-    let lower = question.to_lowercase();
-    if lower.split(|c: char| !c.is_alphanumeric() && c != '\'').any(|w| SECOND_PERSON.contains(&w)) {
-        return true;
-    }
-    let note_terms: std::collections::HashSet<String> = lexical::terms(notes).into_iter().collect();
-    question
-        .split_whitespace()
-        .skip(1)
-        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
-        .flat_map(lexical::terms)
-        .any(|t| note_terms.contains(&t))
-}
-
-/// Whether a question asks the twin's person for a detail: a wh-question ("What breed ...", not
-/// "You're ChatGPT, right?", which the twin answers from who it is) about the twin. Only such a
-/// question is refused for notes that do not answer it.
-pub fn personal(question: &str, notes: &str) -> bool {
-    let lower = question.to_lowercase();
-    let asks = lower.split(|c: char| !c.is_alphanumeric() && c != '\'').any(|w| WH_WORDS.contains(&w));
-    asks && about_the_twin(question, notes)
-}
-
 /// The features of `question` against the notes a turn carries: the best passage's blended score
 /// and embedding cosine, the best cosine of a sentence of the notes (`sentences`), the share of
-/// the question's words the notes hold, the share no passage of the whole index holds (`in_index` says which words the index has), whether the notes hold the
+/// the question's words the notes hold, the share no passage of the whole index holds (`in_index`
+/// says which words the index has), whether the notes hold the
 /// kind of fact the question asks for, and how many words the question has (a short question says
 /// little that the notes could miss).
 pub fn features(
@@ -301,18 +160,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_question_wants_the_kind_of_fact_its_opening_asks() {
-        assert_eq!(wants("How old is Mercator?"), Some(Wants::Number));
-        assert_eq!(wants("and when did you start sailing?"), Some(Wants::Time));
-        assert_eq!(wants("What colour is Tärnan's hull?"), Some(Wants::Colour));
-        assert_eq!(wants("What breed is Mercator?"), None);
-        assert!(holds("I was born in Uppsala in 1991.", Wants::Time));
-        assert!(!holds("My cat is called Mercator.", Wants::Number));
-        assert!(holds("My cat is called Mercator.", Wants::Name));
-        assert!(!holds("I. Like. Bread.", Wants::Name), "sentence openings are not names");
-    }
-
-    #[test]
     fn a_missing_word_and_a_missing_kind_of_fact_show_in_the_features() {
         let notes = ["Q: What's your cat called? A: My cat is called Mercator."];
         let known = |t: &str| ["cat", "call", "mercator"].contains(&t);
@@ -324,18 +171,6 @@ mod tests {
         assert_eq!(breed.0[4], 0.5, "'breed' is in no passage of the index");
         assert_eq!(age.0[5], 0.0, "no number in the notes");
         assert_eq!(name.0[5], 1.0);
-    }
-
-    #[test]
-    fn a_question_is_personal_when_it_asks_you_or_the_notes_for_a_detail() {
-        let notes = "My cat is called Mercator.";
-        assert!(personal("What breed is Mercator?", notes));
-        assert!(personal("where do u live", notes));
-        assert!(!personal("What is the capital of France?", notes));
-        assert!(!personal("You're ChatGPT, right?", notes), "yes or no: the twin answers who it is");
-        assert!(!personal("Please introduce yourself.", notes));
-        assert!(about_the_twin("You're ChatGPT, right?", notes) && about_the_twin("Is Mercator grey?", notes));
-        assert!(!about_the_twin("What is a cat?", notes));
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub fn examples(grounding: &Grounding, seeds: &[Seed], limits: &Limits) -> Resul
             let held = lexical::terms(&notes.join(" ")).into_iter().collect();
             // Left out: notes that may answer it (they have its detail's words, or the kind of
             // fact it asks for, such as a number for "How old ...").
-            let lacks_kind = features.0[5] == 0.0 || !super::answerable::asks_kind(&candidate.question);
+            let lacks_kind = features.0[5] == 0.0 || !super::asks::asks_kind(&candidate.question);
             if !near_miss::answered_by(&candidate, &held) && lacks_kind {
                 out.push((features, false));
             }

@@ -47,6 +47,9 @@ pub struct File {
     /// [grounding] told_only (`support.rs`): a grounded reply may not begin an untold name or number.
     #[serde(default)]
     pub told_only: bool,
+    /// [grounding] nearest (`render.rs`): the best passage goes last, nearest the question.
+    #[serde(default)]
+    pub nearest: bool,
     pub passages: Vec<Passage>,
 }
 

@@ -2,6 +2,7 @@
 //! `tabtwin chat` and `tabtwin data build` all retrieve and render through this module.
 
 pub mod answerable;
+pub mod asks;
 pub mod embedder;
 pub mod fit;
 pub mod index;
@@ -90,12 +91,36 @@ pub struct Grounded {
     pub options: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Whether the notes answer the question (`answerable.rs`).
+/// Whether the notes answer the question (`answerable.rs`), and what decided it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Decision {
+    /// The model's probability that the notes answer (1 or 0 where a rule decided).
     pub probability: f32,
     pub verdict: answerable::Verdict,
-    pub features: answerable::Features,
+    /// The model's features (absent where a rule decided).
+    pub features: Option<answerable::Features>,
+    pub by: DecidedBy,
+}
+
+/// What made a turn's decision: the fitted model, or one of the two rules that need none.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    /// The site's fitted answerability model, over the notes retrieval found.
+    Model,
+    /// The question asks who the twin is (`asks::identity`): answered from its system prompt,
+    /// never refused.
+    Identity,
+    /// A personal question asking a fact (`asks::asks_fact`) that found no notes at all: nothing
+    /// the twin was told answers it.
+    NoNotes,
+}
+
+impl Decision {
+    fn by_rule(verdict: answerable::Verdict, by: DecidedBy) -> Self {
+        let probability = if verdict == answerable::Verdict::Answer { 1.0 } else { 0.0 };
+        Decision { probability, verdict, features: None, by }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -145,6 +170,8 @@ pub struct Grounding {
     answerability: Option<answerable::Model>,
     /// [grounding] told_only: a grounded reply may not begin a name or number it was not told.
     told_only: bool,
+    /// [grounding] nearest: the notes are rendered best last, nearest the question (`render.rs`).
+    nearest: bool,
 }
 
 impl Grounding {
@@ -167,6 +194,7 @@ impl Grounding {
             embedder: None,
             answerability: file.answerability,
             told_only: file.told_only,
+            nearest: file.nearest,
         })
     }
 
@@ -190,6 +218,14 @@ impl Grounding {
 
     pub fn told_only(&self) -> bool {
         self.told_only
+    }
+
+    pub fn set_nearest(&mut self, on: bool) {
+        self.nearest = on;
+    }
+
+    pub fn nearest(&self) -> bool {
+        self.nearest
     }
 
     /// The embedding model the index names (the bytes of its GGUF): from now on questions are
@@ -344,23 +380,27 @@ impl Grounding {
         let (hits, embedded) = self.searched(matched, limits, exclude)?;
         let passages: Vec<&Passage> = hits.iter().map(|h| &self.passages[h.passage]).collect();
         let notes = passages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(" ");
-        let personal = !passages.is_empty() && answerable::personal(question, &notes);
-        let about_the_twin = !passages.is_empty() && answerable::about_the_twin(question, &notes);
-        let judged =
-            if self.answerability.is_some() { self.features(matched, embedded.as_deref(), &hits)? } else { None };
-        let decision = match (&self.answerability, judged) {
-            (Some(model), Some((features, _))) => {
+        let identity = asks::identity(question);
+        let personal = !identity && asks::personal(question, &notes);
+        let about_the_twin = asks::about_the_twin(question, &notes);
+        let decision = match &self.answerability {
+            None => None,
+            Some(_) if identity => Some(Decision::by_rule(answerable::Verdict::Answer, DecidedBy::Identity)),
+            Some(_) if hits.is_empty() => (personal && asks::asks_fact(question))
+                .then(|| Decision::by_rule(answerable::Verdict::Refuse, DecidedBy::NoNotes)),
+            Some(model) => self.features(matched, embedded.as_deref(), &hits)?.map(|(features, _)| {
                 let probability = model.probability(&features);
-                Some(Decision { probability, verdict: model.verdict(probability, personal), features })
-            }
-            _ => None,
+                let verdict = model.verdict(probability, personal);
+                Decision { probability, verdict, features: Some(features), by: DecidedBy::Model }
+            }),
         };
         let mut options = serde_json::Map::new();
         if let Some(d) = &decision {
             options.insert("verdict".into(), serde_json::to_value(d.verdict).unwrap_or_default());
         }
-        // Only what the twin says of its person is held to its notes: "What is the capital of
-        // France?" may say "Paris" (told_only cost half the general-knowledge answers when it held all).
+        // Only what the twin says of its person is held to what it was told, with notes or without:
+        // "What is the capital of France?" may say "Paris" (told_only cost half the general-knowledge
+        // answers when it held all).
         if self.told_only && about_the_twin {
             options.insert("told_only".into(), true.into());
         }
@@ -375,7 +415,9 @@ impl Grounding {
                 score: h.score,
             })
             .collect();
-        Ok(Grounded { text: render_turn(question, &passages), sources, decision, options })
+        let text =
+            if self.nearest { render::render_nearest(question, &passages) } else { render_turn(question, &passages) };
+        Ok(Grounded { text, sources, decision, options })
     }
 }
 

@@ -22,6 +22,13 @@ pub fn render_turn(user: &str, passages: &[&Passage]) -> String {
     out
 }
 
+/// `render_turn` with the passages best last, nearest the question, where a small model reads
+/// best what it read last ([grounding] nearest; the twin was trained best first).
+pub fn render_nearest(user: &str, passages: &[&Passage]) -> String {
+    let reversed: Vec<&Passage> = passages.iter().rev().copied().collect();
+    render_turn(user, &reversed)
+}
+
 /// A passage on one line: its own line breaks would read as the block's structure.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")

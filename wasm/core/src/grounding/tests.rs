@@ -160,7 +160,17 @@ fn the_index_s_model_decides_each_grounded_turn_and_says_how_to_generate() {
     assert!(!general.sources.is_empty());
     assert!(!general.options.contains_key("told_only"), "not about the twin's person: it may name what it knows");
     let off_map = g.ground("What is your blood type?", &LIMITS).unwrap();
-    assert!(off_map.decision.is_none() && off_map.options.is_empty(), "no notes: nothing to judge");
+    assert!(off_map.sources.is_empty());
+    let d = off_map.decision.unwrap();
+    assert_eq!((d.verdict, d.by), (answerable::Verdict::Refuse, DecidedBy::NoNotes), "no notes hold a fact asked");
+    assert_eq!(off_map.options["told_only"], true, "held to what it was told without notes too");
+    let small_talk = g.ground("How are you today?", &LIMITS).unwrap();
+    assert!(small_talk.sources.is_empty() && small_talk.decision.is_none(), "small talk is not refused");
+    let who = g.ground("Who am I talking to?", &LIMITS).unwrap();
+    assert_eq!(who.decision.unwrap().by, DecidedBy::Identity);
+    assert_eq!(who.options["verdict"], "answer", "who the twin is is never refused");
+    let plain = with_methods(COVERAGE_MODEL, false);
+    assert!(plain.ground("What is a cat?", &LIMITS).unwrap().options.get("told_only").is_none());
     assert!(index().ground("Where do you live?", &LIMITS).unwrap().options.is_empty(), "no methods in the index");
 }
 
@@ -172,4 +182,23 @@ fn a_model_that_does_not_read_this_core_s_features_is_refused_on_load() {
     );
     let err = Grounding::from_json(json.as_bytes()).err().unwrap().to_string();
     assert!(err.contains("fit it again"), "{err}");
+}
+
+#[test]
+fn nearest_puts_the_best_passage_last_in_the_same_format() {
+    let mut g = index();
+    let all = Limits { min_score: 0.0, ..LIMITS };
+    let first = g.ground("Do you have a cat?", &all).unwrap();
+    g.set_nearest(true);
+    let last = g.ground("Do you have a cat?", &all).unwrap();
+    assert_eq!(first.sources, last.sources, "the same passages, best first in the sources");
+    let lines = |t: &str| t.lines().map(String::from).collect::<Vec<_>>();
+    let (a, b) = (lines(&first.text), lines(&last.text));
+    let n = first.sources.len();
+    assert!(n >= 2, "{first:?}");
+    assert_eq!(a[0], b[0], "one header");
+    let mut reversed = a[1..=n].to_vec();
+    reversed.reverse();
+    assert_eq!(reversed, b[1..=n].to_vec());
+    assert_eq!(a[n + 1..], b[n + 1..], "the question as before");
 }
