@@ -251,8 +251,8 @@ def _register_eval(sub) -> None:
     evaluate.add_argument(
         "--methods",
         action="store_true",
-        help="also ask the grounded questions with each of the core's methods alone (answerability, told_only),"
-        " both and none: one row each",
+        help="also ask the grounded questions with each of the core's methods alone (answerability, told_only,"
+        " nearest), combined and none: one row each",
     )
     evaluate.add_argument(
         "--sealed",
