@@ -575,3 +575,21 @@ def test_each_of_the_cores_methods_gets_its_own_row_and_the_site_is_served_as_be
     served = json.loads(grounding.answerability_json())
     assert (served["bias"], served["refuse_below"]) == (-5, 0.5) and grounding.told_only(), "as served again"
     assert not grounding.nearest()
+
+
+def test_a_chosen_method_is_the_only_extra_row_and_an_unknown_one_is_named(trained, tmp_path, monkeypatch):
+    """`--method nearest`: the site as served and that run alone; a name that is no run is refused
+    before any question is asked, naming it."""
+    from tabtwin._core import Grounding
+    from tabtwin.errors import TabtwinError
+    from tabtwin.finetune.evaluate.run import evaluate
+
+    monkeypatch.setenv("TABTWIN_CACHE", str(tmp_path / "cache"))
+    cfg = exported_with_canaries(trained, tmp_path)
+    passage = {"id": "about/home", "source": "about", "title": "About", "url": "about/", "text": "I live in Lisbon."}
+    grounding = Grounding(json.dumps({"format": 1, "passages": [passage]}).encode())
+    with pytest.raises(TabtwinError, match="--method nearst: not a run of --methods"):
+        evaluate(cfg, gguf=cfg.export.output, log=quiet, grounding=grounding, no_base=True, methods=("nearst",))
+    report = evaluate(cfg, gguf=cfg.export.output, log=quiet, grounding=grounding, no_base=True, methods=("nearest",))
+    assert list(report["summary"]) == ["twin", "twin+grounding", "twin+grounding:nearest"]
+    assert "--method nearest" in report["command"]

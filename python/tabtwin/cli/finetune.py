@@ -132,7 +132,7 @@ def cmd_eval(args) -> int:
         no_base=args.no_base,
         jobs=args.jobs,
         reuse=not args.fresh,
-        methods=args.methods,
+        methods=tuple(args.method) or args.methods,
         sealed=args.sealed,
     )
     return 0
@@ -253,6 +253,14 @@ def _register_eval(sub) -> None:
         action="store_true",
         help="also ask the grounded questions with each of the core's methods alone (answerability, told_only,"
         " nearest), combined and none: one row each",
+    )
+    evaluate.add_argument(
+        "--method",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this run of --methods (none, answerability, told_only, nearest, both, all; repeatable):"
+        " the rows to measure when every one would take too long",
     )
     evaluate.add_argument(
         "--sealed",

@@ -24,12 +24,21 @@ GROUNDED_METHODS = {
 }
 
 
-def grounded_runs(grounding, methods: bool):
+def check_methods(methods: bool | tuple[str, ...]) -> None:
+    """Refuse a name that is not a run of --methods (before any question is asked)."""
+    unknown = [m for m in methods if f":{m}" not in GROUNDED_METHODS] if isinstance(methods, tuple) else []
+    if unknown:
+        names = ", ".join(k[1:] for k in GROUNDED_METHODS)
+        raise TabtwinError(f"--method {unknown[0]}: not a run of --methods (one of {names})")
+
+
+def grounded_runs(grounding, methods: bool | tuple[str, ...]):
     """Set `grounding` up for each grounded run and yield its label suffix: the site as served,
-    then (with `methods`) each method alone, none and combined, where that differs from served.
-    The grounding is as served again afterwards."""
+    then (with `methods`) each method alone, none and combined, where that differs from served
+    (`methods` a tuple of names: those runs only). The grounding is as served again afterwards."""
     if grounding is None:
         return
+    check_methods(methods)
     model, told_only, nearest = grounding.answerability_json(), grounding.told_only(), grounding.nearest()
     served = (model is not None, told_only, nearest)
     yield GROUNDED
@@ -37,7 +46,9 @@ def grounded_runs(grounding, methods: bool):
         return
     try:
         for suffix, (use_model, use_told, use_nearest) in GROUNDED_METHODS.items():
-            if (use_model, use_told, use_nearest) == served:
+            if (use_model, use_told, use_nearest) == served or (
+                isinstance(methods, tuple) and suffix[1:] not in methods
+            ):
                 continue
             if use_model and model is None:
                 raise TabtwinError("--methods: the site has no [grounding] answerability model to measure")

@@ -15,7 +15,7 @@ from tabtwin.finetune.evaluate.answer_cache import AnswerCache
 from tabtwin.finetune.evaluate.asking import DECODING, answer_all, decoding_words
 from tabtwin.finetune.evaluate.questions import Question, collect_questions
 from tabtwin.finetune.evaluate.report import report_rows, retrieval_line, rubric_line, write_report
-from tabtwin.finetune.evaluate.retrieval import grounded_runs, retrieval_report
+from tabtwin.finetune.evaluate.retrieval import check_methods, grounded_runs, retrieval_report
 from tabtwin.finetune.evaluate.rubric import by_kind, rubric
 from tabtwin.finetune.evaluate.scoring import persona_name
 from tabtwin.paths import shown
@@ -75,11 +75,12 @@ def command_line(
     compare_base: str | None,
     no_base: bool = False,
     grounded: bool = False,
-    methods: bool = False,
+    methods: bool | tuple[str, ...] = False,
     sealed: bool = False,
 ) -> str:
     """The command that reruns this evaluation, for the report's header."""
-    words = ["tabtwin", "eval", shown(cfg.path)] + ["--methods"] * methods + ["--sealed"] * sealed
+    chosen = [w for name in methods for w in ("--method", name)] if isinstance(methods, tuple) else []
+    words = ["tabtwin", "eval", shown(cfg.path)] + (chosen or ["--methods"] * bool(methods)) + ["--sealed"] * sealed
     if no_base:
         words.append("--no-base")
     if cfg.grounding.site is not None and not grounded:
@@ -115,7 +116,7 @@ def evaluate(
     no_base: bool = False,
     jobs: int = 1,
     reuse: bool = False,
-    methods: bool = False,
+    methods: bool | tuple[str, ...] = False,
     sealed: bool = False,
 ) -> dict:
     """`grounding`: the core's Grounding over the site's index (the CLI builds it from [grounding]
@@ -125,8 +126,10 @@ def evaluate(
     run gave to exactly the same prompt, model, core and decoding comes from the answer cache
     (answer_cache.py), and each new one is added to it: a rerun asks only what could change.
     `methods`: the grounded questions are also asked with each of the core's methods alone and with
-    none (`GROUNDED_METHODS`), one row each; "<model>+grounding" is always the site as served.
+    none (`GROUNDED_METHODS`), one row each (a tuple of their names: those alone); "<model>+grounding"
+    is always the site as served.
     `sealed`: the sealed canaries alone, reported beside the twin as <twin>.sealed.eval.*."""
+    check_methods(methods)
     gguf = Path(gguf or cfg.export_path)
     if not gguf.is_file():
         raise TabtwinError(f"{gguf}: no exported twin; run `tabtwin export {cfg.path}` first")
@@ -170,7 +173,7 @@ def answer_runs(
     grounding,
     jobs: int,
     reuse: bool,
-    methods: bool,
+    methods: bool | tuple[str, ...],
 ) -> tuple[dict, dict, dict]:
     """Every run's answers by label (each model of `runs`, then its grounded runs), the model file
     each label ran, and the decoding all of them used."""
