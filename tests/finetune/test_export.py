@@ -250,13 +250,14 @@ def test_site_build_composes_a_twin_from_base_and_adapter(exported, tmp_path, mo
     reg = tmp_path / "models.toml"
     entry = (
         f'[[model]]\nid = "twin"\nlabel = "Twin"\nbase = "{base}"\nadapter = "{result["adapter"]}"\n'
-        'quantization = "f32"\napps = true\n'
+        'quantization = "f32"\n'
     )
     reg.write_text(entry)
     first = build_site(root, tmp_path / "_site", reg, log=quiet)
     model = json.loads((tmp_path / "_site" / "models.json").read_text())["models"][0]
     assert model["sha256"] == sha256_file(cfg.export_path), "the composed twin must be the exported one"
     assert keys.SYSTEM_PROMPT in model["tabtwin"] and model["architecture"] == "llama"
+    assert model["apps"] is True  # read from the twin's tabtwin.tools by the core
     assert first.model_work == ["twin"]
     assert build_site(root, tmp_path / "_site", reg, log=quiet).model_work == []
 
