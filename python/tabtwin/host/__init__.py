@@ -34,7 +34,10 @@ class HostError(TabtwinError):
 @cache
 def _module() -> tuple[wasmtime.Engine, wasmtime.Module]:
     config = wasmtime.Config()
-    config.cache = True  # compiling the module takes seconds; wasmtime keeps the machine code
+    try:
+        config.cache = True  # compiling the module takes seconds; wasmtime keeps the machine code
+    except wasmtime.WasmtimeError:  # no writable cache folder: compile in each process
+        pass
     if _address_space_capped():
         # 4 GiB of address space reserved up front lets wasmtime drop bounds checks (~1.4x faster);
         # under a cap (the tests of hostile files run with one) reserve as the memory grows instead.
