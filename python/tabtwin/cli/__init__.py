@@ -256,10 +256,11 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
     agreement.set_defaults(func=cmd_bench_agreement)
     grounding = bench_sub.add_parser(
         "grounding",
-        help="what grounding adds to the time to first token on /chat in Chromium (the default twin, "
-        "the repository's [grounding] index), questions asked with and without it in alternation",
+        help="what grounding and the core's methods add to the time to first token and the tab's memory on "
+        "/chat in Chromium (the default twin; its passages alone and [grounding] as served), questions asked "
+        "ungrounded, grounded and as served in alternation",
     )
-    grounding.add_argument("--rounds", type=int, default=3, help="times each question is asked both ways")
+    grounding.add_argument("--rounds", type=int, default=3, help="times each question is asked each way")
     grounding.add_argument("--out", type=Path, default=Path("bench-results/grounding.json"))
     grounding.set_defaults(func=cmd_bench_grounding)
 
