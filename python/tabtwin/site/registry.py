@@ -56,6 +56,7 @@ GROUNDING_KEYS = {
     "embedder": (str, bool),
     "answerability": (str, bool),
     "told_only": bool,
+    "nearest": bool,
 }
 SERVE_MODES = ("copy", "remote")
 TOP_KEYS = ("model", "voice", "site", "grounding")
@@ -366,6 +367,8 @@ class Grounding:
     answerability: Path | None = None
     # A grounded reply may not begin a name or number nothing told the twin (the core's decoding).
     told_only: bool = False
+    # The notes block puts the best passage last, nearest the question (the core's render.rs).
+    nearest: bool = False
 
 
 def load_grounding(path: Path | str, fitting: bool = False) -> Grounding | None:
@@ -374,7 +377,8 @@ def load_grounding(path: Path | str, fitting: bool = False) -> Grounding | None:
     `qa` (the persona's seeds.jsonl, relative to models.toml; needed when "qa" is a source),
     `embedder` ("default", a GGUF path relative to models.toml, or false for words alone),
     `answerability` (the JSON `tabtwin grounding fit` writes, relative to models.toml, or false) and
-    `told_only` (true: a grounded reply may not begin a name or number it was not told).
+    `told_only` (true: a grounded reply may not begin a name or number it was not told) and
+    `nearest` (true: the notes block puts the best passage last, nearest the question).
     None (no index, the page offers no grounding) when the table is absent or enabled = false.
     `fitting`: `tabtwin grounding fit` is about to write the answerability file (it may not exist yet)."""
     path = Path(path)
@@ -447,4 +451,5 @@ def load_grounding(path: Path | str, fitting: bool = False) -> Grounding | None:
         embedder=embedder,
         answerability=answerability or None,
         told_only=table.get("told_only", False),
+        nearest=table.get("nearest", False),
     )
