@@ -73,14 +73,14 @@ def test_context_window_drops_oldest_turns_whole(smollm_path):
 def test_second_turn_feeds_only_the_new_tokens(smollm_path):
     chat = Chat.from_path(smollm_path)
     chat.generate("Give me one word for happy.", max_tokens=20)
-    first_prompt = chat.last_prefill_tokens()
+    first_prompt = chat.prefill_tokens()
     chat.generate("Now use it in a sentence.", max_tokens=20)
     history = chat.history()
     full_prompt = len(chat.encode(chat.render(history[:-1])))
-    assert chat.last_prefill_tokens() < full_prompt - first_prompt, "the cached prefix was reused"
+    assert chat.prefill_tokens() < full_prompt - first_prompt, "the cached prefix was reused"
     new_turn = "<|im_end|>\n<|im_start|>user\nNow use it in a sentence.<|im_end|>\n<|im_start|>assistant\n"
     # the new turn, plus the last reply token when max_tokens ended it before it was fed
-    assert chat.last_prefill_tokens() <= len(chat.encode(new_turn)) + 1
+    assert chat.prefill_tokens() <= len(chat.encode(new_turn)) + 1
 
 
 def test_message_too_long_for_the_window_is_a_clear_error(smollm_path):

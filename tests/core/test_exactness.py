@@ -103,7 +103,7 @@ def test_kv_reuse_between_turns_equals_a_fresh_run(request, tmp_path, arch, fixt
     assert reused.history() == fresh.history()
     assert second[0] == second[1]
     # the fresh run recomputed the whole conversation, the reused one only the new turn
-    assert reused.last_prefill_tokens() < fresh.last_prefill_tokens() / 2
+    assert reused.prefill_tokens() < fresh.prefill_tokens() / 2
 
 
 def test_streamed_pieces_never_split_a_character(tmp_path, qwen_path):

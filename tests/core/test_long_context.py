@@ -32,7 +32,7 @@ def test_a_history_past_4096_tokens_is_kept_whole_when_the_gguf_allows_it(long_g
     assert len(chat.encode(chat.render(history))) > 4096
     chat.set_history(history)
     chat.generate("and now?", max_tokens=4)
-    assert chat.last_prefill_tokens() > 4096, "the whole conversation was fed, none of it dropped"
+    assert chat.prefill_tokens() > 4096, "the whole conversation was fed, none of it dropped"
     assert chat.history()[: len(history)] == history
 
 

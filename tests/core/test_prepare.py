@@ -20,13 +20,13 @@ def reply(chat: Chat, question: str) -> str:
 def test_the_reply_after_a_prepared_prompt_is_the_fresh_reply(tiny_gguf, typed):
     fresh = Chat.from_path(tiny_gguf)
     want = reply(fresh, QUESTION)
-    whole = fresh.last_prefill_tokens()
+    whole = fresh.prefill_tokens()
 
     chat = Chat.from_path(tiny_gguf)
     fed, left = chat.prepare(typed, max_tokens=24)
     assert fed > 0 and left == 0
     assert reply(chat, QUESTION) == want
-    assert 1 <= chat.last_prefill_tokens() < whole  # the shared opening was not fed again
+    assert 1 <= chat.prefill_tokens() < whole  # the shared opening was not fed again
 
 
 def test_a_prompt_read_ahead_in_chunks_and_cut_short_still_gives_the_fresh_reply(tiny_gguf):
@@ -35,7 +35,7 @@ def test_a_prompt_read_ahead_in_chunks_and_cut_short_still_gives_the_fresh_reply
     fed, left = chat.prepare(QUESTION, max_tokens=24, most=7)
     assert (fed, left > 0) == (7, True)
     assert reply(chat, QUESTION) == want  # Enter came after one chunk: the rest is read then
-    assert chat.last_prefill_tokens() == left
+    assert chat.prefill_tokens() == left
 
 
 def test_a_prepared_prompt_in_a_conversation_keeps_the_conversation(tiny_gguf):
@@ -61,4 +61,4 @@ def test_a_grounded_question_prepared_while_typed_gets_the_same_answer(smollm_pa
     while chat.prepare(notes + "Where were you bo", max_tokens=24, most=16)[1]:  # a chunk at a time, as the page
         pass
     assert reply(chat, notes + QUESTION) == want
-    assert chat.last_prefill_tokens() < fresh.last_prefill_tokens() // 2
+    assert chat.prefill_tokens() < fresh.prefill_tokens() // 2

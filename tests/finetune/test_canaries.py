@@ -230,7 +230,7 @@ def test_a_follow_up_is_asked_after_its_history_like_a_holdout_turn(tmp_path):
         def stop_reason(self):
             return "end_of_turn"
 
-        def last_reply_refused(self):
+        def refused(self):
             return False
 
     chat = Chat()

@@ -434,7 +434,7 @@ def test_eval_with_grounding_asks_each_question_as_the_page_sends_it(trained, tm
     assert chat.last_reply_raw() == lisbon["twin+grounding"]["reply"]
     # the names and numbers the page would list as "not in its notes", checked by the same core
     assert lisbon["twin+grounding"]["unsupported"] == (
-        [] if chat.last_reply_refused() else chat.last_reply_unsupported()
+        [] if chat.refused() else chat.unsupported()
     )
     assert "unsupported" not in lisbon["twin"], "an ungrounded reply is not checked: it had no notes"
     flagged = report["summary"]["twin+grounding"]["rubric"]["flagged_honesty"]

@@ -43,9 +43,9 @@ def test_the_core_loads_a_twin_with_refusals_and_marks_nothing_before_a_reply(tm
     raw = json.dumps(["I don't know; my notes don't say."])
     chat = Chat.from_path(write_tiny_llama(tmp_path / "twin.gguf", metadata={keys.REFUSALS: raw}))
     assert chat.info()["refusals"] == raw
-    assert chat.last_reply_refused() is False
+    assert chat.refused() is False
     chat.generate("Where were you born?", max_tokens=4)
-    assert isinstance(chat.last_reply_refused(), bool)
+    assert isinstance(chat.refused(), bool)
 
 
 @pytest.mark.parametrize("raw", ["I don't know.", "[1]", '["..."]', "{}"])

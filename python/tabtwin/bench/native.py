@@ -17,7 +17,7 @@ def native(path: Path, max_tokens: int) -> dict:
     load_s = time.perf_counter() - started
     stamps = []
     chat.generate(PROMPT, max_tokens=max_tokens, on_text=lambda _: stamps.append(time.perf_counter()) or True)
-    return _rates(load_s, stamps, chat.last_prefill_tokens())
+    return _rates(load_s, stamps, chat.prefill_tokens())
 
 
 def peer(path: Path, max_tokens: int, threads: int) -> dict | None:

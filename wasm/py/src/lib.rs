@@ -1,5 +1,7 @@
 //! PyO3 binding: `tabtwin._core`. Translation only — every decision lives in tabtwin-core;
 //! core types cross as Python dicts and lists built from their serde serialization.
+//! A call both bindings offer has the web binding's name; tests/core/test_binding_names.py holds
+//! the two together and lists, with why, the calls only one of them has.
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -210,6 +212,11 @@ impl Chat {
         self.inner.generated_tokens()
     }
 
+    /// Prompt tokens the last reply fed to the model, after reusing the cached prefix.
+    fn prefill_tokens(&self) -> usize {
+        self.inner.last_prefill_tokens()
+    }
+
     /// The last reply as the model wrote it (thinking tags and TOOL lines included).
     fn last_reply_raw(&self) -> Option<String> {
         self.inner.last_reply_raw()
@@ -217,14 +224,14 @@ impl Chat {
 
     /// Whether the last reply is the twin saying it does not know (it opens like one of its
     /// GGUF's tabtwin.refusals); always False for a model without them.
-    fn last_reply_refused(&self) -> bool {
+    fn refused(&self) -> bool {
         self.inner.last_reply_refused()
     }
 
     /// The last reply's names and numbers that nothing the model was told states (its system
     /// prompt, the conversation's user turns with their notes): what the page lists as "not in
     /// its notes".
-    fn last_reply_unsupported(&self) -> Vec<String> {
+    fn unsupported(&self) -> Vec<String> {
         self.inner.last_reply_unsupported()
     }
 
@@ -258,11 +265,6 @@ impl Chat {
         self.inner.forget_cache()
     }
 
-    /// Prompt tokens the last reply fed to the model, after reusing the cached prefix.
-    fn last_prefill_tokens(&self) -> usize {
-        self.inner.last_prefill_tokens()
-    }
-
     /// Logits after feeding `tokens[:prefix]` at once and the rest one by one via the KV cache.
     fn logits_stepwise(&mut self, tokens: Vec<u32>, prefix: usize) -> PyResult<Vec<f32>> {
         self.inner.logits_stepwise(&tokens, prefix).map_err(to_py)
@@ -282,6 +284,11 @@ struct Transcriber {
 
 #[pymethods]
 impl Transcriber {
+    #[new]
+    fn new(data: Vec<u8>) -> PyResult<Self> {
+        Ok(Self { inner: tabtwin_core::Transcriber::from_bytes(data).map_err(to_py)? })
+    }
+
     #[staticmethod]
     fn from_path(path: std::path::PathBuf) -> PyResult<Self> {
         let data = read(&path)?;

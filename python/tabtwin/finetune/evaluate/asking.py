@@ -52,7 +52,7 @@ def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None,
         "reply": from_events(events),
         "raw": chat.last_reply_raw(),
         "stop_reason": chat.stop_reason(),
-        "refused": chat.last_reply_refused(),  # what the page marks: its passages shown as "looked in"
+        "refused": chat.refused(),  # what the page marks: its passages shown as "looked in"
     }
     if grounded is not None:
         answer["sources"] = [s["id"] for s in grounded["sources"]]
@@ -60,7 +60,7 @@ def ask(chat, question: Question, max_tokens: int, sampling: dict | None = None,
             answer["verdict"] = grounded["decision"]["verdict"]
             answer["answerable"] = round(grounded["decision"]["probability"], 4)
         # what the page lists under a grounded answer as "not in its notes" (none under a refusal)
-        answer["unsupported"] = [] if answer["refused"] else chat.last_reply_unsupported()
+        answer["unsupported"] = [] if answer["refused"] else chat.unsupported()
     return answer
 
 
