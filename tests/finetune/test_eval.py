@@ -433,9 +433,7 @@ def test_eval_with_grounding_asks_each_question_as_the_page_sends_it(trained, tm
     chat.generate(grounding.ground(lisbon["question"])["text"], max_tokens=cfg.eval.max_tokens)
     assert chat.last_reply_raw() == lisbon["twin+grounding"]["reply"]
     # the names and numbers the page would list as "not in its notes", checked by the same core
-    assert lisbon["twin+grounding"]["unsupported"] == (
-        [] if chat.refused() else chat.unsupported()
-    )
+    assert lisbon["twin+grounding"]["unsupported"] == ([] if chat.refused() else chat.unsupported())
     assert "unsupported" not in lisbon["twin"], "an ungrounded reply is not checked: it had no notes"
     flagged = report["summary"]["twin+grounding"]["rubric"]["flagged_honesty"]
     assert flagged["n"] == 1 and report["summary"]["twin"]["rubric"]["flagged_honesty"]["value"] is None
