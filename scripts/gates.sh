@@ -6,12 +6,11 @@
 # that scripts/schema_types.py generates from site/schema/, --checked here).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-CACHE="${TABTWIN_CACHE:-$HOME/.cache/tabtwin}"
 cd "$ROOT"
 python3 -m ruff check python tests scripts build.py
 python3 -m ruff format --check python tests scripts build.py
 ( cd wasm && cargo fmt --all --check )
-( cd wasm && CARGO_TARGET_DIR="$CACHE/target-native" cargo clippy -q --workspace --all-targets -- -D warnings )
+bash scripts/native-cargo.sh clippy -q --workspace --all-targets -- -D warnings
 # the slowest gate (~1.5 min): the fast tier (TABTWIN_FAST=1) leaves it to the full run
 if [ "${TABTWIN_FAST:-0}" != 1 ]; then
   python3 -m pylint --disable=all --enable=duplicate-code --min-similarity-lines=8 \

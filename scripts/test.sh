@@ -32,7 +32,8 @@ step "rust unit tests"
 # gives each a minute (test_rng.rs: fuzz_iterations).
 FUZZ_SECONDS=60
 [ "$FAST" = 1 ] && FUZZ_SECONDS=0
-( cd wasm && TABTWIN_FUZZ_SECONDS="$FUZZ_SECONDS" CARGO_TARGET_DIR="$CACHE/target-native" cargo test -q -p tabtwin-core --release )
+# In a fixed copy of wasm/ (scripts/native-cargo.sh), so a fresh clone reuses the cached build.
+TABTWIN_FUZZ_SECONDS="$FUZZ_SECONDS" bash scripts/native-cargo.sh test -q -p tabtwin-core --release
 
 if [ "$FAST" = 1 ]; then
   step "pytest: the fast tier"
