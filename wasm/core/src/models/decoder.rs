@@ -118,6 +118,8 @@ pub struct Decoder {
     output: Matrix,
     rope: Rope,
     cache: KvCache,
+    /// The second cache (`swap_cache`), made when first asked for.
+    spare: Option<KvCache>,
 }
 
 impl Decoder {
@@ -168,6 +170,7 @@ impl Decoder {
         Ok(Self {
             rope: Rope::new(variant.rope, h.rope_dims, h.rope_base),
             cache: KvCache::new(h.layers, kv_dim, h.context_length, precision),
+            spare: None,
             output_norm: t.vector("output_norm.weight", h.hidden)?,
             embedding: embedding_info,
             output,
@@ -257,7 +260,15 @@ impl CausalLm for Decoder {
         self.cache.truncate(0);
     }
 
+    fn swap_cache(&mut self) {
+        let spare = self.spare.take().unwrap_or_else(|| self.cache.empty_like());
+        self.spare = Some(std::mem::replace(&mut self.cache, spare));
+    }
+
     fn set_window(&mut self, tokens: usize) {
         self.cache.set_capacity(tokens);
+        if let Some(spare) = &mut self.spare {
+            spare.set_capacity(tokens);
+        }
     }
 }

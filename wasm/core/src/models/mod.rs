@@ -19,6 +19,9 @@ pub trait CausalLm {
     fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>>;
     /// Forget the KV cache.
     fn reset(&mut self);
+    /// Exchange the KV cache for the model's second one (empty at first, the same window): context-
+    /// aware decoding keeps the prompt without its notes there, so one set of weights serves both.
+    fn swap_cache(&mut self);
     /// The most tokens the cache must hold (the conversation's window): its storage
     /// is sized for exactly this many.
     fn set_window(&mut self, _tokens: usize) {}

@@ -40,11 +40,13 @@ pub struct ScriptedLm {
     fallback: u32,
     script: Script,
     cached: usize,
+    /// The second cache's length (`swap_cache`).
+    spare: usize,
 }
 
 impl ScriptedLm {
     pub fn new(vocab_size: usize, fallback: u32, script: Script) -> Self {
-        Self { vocab_size, fallback, script, cached: 0 }
+        Self { vocab_size, fallback, script, cached: 0, spare: 0 }
     }
 }
 
@@ -64,5 +66,9 @@ impl CausalLm for ScriptedLm {
     fn reset(&mut self) {
         self.cached = 0;
         self.script.calls.borrow_mut().push((Vec::new(), usize::MAX));
+    }
+
+    fn swap_cache(&mut self) {
+        std::mem::swap(&mut self.cached, &mut self.spare);
     }
 }

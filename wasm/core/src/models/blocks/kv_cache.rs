@@ -31,6 +31,13 @@ impl Store {
         }
     }
 
+    fn precision(&self) -> Precision {
+        match self {
+            Store::F32(_) => Precision::F32,
+            Store::F16(_) => Precision::F16,
+        }
+    }
+
     fn allocated(&self) -> usize {
         match self {
             Store::F32(v) => v.capacity(),
@@ -131,6 +138,12 @@ impl KvCache {
             capacity,
             len: 0,
         }
+    }
+
+    /// An empty cache of the same layers, width, window and precision (storage made on first use).
+    pub fn empty_like(&self) -> Self {
+        let precision = self.keys.first().map_or(Precision::F32, Store::precision);
+        Self::new(self.keys.len(), self.width, self.capacity, precision)
     }
 
     pub fn len(&self) -> usize {
