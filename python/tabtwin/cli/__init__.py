@@ -314,11 +314,13 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
     wconvert.set_defaults(func=cmd_whisper_convert)
 
     # The twin-making verbs (data, train, export, eval) live in their own module.
+    from tabtwin.cli import author as cli_author
     from tabtwin.cli import finetune as cli_finetune
     from tabtwin.cli import site as cli_site
 
     cli_site.register(sub, root)
 
+    cli_author.register_import(sub)
     cli_finetune.register(sub)
     return parser
 

@@ -1,0 +1,73 @@
+"""The author's verbs: `tabtwin import` (an archive into a persona) and `tabtwin import-sample`
+(what was imported, drawn at random, to read before training). Argparse shells only; the work is in
+`tabtwin.imports`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tabtwin.imports.record import FORMATS
+
+
+def cmd_import(args) -> int:
+    from tabtwin.imports.author import Author
+    from tabtwin.imports.run import import_export
+
+    report = import_export(
+        args.path, Author.parse(args.me), args.into, fmt=args.format, dry_run=args.dry_run, mask=not args.no_mask
+    )
+    print("\n".join(report.lines()))
+    if not args.dry_run:
+        print(f"next: tabtwin import-sample {args.into} (read what the twin will learn from)")
+    return 0
+
+
+def cmd_import_sample(args) -> int:
+    from tabtwin.imports.review import sample, shown
+
+    for item in sample(args.persona_dir, args.n, seed=args.seed, fmt=args.format):
+        print(shown(item))
+    return 0
+
+
+def register_import(sub) -> None:
+    """Add `import` and `import-sample` to the `tabtwin` parser."""
+    imp = sub.add_parser(
+        "import",
+        help="an archive of your own words (a chat, mail, posts) -> PERSONA_DIR/imported/<format>.jsonl",
+        description="Your messages become the twin's (assistant) turns and writing; another person's message is "
+        "at most the question you answered. System lines, media-only and deleted messages, quotes and "
+        "signatures are left out; phone numbers, email addresses and the other people's names are masked. "
+        "Counts per kind are printed; importing the same export again adds nothing twice. An export that is "
+        "not what it claims is refused (file:line: what is wrong, exit 2) and nothing is written.",
+    )
+    imp.add_argument(
+        "path",
+        type=Path,
+        help="WhatsApp chat .txt, Telegram result.json, X tweets.js, an mbox, or a folder of .md/.html posts",
+    )
+    imp.add_argument(
+        "--me",
+        required=True,
+        metavar="NAME[,ALIAS...]",
+        help="your names, handles, ids or addresses as the export writes them (comma-separated)",
+    )
+    imp.add_argument("--into", required=True, type=Path, metavar="PERSONA_DIR", help="the persona folder")
+    imp.add_argument("--format", choices=FORMATS, help="the export's format (default: told from the file)")
+    imp.add_argument("--dry-run", action="store_true", help="read, count and print; write nothing")
+    imp.add_argument(
+        "--no-mask", action="store_true", help="keep phone numbers, email addresses and other people's names"
+    )
+    imp.set_defaults(func=cmd_import)
+
+    review = sub.add_parser(
+        "import-sample",
+        help="print imported items drawn at random, to review before training",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    review.add_argument("persona_dir", type=Path, metavar="PERSONA_DIR")
+    review.add_argument("-n", type=int, default=10, help="how many items")
+    review.add_argument("--seed", type=int, help="the same seed draws the same items (default: a new draw)")
+    review.add_argument("--format", choices=FORMATS, help="only this format's items")
+    review.set_defaults(func=cmd_import_sample)
