@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from tabtwin.imports.record import FORMATS
@@ -45,6 +44,7 @@ def register_import(sub) -> None:
     imp.add_argument(
         "path",
         type=Path,
+        metavar="PATH",
         help="WhatsApp chat .txt, Telegram result.json, X tweets.js, an mbox, or a folder of .md/.html posts",
     )
     imp.add_argument(
@@ -64,10 +64,11 @@ def register_import(sub) -> None:
     review = sub.add_parser(
         "import-sample",
         help="print imported items drawn at random, to review before training",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Read what the twin will learn from before you train it: who says what (them: the "
+        "question you answered; you: your words, as the twin will say them) and what the privacy step masked.",
     )
-    review.add_argument("persona_dir", type=Path, metavar="PERSONA_DIR")
-    review.add_argument("-n", type=int, default=10, help="how many items")
+    review.add_argument("persona_dir", type=Path, metavar="PERSONA_DIR", help="the persona folder")
+    review.add_argument("-n", type=int, default=10, help="how many items (default: 10)")
     review.add_argument("--seed", type=int, help="the same seed draws the same items (default: a new draw)")
     review.add_argument("--format", choices=FORMATS, help="only this format's items")
     review.set_defaults(func=cmd_import_sample)
