@@ -29,12 +29,15 @@ def _tokenizer(cfg):
 
 def cmd_data_build(args) -> int:
     from tabtwin.finetune.data import build
+    from tabtwin.finetune.data.stats import format_imported
 
     cfg = _config(args)
     tokenizer, context = _tokenizer(cfg)
     grounding = _grounding(cfg) if cfg.data.grounded or cfg.data.unanswerable else None
     manifest = build(cfg, tokenizer, context, grounding=grounding)
     print(f"read {cfg.data.persona}: " + ", ".join(f"{k} ({v})" for k, v in manifest["files"].items()))
+    for line in format_imported(manifest["imported"])[1:]:  # what was kept of imported/, and why not the rest
+        print(line)
     for split in ("train", "holdout"):
         total = sum(manifest[split].values())
         print(f"{split:<8}{total:>5} examples  " + ", ".join(f"{k} {v}" for k, v in manifest[split].items()))

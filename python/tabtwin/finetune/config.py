@@ -43,6 +43,12 @@ class DataConfig:
     grounded: float = 0.0
     unanswerable: float = 0.0
     dont_know: tuple[str, ...] = ()
+    # What is kept of imported/*.jsonl (`tabtwin import`; data/curate.py): the author's own seeds,
+    # conversations and writing are all kept, an archive is trimmed so that it does not drown them.
+    max_per_source: int = 1000  # conversations or paragraphs kept per imported file; 0 = all
+    min_answer_chars: int = 20  # an imported item whose author's words are shorter is dropped
+    max_message_chars: int = 2000  # an imported item with a longer message is dropped (a paste, a log)
+    near_duplicate: float = 0.8  # word 3-shingle Jaccard at which an item repeats an earlier one; 1 = exact only
 
 
 @dataclass
@@ -259,13 +265,21 @@ def _resolve(value: str, base_dir: Path) -> Path:
     return p if p.is_absolute() else Path(os.path.abspath(base_dir / p))
 
 
-def _check(cfg: RunConfig) -> None:
+def _check_data(cfg: RunConfig) -> None:
     at = cfg.at
-    d, t, e = cfg.data, cfg.train, cfg.export
+    d = cfg.data
     if not 0.0 <= d.holdout < 1.0:
         raise ConfigError(f"{at('data', 'holdout')}: [data] holdout must be in [0, 1), got {d.holdout}")
     if d.max_per_seed < 1:
         raise ConfigError(f"{at('data', 'max_per_seed')}: [data] max_per_seed must be at least 1")
+    for key, low in (("max_per_source", 0), ("min_answer_chars", 0), ("max_message_chars", 1)):
+        if getattr(d, key) < low:
+            raise ConfigError(f"{at('data', key)}: [data] {key} must be at least {low}")
+    if not 0.0 < d.near_duplicate <= 1.0:
+        raise ConfigError(
+            f"{at('data', 'near_duplicate')}: [data] near_duplicate is a Jaccard in (0, 1] (1: exact repeats only), "
+            f"got {d.near_duplicate}"
+        )
     if not (0.0 <= d.grounded <= 1.0 and 0.0 <= d.unanswerable <= 1.0 and d.grounded + d.unanswerable <= 1.0):
         raise ConfigError(
             f"{at('data', 'grounded')}: [data] grounded and unanswerable are shares: each in [0, 1], together at most 1"
@@ -283,6 +297,12 @@ def _check(cfg: RunConfig) -> None:
         raise ConfigError(
             f"{at('data', 'apps')}: [data] apps must name at least one app (or leave it out for the defaults)"
         )
+
+
+def _check(cfg: RunConfig) -> None:
+    _check_data(cfg)
+    at = cfg.at
+    t, e = cfg.train, cfg.export
     if t.schedule not in ("cosine", "constant"):
         raise ConfigError(
             f"{at('train', 'schedule')}: [train] schedule must be 'cosine' or 'constant', got {t.schedule!r}"

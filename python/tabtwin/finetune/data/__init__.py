@@ -3,6 +3,8 @@
     config.py    the run config (one TOML for data, train, export, eval)
     sources.py   seeds.jsonl / conversations.jsonl with file:line validation
     writing.py   essays and notes -> cleaned paragraph pairs
+    imported.py  imported/*.jsonl (`tabtwin import`) with file:line validation
+    curate.py    what is kept of the imported archives: length limits, duplicates, a cap per source
     build.py     expansion, stratified holdout, atomic JSONL output
     encode.py    chat template -> token ids with -100 on prompt tokens
     stats.py     counts per kind and the token budget against the context

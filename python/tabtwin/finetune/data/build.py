@@ -17,8 +17,11 @@ that adapter trained on. The held-out items are:
   - a conversation or a writing paragraph: the whole item.
 A seed's held-out question carries every answer variant as acceptable (`accept`).
 
+Imported archives (imported/*.jsonl) are curated first (curate.py: length limits, exact and near
+duplicates, a cap per source), then split like the rest, by (imported/<format>, kind).
+
 Every example carries the config's system prompt as its first message, its
-`kind`, its `source` (seeds | conversations | writing) and `where` (file:line).
+`kind`, its `source` (seeds | conversations | writing | imported/<format>) and `where` (file:line).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 
 from tabtwin.errors import TabtwinError
 from tabtwin.finetune.config import RunConfig
+from tabtwin.finetune.data.curate import Curation, curate, drop_too_long
 from tabtwin.finetune.data.sources import DataError, Persona, Seed, assistant_text, read_persona
 from tabtwin.inputs import InputError, jsonl_objects, read_text, unknown_key
 from tabtwin.paths import replacing_folder
@@ -68,6 +72,7 @@ class Split:
     # Digests of the wordings each side asks, as the author wrote them (see `wordings`): kept when
     # the grounded forms put notes in front of the questions.
     asked: dict[str, list[str]] = field(default_factory=dict)
+    curation: Curation = field(default_factory=Curation)  # what was kept of imported/ and why not the rest
 
 
 def seed_pairs(n_questions: int, n_answers: int, cap: int) -> list[tuple[int, int]]:
@@ -101,12 +106,13 @@ def split(cfg: RunConfig) -> Split:
     d = cfg.data
     persona = read_persona(d.persona, d.apps, (d.writing_min_chars, d.writing_max_chars))
     out = Split(persona)
+    imported, out.curation = curate(persona.conversations + persona.writing, persona.imported, d, d.seed)
     system = {"role": "system", "content": cfg.system_prompt}
 
     strata: dict[tuple[str, str], list] = {}
     for seed in persona.seeds:
         strata.setdefault(("seeds", seed.kind), []).append(seed)
-    for conv in persona.conversations + persona.writing:
+    for conv in persona.conversations + persona.writing + imported:
         strata.setdefault((conv.origin, conv.kind), []).append(conv)
 
     for (source, kind), items in sorted(strata.items()):
@@ -151,13 +157,14 @@ class Lengths:
     tokens: list[int]
     supervised: list[int]
     too_long: list[str]  # "file:line: ..." for examples over max_seq_len
+    too_long_at: list[int] = field(default_factory=list)  # their indices
 
 
 def measure(examples: list[Example], tokenizer, max_seq_len: int, context: int | None) -> Lengths:
     from tabtwin.finetune.data.encode import encode
 
-    tokens, supervised, too_long = [], [], []
-    for ex in examples:
+    tokens, supervised, too_long, at = [], [], [], []
+    for index, ex in enumerate(examples):
         enc = encode(tokenizer, ex.messages)
         tokens.append(len(enc))
         supervised.append(enc.supervised)
@@ -167,10 +174,32 @@ def measure(examples: list[Example], tokenizer, max_seq_len: int, context: int |
                 if context
                 else "shorten it, or raise [train] max_seq_len"
             )
-            if ex.source == "writing":
+            if ex.kind == "writing":
                 hint = "lower [data] writing_max_chars, or raise [train] max_seq_len"
             too_long.append(f"{ex.where}: example is {len(enc)} tokens, longer than max_seq_len {max_seq_len}; {hint}")
-    return Lengths(tokens, supervised, too_long)
+            at.append(index)
+    return Lengths(tokens, supervised, too_long, at)
+
+
+def without_long_imports(result: Split, lengths: Lengths) -> Lengths:
+    """Drop from `result` the imported examples over max_seq_len (counted in its curation), and
+    return the lengths of the rest: what is left too long is hand-written, and refused."""
+    examples = result.train + result.holdout
+    dropped = drop_too_long(result.curation, examples, lengths.too_long_at)
+    if not dropped:
+        return lengths
+    n_train = len(result.train)
+    result.train = [ex for i, ex in enumerate(result.train) if i not in dropped]
+    result.holdout = [ex for i, ex in enumerate(result.holdout, n_train) if i not in dropped]
+    keep = [i for i in range(len(examples)) if i not in dropped]
+    long_left = [(n, i) for n, i in zip(lengths.too_long, lengths.too_long_at) if i not in dropped]
+    renumber = {old: new for new, old in enumerate(keep)}
+    return Lengths(
+        [lengths.tokens[i] for i in keep],
+        [lengths.supervised[i] for i in keep],
+        [n for n, _ in long_left],
+        [renumber[i] for _, i in long_left],
+    )
 
 
 def dataset_hash(folder: Path) -> str:
@@ -205,6 +234,7 @@ def write(cfg: RunConfig, result: Split, lengths: Lengths) -> dict:
             "system_prompt": cfg.system_prompt,
             "apps": list(cfg.data.apps),
             "files": result.persona.files,
+            "imported": result.curation.to_json(),
             "train": counts(result.train),
             "holdout": counts(result.holdout),
             "max_tokens": max(lengths.tokens, default=0),
@@ -237,8 +267,11 @@ def build(cfg: RunConfig, tokenizer, context: int | None = None, grounding=None)
     if not result.train:
         raise DataError([f"{cfg.data.persona}: no training examples after the holdout split"])
     lengths = measure(result.train + result.holdout, tokenizer, cfg.train.max_seq_len, context)
+    lengths = without_long_imports(result, lengths)
     if lengths.too_long:
         raise DataError(lengths.too_long)
+    if not result.train:
+        raise DataError([f"{cfg.data.persona}: no training examples after the holdout split"])
     return write(cfg, result, lengths)
 
 

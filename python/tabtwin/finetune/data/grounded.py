@@ -167,17 +167,17 @@ class Grounder:
         `refuse_chance` applies to the examples that can be made unanswerable (so that `unanswerable`
         is a share of all examples)."""
         grounded, unanswerable = self.shares
-        if example.where in self.both_forms and example.source != "writing":
+        if example.where in self.both_forms and example.kind != "writing":
             return example, self.grounded(example)
         if rng.random() < refuse_chance and self.answer_holders(example) is not None:
             return self.unanswerable(example), self.grounded(example)
-        if rng.random() < grounded / max(1.0 - unanswerable, 1e-9) and example.source != "writing":
+        if rng.random() < grounded / max(1.0 - unanswerable, 1e-9) and example.kind != "writing":
             return (self.grounded(example),)
         return (example,)
 
     def copy_for_holdout(self, example: Example, rng: random.Random) -> Example | None:
         """A grounded or unanswerable copy of a held-out example (the plain one stays as it is)."""
-        if example.source == "writing":
+        if example.kind == "writing":
             return None
         grounded, unanswerable = self.shares
         if rng.random() < unanswerable / max(grounded + unanswerable, 1e-9):

@@ -4,6 +4,7 @@
       seeds.jsonl           {"q": [...], "a": [...], "kind": ..., "think"?: ..., "tool"?: {"app", "params"}}
       conversations.jsonl   {"messages": [{"role": "user"|"assistant", "content": ...}, ...], "kind"?: ...}
       writing/              essays and notes (.md, .txt, .html), cut into paragraph pairs (writing.py)
+      imported/*.jsonl      the author's archives as `tabtwin import` wrote them (imported.py)
 
 Every problem is collected with its place (`seeds.jsonl:12: ...`) and raised together as
 one DataError, so an author fixes a file in one pass instead of one error per run.
@@ -56,7 +57,7 @@ class Conversation:
     where: str
     messages: list[dict]
     kind: str
-    origin: str  # "conversations" | "writing"
+    origin: str  # "conversations" | "writing" | "imported/<format>"
 
 
 @dataclass
@@ -65,11 +66,13 @@ class Persona:
     seeds: list[Seed] = field(default_factory=list)
     conversations: list[Conversation] = field(default_factory=list)
     writing: list[Conversation] = field(default_factory=list)
+    imported: list[Conversation] = field(default_factory=list)  # all of it; curate.py chooses what trains
     files: dict[str, int] = field(default_factory=dict)  # what was read: name -> items
 
 
 def read_persona(folder: Path, apps: tuple[str, ...], writing_limits: tuple[int, int] = (200, 1200)) -> Persona:
     """Read and validate every source in `folder`; raise DataError listing all problems."""
+    from tabtwin.finetune.data.imported import FOLDER, read_imported
     from tabtwin.finetune.data.writing import read_writing
 
     folder = Path(folder)
@@ -89,8 +92,11 @@ def read_persona(folder: Path, apps: tuple[str, ...], writing_limits: tuple[int,
         for conv in persona.writing:
             problems += check_messages(conv.messages, conv.where, apps)
         persona.files["writing/"] = n_files
+    if (folder / FOLDER).is_dir():
+        persona.imported, records = read_imported(folder / FOLDER, apps, writing_limits, problems)
+        persona.files.update(records)
     if not persona.files:
-        problems.append(f"{folder}: no seeds.jsonl, conversations.jsonl or writing/ found")
+        problems.append(f"{folder}: no seeds.jsonl, conversations.jsonl, writing/ or imported/*.jsonl found")
     if problems:
         raise DataError(problems)
     return persona
