@@ -320,6 +320,7 @@ def build_parser(prog: str = "tabtwin", root: Path | None = None) -> argparse.Ar
 
     cli_site.register(sub, root)
 
+    cli_author.register_new(sub)
     cli_author.register_import(sub)
     cli_finetune.register(sub)
     return parser

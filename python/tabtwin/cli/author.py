@@ -1,5 +1,6 @@
-"""The author's verbs: `tabtwin import` (an archive into a persona) and `tabtwin import-sample`
-(what was imported, drawn at random, to read before training). Argparse shells only; the work is in
+"""The author's verbs: `tabtwin new` (a persona, its run config, its models.toml entry and site pages),
+`tabtwin import` (an archive into a persona) and `tabtwin import-sample` (what was imported, drawn at
+random, to read before training). Argparse shells only; the work is in `tabtwin.finetune.new` and
 `tabtwin.imports`."""
 
 from __future__ import annotations
@@ -7,6 +8,44 @@ from __future__ import annotations
 from pathlib import Path
 
 from tabtwin.imports.record import FORMATS
+
+
+def cmd_new(args) -> int:
+    from tabtwin.finetune.new import checklist, new_persona
+
+    print(checklist(new_persona(args.dir, name=args.name, base=args.base, root=args.root)))
+    return 0
+
+
+def register_new(sub) -> None:
+    """Add `new` to the `tabtwin` parser."""
+    from tabtwin.finetune.new.scaffold import DEFAULT_BASE, base_names
+
+    new = sub.add_parser(
+        "new",
+        help="start a persona: its folder, a run config, a models.toml entry and site pages, then a checklist",
+        description="Writes DIR (seeds.jsonl, conversations.jsonl, writing/, canaries.jsonl, sealed.jsonl, "
+        "README.md), finetune/configs/<DIR name>.toml, the twin's [[model]] entry at the end of models.toml "
+        "(commented out until `tabtwin export` has written its adapter, so `python build.py` keeps working) "
+        "and site/content/ pages, laid out like the demo. A file that exists is never written over: run it "
+        "again to fill in what is missing. The stubs are valid data, true of any twin; the checklist says "
+        "what is yours to add.",
+    )
+    new.add_argument("dir", type=Path, metavar="DIR", help="the persona folder, e.g. finetune/data/ada-lovelace")
+    new.add_argument("--name", help="the author's full name (default: from DIR, ada-lovelace -> Ada Lovelace)")
+    new.add_argument(
+        "--base",
+        default=DEFAULT_BASE,
+        help=f"the base model: {', '.join(sorted(base_names()))}, hf:ORG/NAME@REVISION, or a .gguf file or "
+        f"model folder (default: {DEFAULT_BASE})",
+    )
+    new.add_argument(
+        "--root",
+        type=Path,
+        help="the checkout (models.toml, finetune/configs/, site/content/); default: the nearest folder above "
+        "DIR that holds models.toml, else the current folder",
+    )
+    new.set_defaults(func=cmd_new)
 
 
 def cmd_import(args) -> int:
