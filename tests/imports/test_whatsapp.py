@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import ADA, EXPORTS, authored, records
 
 from tabtwin.imports import whatsapp
@@ -68,3 +69,26 @@ def test_the_same_chat_gives_the_same_ids(tmp_path):
     copy = tmp_path / ANDROID.name
     copy.write_bytes(ANDROID.read_bytes())
     assert [r["id"] for r in whatsapp.read(copy, Author.parse(ADA)).records] == [r["id"] for r in first]
+
+
+LONG = "I keep notes on everything I build, because a month later I remember nothing of why. " * 4
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "12/31/23, 9:41 PM - Ada: ",  # Android, US
+        "12/31/23, 9:41\u202fPM - Ada: ",  # Android, newer: a narrow no-break space before PM
+        "31/12/2023, 21:41 - Ada: ",  # Android, UK and most of Europe
+        "31.12.23, 21:41 - Ada: ",  # Android, Germany
+        "2023-12-31, 21:41 - Ada: ",  # Android, year first
+        "[31.12.23, 21:41:05] Ada: ",  # iOS, Europe
+        "[12/31/23, 9:41:05 PM] Ada: ",  # iOS, US
+        "\u200e[31/12/2023, 9:41:05 p. m.] Ada: ",  # iOS, Spanish
+    ],
+)
+def test_the_date_styles_of_both_apps_are_read(tmp_path, line):
+    chat = tmp_path / "chat.txt"
+    chat.write_text(line + LONG + "\n")
+    (note,) = whatsapp.read(chat, Author.parse("Ada")).records
+    assert (note["kind"], note["title"], note["text"]) == ("writing", "A message of 2023-12-31", LONG.strip())

@@ -73,7 +73,7 @@ def problems(record) -> list[str]:
         found.append(f"{kind} without {', '.join(missing)}")
     if unknown:
         found.append(f"unknown key(s) {', '.join(unknown)} in a {kind}")
-    for key in set(KEYS[kind]) - {"messages"} - set(missing):
+    for key in (k for k in KEYS[kind] if k != "messages" and k not in missing):
         if not isinstance(record[key], str) or not record[key].strip():
             found.append(f"{key} must be a non-empty string")
     if kind == CONVERSATION and "messages" in record:
