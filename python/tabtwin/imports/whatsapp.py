@@ -69,7 +69,8 @@ def read(path: Path, me: Author) -> Imported:
         else:
             sender = _visible(sender).strip()
             mine = me.is_me(sender)
-            others |= set() if mine else {sender}
+            if not mine:
+                others.add(sender)
             messages.append(chat.ChatMessage(f"{date} {time}", when, sender, kept, mine))
     if not any(m.mine for m in messages):
         senders = ", ".join(sorted({m.sender for m in messages})) or "none"
