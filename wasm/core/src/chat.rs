@@ -131,8 +131,14 @@ impl Chat {
         let options = self.defaults().with(overrides)?;
         self.finish_turn();
         let guard = self.guard(user, &options)?;
-        let logits = self.session.begin_turn(&mut self.bundle, self.system_prompt.get(), user, options.max_tokens)?;
-        self.turn = Some(Turn::new(user, &options, logits, self.bundle.allowed_apps(), guard));
+        // A reply decided already (a forced refusal) has nothing to contrast.
+        let contrast = options.contrast.clone().filter(|_| guard.forced.is_empty());
+        let without = contrast.as_ref().map(|c| c.without.as_str());
+        let system = self.system_prompt.get();
+        let (logits, without_notes) =
+            self.session.begin_turn(&mut self.bundle, system, user, options.max_tokens, without)?;
+        let contrast = contrast.zip(without_notes);
+        self.turn = Some(Turn::new(user, &options, logits, self.bundle.allowed_apps(), guard, contrast));
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use std::collections::{HashSet, VecDeque};
 
 use crate::bundle::Bundle;
 use crate::channels::{visible_text, ChannelParser, Event};
+use crate::contrast::Contrast;
 use crate::error::Result;
 use crate::options::GenerateOptions;
 use crate::sampler::Sampler;
@@ -71,6 +72,8 @@ pub struct Turn {
     channels: ChannelParser,
     /// The next token's logits.
     logits: Vec<f32>,
+    /// Context-aware decoding (`contrast.rs`): the rule, and the next token's logits without notes.
+    contrast: Option<(Contrast, Vec<f32>)>,
     max_tokens: usize,
     finished: Option<StopReason>,
     /// The held-back tail has been handed out after `finished` was set.
@@ -78,13 +81,15 @@ pub struct Turn {
 }
 
 impl Turn {
-    /// A reply to `user` whose prompt has been fed; `logits` are its last position's.
+    /// A reply to `user` whose prompt has been fed; `logits` are its last position's (and, with
+    /// `contrast`, the prompt without notes' last position's).
     pub fn new(
         user: &str,
         options: &GenerateOptions,
         logits: Vec<f32>,
         allowed_apps: Option<Vec<String>>,
         guard: Guard,
+        contrast: Option<(Contrast, Vec<f32>)>,
     ) -> Self {
         Self {
             user: user.to_string(),
@@ -95,6 +100,7 @@ impl Turn {
             stream: TextStream::default(),
             channels: ChannelParser::new(allowed_apps),
             logits,
+            contrast,
             max_tokens: options.max_tokens,
             finished: None,
             flushed: false,
@@ -127,6 +133,9 @@ impl Turn {
             return Ok(self.flush());
         }
         let forced = self.guard.forced.pop_front();
+        if let (None, Some((rule, without_notes))) = (forced, &self.contrast) {
+            rule.apply(&mut self.logits, without_notes);
+        }
         let token = match forced {
             Some(token) => token,
             None if self.guard.constrains() => self.sample_guarded(bundle),
@@ -147,6 +156,9 @@ impl Turn {
             self.finish(StopReason::ContextFull);
         } else {
             self.logits = session.feed(bundle.model.as_mut(), token)?;
+            if let Some((_, without_notes)) = &mut self.contrast {
+                *without_notes = session.feed_contrast(bundle.model.as_mut(), token)?;
+            }
         }
         Ok(Some(events))
     }

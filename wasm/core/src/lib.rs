@@ -5,6 +5,7 @@ pub mod arch;
 pub mod bundle;
 pub mod channels;
 pub mod chat;
+pub mod contrast;
 pub mod error;
 pub mod facts;
 pub mod generate;

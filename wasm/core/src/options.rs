@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::contrast::Contrast;
 use crate::error::{Error, Result};
 use crate::gguf::{self, GgufFile};
 use crate::grounding::answerable::Verdict;
@@ -27,11 +28,14 @@ pub struct GenerateOptions {
     /// A name or number nothing told the model may not begin (`support::may_continue`). Per turn.
     #[serde(skip)]
     pub told_only: bool,
+    /// Decode against the question without its notes (`contrast.rs`). Per turn.
+    #[serde(skip)]
+    pub contrast: Option<Contrast>,
 }
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        Self { max_tokens: 256, sampling: SamplingOptions::default(), verdict: None, told_only: false }
+        Self { max_tokens: 256, sampling: SamplingOptions::default(), verdict: None, told_only: false, contrast: None }
     }
 }
 
@@ -50,6 +54,7 @@ pub struct Overrides {
     /// What `Grounding::ground` decided for this turn (its `options`).
     pub verdict: Option<Verdict>,
     pub told_only: Option<bool>,
+    pub contrast: Option<Contrast>,
 }
 
 impl Overrides {
@@ -118,9 +123,13 @@ impl GenerateOptions {
         sampling.seed = overrides.seed.unwrap_or(sampling.seed);
         options.verdict = overrides.verdict.or(options.verdict);
         options.told_only = overrides.told_only.unwrap_or(options.told_only);
+        options.contrast = overrides.contrast.clone().or(options.contrast.take());
         options
             .check()
             .map_err(|(field, problem)| Error::Invalid(format!("generation option '{field}': {problem}")))?;
+        if let Some(contrast) = &options.contrast {
+            contrast.check()?;
+        }
         Ok(options)
     }
 
@@ -210,6 +219,13 @@ mod tests {
         assert_eq!((effective.verdict, effective.told_only), (Some(Verdict::Refuse), true));
         let err = Overrides::from_json(r#"{"verdict": "maybe"}"#).unwrap_err().to_string();
         assert!(err.contains("verdict"), "{err}");
+        let contrast = Overrides::from_json(r#"{"contrast": {"alpha": 0.5, "without": "Where?"}}"#).unwrap();
+        let effective = GenerateOptions::default().with(&contrast).unwrap();
+        assert_eq!(effective.contrast, Some(Contrast::new("Where?")));
+        for bad in [r#"{"contrast": {"alpha": 0, "without": "q"}}"#, r#"{"contrast": {"alpha": 0.5}}"#] {
+            let err = Overrides::from_json(bad).and_then(|o| GenerateOptions::default().with(&o)).unwrap_err();
+            assert!(err.to_string().contains("contrast"), "{bad}: {err}");
+        }
     }
 
     #[test]
@@ -227,7 +243,7 @@ mod tests {
             assert!(keys.contains(&key), "{key} missing from {json}");
         }
         assert!(
-            !keys.contains(&"verdict") && !keys.contains(&"told_only"),
+            !keys.contains(&"verdict") && !keys.contains(&"told_only") && !keys.contains(&"contrast"),
             "per-turn choices are not a model's defaults"
         );
     }

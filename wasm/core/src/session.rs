@@ -34,6 +34,9 @@ pub struct Session {
     context_limit: usize,
     /// The model's own context length, the most `context_limit` may be.
     context_length: usize,
+    /// Tokens in the model's second cache (the prompt without notes and the reply so far), while
+    /// a turn is decoded against it.
+    contrast_len: Option<usize>,
 }
 
 impl Session {
@@ -46,6 +49,7 @@ impl Session {
             last_prefill: 0,
             context_limit: context_length,
             context_length,
+            contrast_len: None,
         }
     }
 
@@ -112,20 +116,25 @@ impl Session {
 
     /// Feed the prompt for `user` and return the logits of its last position. Older
     /// turns are dropped whole, oldest first, until prompt + `max_tokens` fits the
-    /// window; the system prompt stays.
+    /// window; the system prompt stays. With `without` (context-aware decoding, `contrast.rs`),
+    /// the same turns followed by `without` go into the model's second cache too, and the logits
+    /// of its last position come second.
     pub fn begin_turn(
         &mut self,
         bundle: &mut Bundle,
         system: Option<&str>,
         user: &str,
         max_tokens: usize,
-    ) -> Result<Vec<f32>> {
+        without: Option<&str>,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         let budget = self.context_limit.saturating_sub(max_tokens);
-        let prompt = loop {
+        let (prompt, contrast) = loop {
             let (text, tokens) = self.prompt(bundle, system, user)?;
             if tokens.len() <= budget {
+                // Before the transcript moves on: both prompts reuse the tokens of the turns so far.
+                let contrast = without.map(|w| self.prompt(bundle, system, w)).transpose()?;
                 self.transcript_text = text;
-                break tokens;
+                break (tokens, contrast.map(|(_, tokens)| tokens));
             }
             if self.history.is_empty() {
                 return Err(Error::Invalid(format!(
@@ -141,7 +150,34 @@ impl Session {
         let (logits, fed) = self.prefill(bundle.model.as_mut(), &prompt, usize::MAX)?;
         self.last_prefill = fed;
         self.transcript_tokens = prompt;
-        Ok(logits)
+        self.contrast_len = None;
+        let contrast = contrast.map(|tokens| self.prefill_contrast(bundle.model.as_mut(), &tokens)).transpose()?;
+        Ok((logits, contrast))
+    }
+
+    /// Feed the prompt without notes into the second cache: the turns before the question, which
+    /// it shares with the prompt just fed, are copied from the first cache, not fed again.
+    fn prefill_contrast(&mut self, model: &mut dyn CausalLm, prompt: &[u32]) -> Result<Vec<f32>> {
+        let shared = self.cached_tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        let start = shared.min(prompt.len().saturating_sub(1));
+        model.fork_cache(start);
+        model.swap_cache();
+        let logits = model.forward(&prompt[start..], start);
+        model.swap_cache();
+        self.contrast_len = Some(prompt.len());
+        logits
+    }
+
+    /// Feed one generated token to the prompt without notes, after `feed`: its next logits.
+    pub fn feed_contrast(&mut self, model: &mut dyn CausalLm, token: u32) -> Result<Vec<f32>> {
+        let pos = self
+            .contrast_len
+            .ok_or_else(|| Error::Invalid("no prompt without notes was fed for this turn".into()))?;
+        model.swap_cache();
+        let logits = model.forward(&[token], pos);
+        model.swap_cache();
+        self.contrast_len = Some(pos + 1);
+        logits
     }
 
     /// Feed up to `most` tokens of the prompt `user` would have, past what the cache already

@@ -125,10 +125,10 @@ impl Chat {
     /// each event as a dict (`{"kind": "text"|"thinking"|"tool", ...}`), `on_text(piece)`
     /// with each text piece; either returning False stops the reply. Keyword overrides
     /// left as None keep the model's defaults (`info()["sampling"]`).
-    /// `verdict` and `told_only`: what the grounding of the question decided (its `options`).
+    /// `verdict`, `told_only` and `contrast`: what the grounding of the question decided (its `options`).
     #[pyo3(signature = (prompt, on_event=None, *, max_tokens=None, temperature=None, top_k=None, top_p=None,
                         repeat_penalty=None, repeat_last_n=None, seed=None, on_text=None, verdict=None,
-                        told_only=None))]
+                        told_only=None, contrast=None))]
     #[allow(clippy::too_many_arguments)]
     fn generate(
         &mut self,
@@ -145,11 +145,19 @@ impl Chat {
         on_text: Option<Bound<'_, PyAny>>,
         verdict: Option<String>,
         told_only: Option<bool>,
+        contrast: Option<Bound<'_, PyDict>>,
     ) -> PyResult<String> {
         let verdict = verdict
             .map(|v| serde_json::from_value(Value::String(v.clone())))
             .transpose()
             .map_err(|_| PyValueError::new_err("verdict must be 'answer', 'refuse' or 'open'"))?;
+        // The dict the grounding gave, through its JSON text: the core reads it as it reads the page's.
+        let contrast = contrast
+            .map(|c| -> PyResult<_> {
+                let text: String = py.import("json")?.call_method1("dumps", (c,))?.extract()?;
+                serde_json::from_str(&text).map_err(|e| PyValueError::new_err(format!("contrast: {e}")))
+            })
+            .transpose()?;
         let overrides = Overrides {
             max_tokens,
             temperature,
@@ -160,6 +168,7 @@ impl Chat {
             seed,
             verdict,
             told_only,
+            contrast,
         };
         let mut callback_error: Option<PyErr> = None;
         let mut call = |f: &Bound<'_, PyAny>, arg: PyResult<Bound<'_, PyAny>>| -> bool {
@@ -419,6 +428,16 @@ impl Grounding {
     /// Turn the untold-names-and-numbers constraint on or off for grounded turns.
     fn set_told_only(&mut self, on: bool) {
         self.inner.set_told_only(on);
+    }
+
+    /// Whether grounded turns are decoded against their question without the notes.
+    fn contrast(&self) -> bool {
+        self.inner.contrast()
+    }
+
+    /// Turn context-aware decoding on or off for grounded turns.
+    fn set_contrast(&mut self, on: bool) {
+        self.inner.set_contrast(on);
     }
 
     /// Whether grounded turns render their notes best last, nearest the question.

@@ -442,3 +442,42 @@ fn told_only_keeps_an_untold_number_or_name_from_beginning() {
     say(&chat, &script, "Since 2019, with Gunnar.");
     assert_eq!(chat.generate(notes, &told_only, |_| true).unwrap(), "Since 2019, with Gunnar.", "told words pass");
 }
+
+#[test]
+fn a_contrasted_turn_feeds_the_question_without_notes_into_the_second_cache_beside_the_reply() {
+    let (mut chat, script) = self::chat();
+    chat.generate("Hi", &no_overrides(), |_| true).unwrap();
+    let notes = "Notes:\n[About] I live in Majorna.\n\nWhere do you live?";
+    // Each step the model is asked twice, with notes then without: the reply is the first of each
+    // pair (the contrast keeps only what the notes make plausible), the second is never said.
+    let answer = ids(&chat, "Majorna.");
+    let noise = ids(&chat, "x")[0];
+    script.replies.borrow_mut().clear();
+    script.say(&answer.iter().flat_map(|&t| [t, noise]).collect::<Vec<_>>());
+    let calls_before = script.calls.borrow().len();
+    let contrast = Overrides {
+        contrast: Some(crate::contrast::Contrast::new("Where do you live?")),
+        ..Default::default()
+    };
+    let reply = chat.generate(notes, &contrast, |_| true).unwrap();
+    assert_eq!(reply, "Majorna.");
+    let calls = script.calls.borrow()[calls_before..].to_vec();
+    let with_notes = prompt(&chat, &[msg("user", "Hi"), msg("assistant", ""), msg("user", notes)]);
+    let history = chat.history();
+    let without = prompt(&chat, &[history[0].clone(), history[1].clone(), msg("user", "Where do you live?")]);
+    let shared = with_notes.iter().zip(&without).take_while(|(a, b)| a == b).count();
+    let first_exchange = ids(&chat, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<|im_end|>\n");
+    assert!(shared > first_exchange.len(), "the turns before the question are shared");
+    // The prompt with notes past the cached turn, then the one without from where they part.
+    assert_eq!(calls[1], (without[shared..].to_vec(), shared), "only the bare question is fed again");
+    // Then every reply token but the last goes to both caches, each at its own next position.
+    let (main_start, plain_start) = (calls[0].1 + calls[0].0.len(), without.len());
+    for (i, token) in answer.iter().enumerate() {
+        assert_eq!(calls[2 + 2 * i], (vec![*token], main_start + i), "with notes, token {i}");
+        assert_eq!(calls[3 + 2 * i], (vec![*token], plain_start + i), "without notes, token {i}");
+    }
+    assert!(with_notes.len() > without.len());
+    // The next turn, not contrasted, goes on from the first cache as if nothing else had been fed.
+    say(&chat, &script, "Yes.");
+    assert_eq!(chat.generate("Really?", &no_overrides(), |_| true).unwrap(), "Yes.");
+}

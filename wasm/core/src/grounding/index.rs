@@ -25,8 +25,8 @@ pub struct Passage {
     pub vector: Option<String>,
 }
 
-/// The embedding model the passages' vectors were computed with (the build's numpy encoder on
-/// the very GGUF the page downloads): its sha256 must be that file's.
+/// The embedding model the passages' vectors were computed with (the core's embedder, run by the
+/// build through the host wasm, on the very GGUF the page downloads): its sha256 must be that file's.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct EmbedderRecord {
@@ -50,6 +50,10 @@ pub struct File {
     /// [grounding] nearest (`render.rs`): the best passage goes last, nearest the question.
     #[serde(default)]
     pub nearest: bool,
+    /// [grounding] contrast (`contrast.rs`): a grounded reply is decoded against its question
+    /// without the notes.
+    #[serde(default)]
+    pub contrast: bool,
     pub passages: Vec<Passage>,
 }
 

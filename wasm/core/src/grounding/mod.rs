@@ -172,6 +172,9 @@ pub struct Grounding {
     told_only: bool,
     /// [grounding] nearest: the notes are rendered best last, nearest the question (`render.rs`).
     nearest: bool,
+    /// [grounding] contrast: a grounded reply is decoded against its question without the notes
+    /// (`contrast.rs`).
+    contrast: bool,
 }
 
 impl Grounding {
@@ -195,6 +198,7 @@ impl Grounding {
             answerability: file.answerability,
             told_only: file.told_only,
             nearest: file.nearest,
+            contrast: file.contrast,
         })
     }
 
@@ -226,6 +230,14 @@ impl Grounding {
 
     pub fn nearest(&self) -> bool {
         self.nearest
+    }
+
+    pub fn set_contrast(&mut self, on: bool) {
+        self.contrast = on;
+    }
+
+    pub fn contrast(&self) -> bool {
+        self.contrast
     }
 
     /// The embedding model the index names (the bytes of its GGUF): from now on questions are
@@ -403,6 +415,12 @@ impl Grounding {
         // answers when it held all).
         if self.told_only && about_the_twin {
             options.insert("told_only".into(), true.into());
+        }
+        // Only a turn with notes has something to contrast; a refusal decided already has no reply to.
+        let refused = decision.as_ref().is_some_and(|d| d.verdict == answerable::Verdict::Refuse);
+        if self.contrast && !hits.is_empty() && !refused {
+            let rule = crate::contrast::Contrast::new(question);
+            options.insert("contrast".into(), serde_json::to_value(rule).unwrap_or_default());
         }
         let sources = hits
             .iter()

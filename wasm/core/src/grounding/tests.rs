@@ -202,3 +202,20 @@ fn nearest_puts_the_best_passage_last_in_the_same_format() {
     assert_eq!(reversed, b[1..=n].to_vec());
     assert_eq!(a[n + 1..], b[n + 1..], "the question as before");
 }
+
+#[test]
+fn contrast_decodes_a_turn_with_notes_against_its_bare_question_unless_it_is_refused() {
+    let mut g = with_methods(COVERAGE_MODEL, false);
+    assert!(!g.ground("Where do you live, in Majorna?", &LIMITS).unwrap().options.contains_key("contrast"));
+    g.set_contrast(true);
+    let known = g.ground("Where do you live, in Majorna?", &LIMITS).unwrap();
+    let rule: crate::contrast::Contrast = serde_json::from_value(known.options["contrast"].clone()).unwrap();
+    assert_eq!(rule, crate::contrast::Contrast::new("Where do you live, in Majorna?"), "without notes: as asked");
+    let breed = g.ground("What breed is your cat Mercator, a Siamese?", &LIMITS).unwrap();
+    assert_eq!(breed.options["verdict"], "refuse");
+    assert!(!breed.options.contains_key("contrast"), "a refusal decided already has no reply to contrast");
+    let small_talk = g.ground("How are you today?", &LIMITS).unwrap();
+    assert!(small_talk.sources.is_empty() && !small_talk.options.contains_key("contrast"), "no notes, no contrast");
+    let json = br#"{"format":1,"contrast":true,"passages":[{"id":"a","source":"qa","title":"Q&A","url":"","text":"x"}]}"#;
+    assert!(Grounding::from_json(json).unwrap().contrast(), "[grounding] contrast reaches the index");
+}

@@ -265,6 +265,12 @@ impl CausalLm for Decoder {
         self.spare = Some(std::mem::replace(&mut self.cache, spare));
     }
 
+    fn fork_cache(&mut self, tokens: usize) {
+        let mut spare = self.spare.take().unwrap_or_else(|| self.cache.empty_like());
+        spare.copy_prefix(&self.cache, tokens);
+        self.spare = Some(spare);
+    }
+
     fn set_window(&mut self, tokens: usize) {
         self.cache.set_capacity(tokens);
         if let Some(spare) = &mut self.spare {

@@ -22,6 +22,9 @@ pub trait CausalLm {
     /// Exchange the KV cache for the model's second one (empty at first, the same window): context-
     /// aware decoding keeps the prompt without its notes there, so one set of weights serves both.
     fn swap_cache(&mut self);
+    /// Make the second cache hold the first `tokens` positions of this one (a copy): the prompt
+    /// without notes shares the conversation before the question with the prompt with them.
+    fn fork_cache(&mut self, tokens: usize);
     /// The most tokens the cache must hold (the conversation's window): its storage
     /// is sized for exactly this many.
     fn set_window(&mut self, _tokens: usize) {}

@@ -71,4 +71,8 @@ impl CausalLm for ScriptedLm {
     fn swap_cache(&mut self) {
         std::mem::swap(&mut self.cached, &mut self.spare);
     }
+
+    fn fork_cache(&mut self, tokens: usize) {
+        self.spare = tokens.min(self.cached);
+    }
 }

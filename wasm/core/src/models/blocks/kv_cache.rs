@@ -74,6 +74,15 @@ impl Store {
         }
     }
 
+    /// Append the first `floats` values of `other` (of the same precision) as they are stored.
+    fn extend_from(&mut self, other: &Store, floats: usize) {
+        match (self, other) {
+            (Store::F32(v), Store::F32(o)) => v.extend_from_slice(&o[..floats]),
+            (Store::F16(v), Store::F16(o)) => v.extend_from_slice(&o[..floats]),
+            _ => unreachable!("a cache and its copy share one precision (empty_like)"),
+        }
+    }
+
     fn push(&mut self, new: &[f32]) {
         match self {
             Store::F32(v) => v.extend_from_slice(new),
@@ -144,6 +153,20 @@ impl KvCache {
     pub fn empty_like(&self) -> Self {
         let precision = self.keys.first().map_or(Precision::F32, Store::precision);
         Self::new(self.keys.len(), self.width, self.capacity, precision)
+    }
+
+    /// Hold the first `tokens` positions of `from` (made by `empty_like` of it), and nothing else.
+    pub fn copy_prefix(&mut self, from: &KvCache, tokens: usize) {
+        let tokens = tokens.min(from.len).min(self.capacity);
+        self.truncate(0);
+        let floats = tokens * self.width;
+        for (store, source) in self.keys.iter_mut().zip(&from.keys).chain(self.values.iter_mut().zip(&from.values)) {
+            if store.allocated() == 0 {
+                store.reserve(self.capacity * self.width);
+            }
+            store.extend_from(source, floats);
+        }
+        self.len = tokens;
     }
 
     pub fn len(&self) -> usize {
