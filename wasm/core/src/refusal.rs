@@ -4,8 +4,8 @@
 //! as "looked in", not as the sources of an answer: a refusal used none of them.
 //!
 //! Only the opening is compared (up to the first `;`, `.`, `,`, `:`, `!` or `?`): a small twin
-//! keeps the start of a line it was trained on and varies the rest. Case, curly apostrophes and
-//! runs of spaces do not count.
+//! keeps the start of a line it was trained on and varies the rest. Case, curly apostrophes,
+//! runs of spaces and contractions do not count: "That's not in" opens like "That isn't in".
 
 use crate::error::{Error, Result};
 use crate::keys;
@@ -72,10 +72,18 @@ impl Refusals {
     /// Whether a reply that begins `reply` is on its way to a refusal: it opens with one (the
     /// twin's or a common one), or it has gone past its first word into one.
     pub fn blocks(&self, reply: &str) -> bool {
-        let reply = normalize(reply);
+        let written = normalize(reply);
+        // Past the first word as written: "That's" alone expands to two words, and may still open
+        // "That's right".
+        let past_first_word = written.trim_end().contains(' ') || written.ends_with(' ');
+        let expanded = expand(&written);
         let openings = self.openings.iter().map(String::as_str).chain(COMMON_OPENINGS.iter().copied());
-        let past_first_word = reply.trim_end().contains(' ') || reply.ends_with(' ');
-        openings.into_iter().any(|o| reply.starts_with(o) || (past_first_word && o.starts_with(reply.trim_end())))
+        openings.into_iter().any(|o| {
+            let on_its_way = |reply: &str, o: &str| reply.starts_with(o) || (past_first_word && o.starts_with(reply.trim_end()));
+            // As written, so that "That isn" is caught before its "'t"; and expanded, so that a
+            // contraction the twin was not trained on is caught too.
+            on_its_way(&written, o) || on_its_way(&expanded, &expand(o))
+        })
     }
 
     /// The openings a reply is compared with, normalized.
@@ -85,8 +93,8 @@ impl Refusals {
 
     /// Whether `reply` (the text a visitor reads: no think block, no TOOL line) is a refusal.
     pub fn is_refusal(&self, reply: &str) -> bool {
-        let reply = normalize(reply);
-        self.openings.iter().any(|o| reply.starts_with(o.as_str()))
+        let reply = expand(&normalize(reply));
+        self.openings.iter().any(|o| reply.starts_with(&expand(o)))
     }
 }
 
@@ -94,6 +102,25 @@ impl Refusals {
 fn opening(line: &str) -> String {
     let end = line.find([';', '.', ',', ':', '!', '?']).unwrap_or(line.len());
     normalize(&line[..end])
+}
+
+/// Normalized `text` with its contractions written out ("that's" -> "that is", "isn't" -> "is not"):
+/// a small twin keeps a refusal's words and swaps its contractions. "'s" is read as "is" even where
+/// it is a possessive; only openings are compared, and a refusal does not open with one.
+fn expand(text: &str) -> String {
+    const WHOLE: &[(&str, &str)] = &[("can't", "can not"), ("cannot", "can not"), ("won't", "will not")];
+    const ENDINGS: &[(&str, &str)] =
+        &[("n't", " not"), ("'m", " am"), ("'re", " are"), ("'ve", " have"), ("'ll", " will"), ("'d", " would"), ("'s", " is")];
+    let words = text.split(' ').map(|word| {
+        if let Some((_, full)) = WHOLE.iter().find(|(short, _)| *short == word) {
+            return full.to_string();
+        }
+        match ENDINGS.iter().find(|(end, _)| word.len() > end.len() && word.ends_with(end)) {
+            Some((end, full)) => format!("{}{full}", &word[..word.len() - end.len()]),
+            None => word.to_string(),
+        }
+    });
+    words.collect::<Vec<_>>().join(" ")
 }
 
 fn normalize(text: &str) -> String {
@@ -118,6 +145,8 @@ mod tests {
             "I don't know. I've never written about that, so I won't make it up.",
             "  i DON\u{2019}T   know, sorry.",
             "That isn't in anything I've written.",
+            "That's not in anything I have written, so I don't know.",
+            "I do not know; my notes do not say.",
         ] {
             assert!(r.is_refusal(reply), "{reply}");
         }
@@ -140,10 +169,10 @@ mod tests {
     #[test]
     fn a_reply_on_its_way_to_a_refusal_is_blocked_and_an_answer_is_not() {
         let r = demo();
-        for begun in ["I don", "I don't know", "That isn't", "I'm not sure", "i do not"] {
+        for begun in ["I don", "I don't know", "That isn't", "I'm not sure", "i do not", "That's not", "That is not in"] {
             assert!(r.blocks(begun), "{begun}");
         }
-        for begun in ["I", "I live", "That", "My cat", "I don't think so", "Mercator"] {
+        for begun in ["I", "I live", "That", "That's", "That's right", "My cat", "I don't think so", "Mercator"] {
             assert!(!r.blocks(begun), "{begun}");
         }
         assert!(Refusals::default().blocks("I have no idea"), "the common openings hold without a list");
