@@ -73,6 +73,8 @@ DIFFERENCES = {
     "Grounding.set_told_only": ("python", "see Grounding.told_only"),
     "Grounding.nearest": ("python", "see Grounding.told_only"),
     "Grounding.set_nearest": ("python", "see Grounding.told_only"),
+    "Grounding.contrast": ("python", "see Grounding.told_only"),
+    "Grounding.set_contrast": ("python", "see Grounding.told_only"),
     "Grounding.embed": ("python", "tests compare the core's vectors with the reference's; the page embeds in ground"),
     "Transcriber.log_mel": ("python", "the Whisper exactness tests compare the encoder's features"),
     "_core.render_grounded_turn": (

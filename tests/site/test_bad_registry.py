@@ -60,6 +60,7 @@ REGISTRY_CASES = [
     ),
     ("told_only a string", GOOD + b'[grounding]\ntold_only = "yes"\n', 6, ["'told_only'", "true or false"]),
     ("nearest a number", GOOD + b"[grounding]\nnearest = 1\n", 6, ["'nearest'", "true or false"]),
+    ("contrast a string", GOOD + b'[grounding]\ncontrast = "yes"\n', 6, ["'contrast'", "true or false"]),
     ("not UTF-8", GOOD + b'description = "caf\xe9"\n', 5, ["not UTF-8", "0xe9"]),
     ("no such file", "missing", None, ["no such file"]),
     ("a folder", "folder", None, ["is a folder"]),

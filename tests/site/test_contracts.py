@@ -135,16 +135,20 @@ def test_the_schemas_source_names_are_the_registrys(root):
 
 def full_index(root, index: bytes) -> dict:
     """A built index with every optional part the schema names: an embedder (each passage a vector of
-    its dimension), the site's committed answerability model, told_only, nearest."""
+    its dimension), the site's committed answerability model, told_only, nearest, contrast."""
     full = json.loads(index)
     dim = 384
     full["embedder"] = {"name": "all-MiniLM-L6-v2", "sha256": "0" * 64, "dim": dim}
     full["answerability"] = json.loads((root / "finetune/data/ada/answerability.json").read_text())
     full["told_only"] = True
     full["nearest"] = True
+    full["contrast"] = True
     for passage in full["passages"]:
         passage["vector"] = base64.b64encode(bytes(2 * dim)).decode()
-    return {key: full[key] for key in ("format", "embedder", "answerability", "told_only", "nearest", "passages")}
+    return {
+        key: full[key]
+        for key in ("format", "embedder", "answerability", "told_only", "nearest", "contrast", "passages")
+    }
 
 
 def variants(schema: dict, full: dict):

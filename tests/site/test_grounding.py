@@ -318,11 +318,12 @@ def test_the_sites_methods_go_into_the_index_and_a_broken_model_file_is_named(ro
 
     model = root / "finetune/data/ada/answerability.json"
     passages = [page_passages("<p>I live in Majorna.</p>", "about", "about", "About", "about/", _ids())[0]]
-    config = Grounding(sources=("about",), answerability=model, told_only=True, nearest=True)
+    config = Grounding(sources=("about",), answerability=model, told_only=True, nearest=True, contrast=True)
     index = json.loads(encode(passages, None, config))
-    assert index["answerability"] == json.loads(model.read_text()) and index["told_only"] is index["nearest"] is True
+    assert index["answerability"] == json.loads(model.read_text())
+    assert index["told_only"] is index["nearest"] is index["contrast"] is True
     plain = json.loads(encode(passages, None, Grounding(sources=("about",))))
-    assert "answerability" not in plain and "told_only" not in plain and "nearest" not in plain
+    assert not {"answerability", "told_only", "nearest", "contrast"} & set(plain)
     broken = tmp_path / "answerability.json"
     broken.write_text('{\n  "features": [\n')
     with pytest.raises(GroundingError, match=f"{broken}:3: not valid JSON"):

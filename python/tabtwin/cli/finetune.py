@@ -255,14 +255,15 @@ def _register_eval(sub) -> None:
         "--methods",
         action="store_true",
         help="also ask the grounded questions with each of the core's methods alone (answerability, told_only,"
-        " nearest), combined and none: one row each",
+        " nearest, contrast), combined and none: one row each",
     )
     evaluate.add_argument(
         "--method",
         action="append",
         default=[],
         metavar="NAME",
-        help="only this run of --methods (none, answerability, told_only, nearest, both, all; repeatable):"
+        help="only this run of --methods (none, answerability, told_only, nearest, contrast, both,"
+        " both+contrast, all; repeatable):"
         " the rows to measure when every one would take too long",
     )
     evaluate.add_argument(

@@ -32,7 +32,9 @@ RUNS = {
     "+grounding:answerability": "answerability alone",
     "+grounding:told_only": "told_only alone",
     "+grounding:nearest": "nearest alone",
+    "+grounding:contrast": "contrast alone",
     "+grounding:both": "answerability + told_only",
+    "+grounding:both+contrast": "answerability + told_only + contrast",
     "+grounding:all": "all three",
     "+grounding": "**as served**",
 }

@@ -414,7 +414,7 @@ def answerability_model(path: Path) -> dict:
 def encode(items: list[Passage], embedder: tuple[Path, dict] | None = None, config: Grounding | None = None) -> bytes:
     """The index file. With `embedder` (its GGUF and its models.json entry) every passage carries its
     vector and the index names the embedder's sha256, which the core checks the downloaded file against.
-    `config`'s answerability model, told_only and nearest go in too: the core decides and renders each
+    `config`'s answerability model, told_only, nearest and contrast go in too: the core decides and renders each
     turn with them."""
     rows = [asdict(p) for p in items]
     index: dict = {"format": FORMAT}
@@ -429,6 +429,8 @@ def encode(items: list[Passage], embedder: tuple[Path, dict] | None = None, conf
         index["told_only"] = True
     if config is not None and config.nearest:
         index["nearest"] = True
+    if config is not None and config.contrast:
+        index["contrast"] = True
     index["passages"] = rows
     return json.dumps(index, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 

@@ -57,6 +57,7 @@ GROUNDING_KEYS = {
     "answerability": (str, bool),
     "told_only": bool,
     "nearest": bool,
+    "contrast": bool,
 }
 SERVE_MODES = ("copy", "remote")
 TOP_KEYS = ("model", "voice", "site", "grounding")
@@ -369,6 +370,8 @@ class Grounding:
     told_only: bool = False
     # The notes block puts the best passage last, nearest the question (the core's render.rs).
     nearest: bool = False
+    # A grounded reply is decoded against its question without the notes (the core's contrast.rs).
+    contrast: bool = False
 
 
 def load_grounding(path: Path | str, fitting: bool = False) -> Grounding | None:
@@ -378,7 +381,8 @@ def load_grounding(path: Path | str, fitting: bool = False) -> Grounding | None:
     `embedder` ("default", a GGUF path relative to models.toml, or false for words alone),
     `answerability` (the JSON `tabtwin grounding fit` writes, relative to models.toml, or false) and
     `told_only` (true: a grounded reply may not begin a name or number it was not told) and
-    `nearest` (true: the notes block puts the best passage last, nearest the question).
+    `nearest` (true: the notes block puts the best passage last, nearest the question) and
+    `contrast` (true: context-aware decoding, each token weighed against the question without notes).
     None (no index, the page offers no grounding) when the table is absent or enabled = false.
     `fitting`: `tabtwin grounding fit` is about to write the answerability file (it may not exist yet)."""
     path = Path(path)
@@ -452,4 +456,5 @@ def load_grounding(path: Path | str, fitting: bool = False) -> Grounding | None:
         answerability=answerability or None,
         told_only=table.get("told_only", False),
         nearest=table.get("nearest", False),
+        contrast=table.get("contrast", False),
     )

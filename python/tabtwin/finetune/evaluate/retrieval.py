@@ -12,15 +12,18 @@ from tabtwin.finetune.evaluate.matching import normalize
 from tabtwin.finetune.evaluate.rubric import rate
 
 GROUNDED = "+grounding"
-# The core's methods for a grounded turn (wasm/core/src/grounding): the label suffix of a run with
-# that method alone, none, or combined, and (answerability model in use, told_only, nearest).
+# The core's methods for a grounded turn (wasm/core/src/grounding, contrast.rs): the label suffix of
+# a run with that method alone, none, or combined, and (answerability model in use, told_only,
+# nearest, contrast).
 GROUNDED_METHODS = {
-    ":none": (False, False, False),
-    ":answerability": (True, False, False),
-    ":told_only": (False, True, False),
-    ":nearest": (False, False, True),
-    ":both": (True, True, False),
-    ":all": (True, True, True),
+    ":none": (False, False, False, False),
+    ":answerability": (True, False, False, False),
+    ":told_only": (False, True, False, False),
+    ":nearest": (False, False, True, False),
+    ":contrast": (False, False, False, True),
+    ":both": (True, True, False, False),
+    ":both+contrast": (True, True, False, True),
+    ":all": (True, True, True, False),
 }
 
 
@@ -40,13 +43,14 @@ def grounded_runs(grounding, methods: bool | tuple[str, ...]):
         return
     check_methods(methods)
     model, told_only, nearest = grounding.answerability_json(), grounding.told_only(), grounding.nearest()
-    served = (model is not None, told_only, nearest)
+    contrast = grounding.contrast()
+    served = (model is not None, told_only, nearest, contrast)
     yield GROUNDED
     if not methods:
         return
     try:
-        for suffix, (use_model, use_told, use_nearest) in GROUNDED_METHODS.items():
-            if (use_model, use_told, use_nearest) == served or (
+        for suffix, (use_model, use_told, use_nearest, use_contrast) in GROUNDED_METHODS.items():
+            if (use_model, use_told, use_nearest, use_contrast) == served or (
                 isinstance(methods, tuple) and suffix[1:] not in methods
             ):
                 continue
@@ -55,11 +59,13 @@ def grounded_runs(grounding, methods: bool | tuple[str, ...]):
             grounding.set_answerability(model if use_model else None)
             grounding.set_told_only(use_told)
             grounding.set_nearest(use_nearest)
+            grounding.set_contrast(use_contrast)
             yield GROUNDED + suffix
     finally:
         grounding.set_answerability(model)
         grounding.set_told_only(told_only)
         grounding.set_nearest(nearest)
+        grounding.set_contrast(contrast)
 
 
 def found_in(texts: str, c: Canary) -> bool:
