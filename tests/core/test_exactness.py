@@ -1,4 +1,4 @@
-"""The core's logits equal transformers' for tiny random llama, qwen2 and qwen3 models.
+"""The core's logits equal transformers' for tiny random llama, qwen2, qwen3 and gemma3 models.
 
 Both sides compute in float32 from the same F32 weights, so they differ only by
 the order of floating-point sums: about n * eps * |x| with n ~ 64-128 terms per
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from tiny_hf import tiny_config
-from transformers import LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM
+from transformers import Gemma3ForCausalLM, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM
 
 from tabtwin._core import Chat
 from tabtwin.gguf.convert import DecoderConfig, write_gguf
@@ -42,7 +42,12 @@ def build(arch: str, tokenizer_from, out):
     config = tiny_config(
         arch, vocab_size(tokenizer_from), max_position_embeddings=256, rms_norm_eps=1e-5, initializer_range=0.2
     )
-    model = {"llama": LlamaForCausalLM, "qwen2": Qwen2ForCausalLM, "qwen3": Qwen3ForCausalLM}[arch](config)
+    model = {
+        "llama": LlamaForCausalLM,
+        "qwen2": Qwen2ForCausalLM,
+        "qwen3": Qwen3ForCausalLM,
+        "gemma3": Gemma3ForCausalLM,
+    }[arch](config)
     model = model.float().eval()
     randomize(model)
     state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
@@ -52,7 +57,9 @@ def build(arch: str, tokenizer_from, out):
     return model
 
 
-ARCHITECTURES = [("llama", "smollm_path"), ("qwen2", "qwen_path"), ("qwen3", "qwen_path")]
+# gemma3 borrows SmolLM2's tokenizer: the logits do not depend on it, and Gemma's own GGUF has no chat
+# template for the conversation tests below.
+ARCHITECTURES = [("llama", "smollm_path"), ("qwen2", "qwen_path"), ("qwen3", "qwen_path"), ("gemma3", "smollm_path")]
 
 
 @pytest.mark.parametrize("arch, fixture", ARCHITECTURES)

@@ -4,8 +4,10 @@ Used by `tabtwin export` for merged twins and by the tests for tiny random
 models. Tensor names follow llama.cpp; the llama architecture needs llama.cpp's
 q/k row permutation (its RoPE pairs interleaved rows, HF's pairs halves), qwen2
 does not (NEOX RoPE), nor does qwen3 (NEOX, plus per-head q/k norms and a head size
-of its own). The tokenizer and chat template are copied from a GGUF of
-the same base model, so the result is self-describing.
+of its own), nor gemma3 (NEOX; its norms are stored with Gemma's 1 added, as llama.cpp's
+converter stores them, and four of them per layer; its sliding window in the header).
+The tokenizer and chat template are copied from a GGUF of the same base model, so the
+result is self-describing.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tabtwin.gguf.store import copy_metadata, gguf_writer, store
 
 @dataclass
 class DecoderConfig:
-    architecture: str  # "llama" | "qwen2" | "qwen3"
+    architecture: str  # "llama" | "qwen2" | "qwen3" | "gemma3"
     hidden_size: int
     intermediate_size: int
     num_layers: int
@@ -34,7 +36,8 @@ class DecoderConfig:
     rope_theta: float
     vocab_size: int
     name: str = "tabtwin model"
-    head_dim: int | None = None  # when not hidden_size / num_heads (qwen3)
+    head_dim: int | None = None  # when not hidden_size / num_heads (qwen3, gemma3)
+    sliding_window: int | None = None  # gemma3: the local layers' window
 
     @property
     def head_size(self) -> int:
@@ -42,6 +45,8 @@ class DecoderConfig:
 
     @classmethod
     def from_hf(cls, config, architecture: str) -> DecoderConfig:
+        if architecture == "gemma3":
+            check_gemma3(config)
         return cls(
             architecture=architecture,
             hidden_size=config.hidden_size,
@@ -51,13 +56,41 @@ class DecoderConfig:
             num_kv_heads=config.num_key_value_heads,
             context_length=config.max_position_embeddings,
             rms_norm_eps=config.rms_norm_eps,
-            rope_theta=float(
-                getattr(config, "rope_theta", None)
-                or (getattr(config, "rope_parameters", None) or {}).get("rope_theta", 10000.0)
-            ),
+            rope_theta=global_rope_theta(config),
             vocab_size=config.vocab_size,
             head_dim=getattr(config, "head_dim", None),
+            sliding_window=getattr(config, "sliding_window", None) if architecture == "gemma3" else None,
         )
+
+
+GEMMA3_GLOBAL_EVERY = 6  # llama.cpp's (and the core's) fixed pattern: layers 6, 12, ... are global
+
+
+def check_gemma3(config) -> None:
+    """Refuse a Gemma 3 config the GGUF cannot describe as llama.cpp (and the core) read it."""
+    rope = getattr(config, "rope_parameters", None) or {}
+    layer_types = getattr(config, "layer_types", None) or []
+    want = [
+        "full_attention" if (i + 1) % GEMMA3_GLOBAL_EVERY == 0 else "sliding_attention" for i in range(len(layer_types))
+    ]
+    problems = []
+    if layer_types != want:
+        problems.append(f"layer_types must put a global layer every {GEMMA3_GLOBAL_EVERY} (got {layer_types})")
+    if config.query_pre_attn_scalar != config.head_dim:
+        problems.append(f"query_pre_attn_scalar {config.query_pre_attn_scalar} must equal head_dim {config.head_dim}")
+    if (rope.get("sliding_attention") or {}).get("rope_theta", 10000.0) != 10000.0:
+        problems.append("the local layers' rope_theta must be 10000")
+    for name in ("attn_logit_softcapping", "final_logit_softcapping"):
+        if getattr(config, name, None) is not None:
+            problems.append(f"{name} is not written to the GGUF")
+    if problems:
+        raise TabtwinError("gemma3: " + "; ".join(problems))
+
+
+def global_rope_theta(config) -> float:
+    rope = getattr(config, "rope_parameters", None) or {}
+    rope = rope.get("full_attention", rope)  # gemma3 keeps one table per layer type
+    return float(getattr(config, "rope_theta", None) or rope.get("rope_theta", 10000.0))
 
 
 LAYER_NAMES = {
@@ -78,7 +111,17 @@ LAYER_NAMES = {
 }
 
 
-def gguf_name(hf_name: str) -> str | None:
+# gemma3's four norms a layer: its post_attention_layernorm is an output norm, not the MLP's input.
+GEMMA3_LAYER_NAMES = {
+    **LAYER_NAMES,
+    "post_attention_layernorm.weight": "post_attention_norm.weight",
+    "pre_feedforward_layernorm.weight": "ffn_norm.weight",
+    "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
+}
+
+
+def gguf_name(hf_name: str, architecture: str = "llama") -> str | None:
+    names = GEMMA3_LAYER_NAMES if architecture == "gemma3" else LAYER_NAMES
     name = hf_name.removeprefix("model.")
     if name == "embed_tokens.weight":
         return "token_embd.weight"
@@ -88,8 +131,8 @@ def gguf_name(hf_name: str) -> str | None:
         return "output.weight"
     if name.startswith("layers."):
         _, index, rest = name.split(".", 2)
-        if rest in LAYER_NAMES:
-            return f"blk.{index}.{LAYER_NAMES[rest]}"
+        if rest in names:
+            return f"blk.{index}.{names[rest]}"
     return None
 
 
@@ -129,6 +172,8 @@ def write_gguf(
         if config.head_size != config.hidden_size // config.num_heads:
             writer.add_key_length(config.head_size)
             writer.add_value_length(config.head_size)
+        if config.sliding_window is not None:
+            writer.add_sliding_window(config.sliding_window)
         writer.add_vocab_size(config.vocab_size)
         file_type = {"F32": LlamaFileType.ALL_F32, "F16": LlamaFileType.MOSTLY_F16, "Q8_0": LlamaFileType.MOSTLY_Q8_0}
         writer.add_file_type(file_type[qtype])
@@ -136,13 +181,15 @@ def write_gguf(
             writer.add_string(key, value)
 
         for hf_name, tensor in state.items():
-            name = gguf_name(hf_name)
+            name = gguf_name(hf_name, arch)
             if name is None:
                 raise TabtwinError(f"no GGUF name for tensor '{hf_name}'")
             weights = np.asarray(tensor, dtype=np.float32)
             if arch == "llama" and name.endswith(("attn_q.weight", "attn_k.weight")):
                 heads = config.num_heads if "attn_q" in name else config.num_kv_heads
                 weights = permute_for_llama(weights, heads)
+            if arch == "gemma3" and name.endswith("norm.weight"):
+                weights = weights + np.float32(1.0)  # Gemma's norms scale by (1 + w)
             data, raw = store(name, weights, qtype.lower())
             writer.add_tensor(name, data, raw_dtype=raw)
     return out

@@ -3,11 +3,11 @@
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
 use crate::models::decoder::{Decoder, Variant};
-use crate::models::{llama, qwen2, qwen3, CausalLm};
+use crate::models::{gemma3, llama, qwen2, qwen3, CausalLm};
 
-const VARIANTS: &[&Variant] = &[&llama::VARIANT, &qwen2::VARIANT, &qwen3::VARIANT];
+const VARIANTS: &[&Variant] = &[&llama::VARIANT, &qwen2::VARIANT, &qwen3::VARIANT, &gemma3::VARIANT];
 
-pub const SUPPORTED: &[&str] = &["llama", "qwen2", "qwen3"];
+pub const SUPPORTED: &[&str] = &["llama", "qwen2", "qwen3", "gemma3"];
 
 /// Read `general.architecture` and fail with the supported list when it is not ours.
 pub fn detect(file: &GgufFile) -> Result<&'static Variant> {

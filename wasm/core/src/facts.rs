@@ -22,7 +22,7 @@ use crate::refusal::Refusals;
 /// `general.architecture` of a Whisper GGUF (`tabtwin whisper convert`).
 pub const SPEECH_ARCH: &str = "whisper";
 /// Every architecture the core runs: the chat models, then speech, then the sentence embedder.
-pub const RUNS: &[&str] = &["llama", "qwen2", "qwen3", SPEECH_ARCH, embedder::ARCH];
+pub const RUNS: &[&str] = &["llama", "qwen2", "qwen3", "gemma3", SPEECH_ARCH, embedder::ARCH];
 const SCORES: &str = "tokenizer.ggml.scores";
 const FILE_TYPE: &str = "general.file_type";
 

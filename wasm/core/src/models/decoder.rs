@@ -22,6 +22,45 @@ pub struct Variant {
     pub rope: Pairing,
     /// Per-head RMS norms of q and k before the rotary (qwen3's `attn_q_norm`, `attn_k_norm`).
     pub qk_norm: bool,
+    /// Token embeddings multiplied by sqrt(hidden size) (gemma).
+    pub scaled_embeddings: bool,
+    /// RMS norms on the attention's and the MLP's outputs before each residual add
+    /// (gemma's `post_attention_norm`, `post_ffw_norm`).
+    pub post_norms: bool,
+    /// The gate's activation in the gated MLP.
+    pub activation: Activation,
+    /// Local layers attending to a window of `{arch}.attention.sliding_window` positions.
+    pub sliding: Option<Sliding>,
+}
+
+impl Variant {
+    /// The plain llama block, for `..Variant::PLAIN` in an architecture's file.
+    pub const PLAIN: Variant = Variant {
+        name: "",
+        rope: Pairing::Adjacent,
+        qk_norm: false,
+        scaled_embeddings: false,
+        post_norms: false,
+        activation: Activation::Silu,
+        sliding: None,
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// x * sigmoid(x) (llama, qwen).
+    Silu,
+    /// GELU's tanh approximation (gemma: `gelu_pytorch_tanh`).
+    GeluTanh,
+}
+
+/// Sliding-window (local) layers interleaved with global ones: every `period`-th layer is
+/// global (rotary base `{arch}.rope.freq_base`, with any linear scaling), the others are
+/// local (rotary base `local_rope_base`, unscaled). The GGUF carries the window, not the
+/// pattern: llama.cpp fixes it per architecture, and so does the variant.
+pub struct Sliding {
+    pub period: usize,
+    pub local_rope_base: f32,
 }
 
 /// Tokens fed through the layers at once during a prefill: large enough that each
@@ -42,6 +81,12 @@ pub struct Hyper {
     pub rope_base: f32,
     pub eps: f32,
     pub context_length: usize,
+    /// `{arch}.final_logit_softcapping`: logits become cap * tanh(logits / cap).
+    pub logit_softcap: Option<f32>,
+    /// `{arch}.attention.sliding_window`, read for a variant with local layers.
+    pub sliding_window: Option<usize>,
+    /// `{arch}.rope.scaling.factor` of `rope.scaling.type = "linear"`.
+    pub rope_linear_factor: Option<f32>,
 }
 
 impl Hyper {
@@ -92,6 +137,18 @@ impl Hyper {
             rope_base: file.opt_f32(&key("rope.freq_base"))?.unwrap_or(10_000.0),
             eps,
             context_length: count("context_length")?,
+            logit_softcap: file.opt_f32(&key("final_logit_softcapping"))?.filter(|c| *c > 0.0),
+            sliding_window: file.opt_u32(&key("attention.sliding_window"))?.map(|w| w as usize),
+            rope_linear_factor: match file.opt_string(&key("rope.scaling.type"))? {
+                None | Some("none") => None,
+                Some("linear") => file.opt_f32(&key("rope.scaling.factor"))?.filter(|f| *f != 1.0),
+                Some(other) => {
+                    return Err(Error::Metadata {
+                        key: key("rope.scaling.type"),
+                        problem: format!("'{other}' is not supported (none, linear)"),
+                    })
+                }
+            },
         })
     }
 }
@@ -104,7 +161,11 @@ struct Layer {
     o: Linear,
     q_norm: Option<Vec<f32>>,
     k_norm: Option<Vec<f32>>,
+    post_attn_norm: Option<Vec<f32>>,
     ffn_norm: Vec<f32>,
+    post_ffn_norm: Option<Vec<f32>>,
+    /// A local layer: the sliding window and the local rotary.
+    sliding: bool,
     gate: Linear,
     up: Linear,
     down: Linear,
@@ -117,6 +178,10 @@ pub struct Decoder {
     output_norm: Vec<f32>,
     output: Matrix,
     rope: Rope,
+    /// The local layers' rotary and window (a variant with [`Sliding`] layers).
+    local: Option<(Rope, usize)>,
+    embedding_scale: Option<f32>,
+    activation: Activation,
     cache: KvCache,
     /// The second cache (`swap_cache`), made when first asked for.
     spare: Option<KvCache>,
@@ -138,8 +203,8 @@ impl Decoder {
         let layers = (0..h.layers)
             .map(|i| {
                 let b = |n: &str| format!("blk.{i}.{n}");
-                let norm = |n: &str, len: usize| -> Result<Option<Vec<f32>>> {
-                    if variant.qk_norm {
+                let norm_if = |present: bool, n: &str, len: usize| -> Result<Option<Vec<f32>>> {
+                    if present {
                         t.vector(&b(n), len).map(Some)
                     } else {
                         Ok(None)
@@ -151,9 +216,12 @@ impl Decoder {
                     k: linear(&b("attn_k"), kv_dim, h.hidden)?,
                     v: linear(&b("attn_v"), kv_dim, h.hidden)?,
                     o: linear(&b("attn_output"), h.hidden, q_dim)?,
-                    q_norm: norm("attn_q_norm.weight", h.head_dim)?,
-                    k_norm: norm("attn_k_norm.weight", h.head_dim)?,
+                    q_norm: norm_if(variant.qk_norm, "attn_q_norm.weight", h.head_dim)?,
+                    k_norm: norm_if(variant.qk_norm, "attn_k_norm.weight", h.head_dim)?,
+                    post_attn_norm: norm_if(variant.post_norms, "post_attention_norm.weight", h.hidden)?,
                     ffn_norm: t.vector(&b("ffn_norm.weight"), h.hidden)?,
+                    post_ffn_norm: norm_if(variant.post_norms, "post_ffw_norm.weight", h.hidden)?,
+                    sliding: variant.sliding.as_ref().is_some_and(|s| !(i + 1).is_multiple_of(s.period)),
                     gate: linear(&b("ffn_gate"), h.ffn, h.hidden)?,
                     up: linear(&b("ffn_up"), h.ffn, h.hidden)?,
                     down: linear(&b("ffn_down"), h.hidden, h.ffn)?,
@@ -167,8 +235,25 @@ impl Decoder {
         // dot_f16 reads eight values per step, so an odd head size keeps f32.
         let exact = layers.iter().all(|l| l.q.weight.format == Format::F32);
         let precision = if exact || !h.head_dim.is_multiple_of(8) { Precision::F32 } else { Precision::F16 };
+        let rope = match (&variant.sliding, h.rope_linear_factor) {
+            (Some(_), Some(factor)) => Rope::linear(variant.rope, h.rope_dims, h.rope_base, factor),
+            _ => Rope::new(variant.rope, h.rope_dims, h.rope_base),
+        };
+        let local = match &variant.sliding {
+            None => None,
+            Some(sliding) => {
+                let window = h.sliding_window.filter(|w| *w > 0).ok_or_else(|| Error::Metadata {
+                    key: format!("{}.attention.sliding_window", variant.name),
+                    problem: "missing or 0 (the local layers' window)".into(),
+                })?;
+                Some((Rope::new(variant.rope, h.rope_dims, sliding.local_rope_base), window))
+            }
+        };
         Ok(Self {
-            rope: Rope::new(variant.rope, h.rope_dims, h.rope_base),
+            rope,
+            local,
+            embedding_scale: variant.scaled_embeddings.then(|| (h.hidden as f64).sqrt() as f32),
+            activation: variant.activation,
             cache: KvCache::new(h.layers, kv_dim, h.context_length, precision),
             spare: None,
             output_norm: t.vector("output_norm.weight", h.hidden)?,
@@ -192,10 +277,21 @@ impl Decoder {
                 )));
             }
             self.embedding.row_f32(*token as usize, row);
+            if let Some(scale) = self.embedding_scale {
+                row.iter_mut().for_each(|v| *v *= scale);
+            }
         }
-        let shape = Shape { heads: h.heads, kv_heads: h.kv_heads, head_dim: h.head_dim };
+        let shape = Shape { heads: h.heads, kv_heads: h.kv_heads, head_dim: h.head_dim, window: None };
         let angles = self.rope.angles(first, tokens.len());
+        let local = self
+            .local
+            .as_ref()
+            .map(|(rope, window)| (rope, rope.angles(first, tokens.len()), Shape { window: Some(*window), ..shape }));
         for (i, layer) in self.layers.iter().enumerate() {
+            let (rope, angles, shape) = match &local {
+                Some((rope, angles, shape)) if layer.sliding => (*rope, angles, shape),
+                _ => (&self.rope, &angles, &shape),
+            };
             let normed = rms_norm_rows(&x, &layer.attn_norm, h.eps);
             let input = Input::new(&normed, hidden);
             let mut q = layer.q.forward(&input);
@@ -205,25 +301,48 @@ impl Decoder {
                 q = rms_norm_rows(&q, qn, h.eps);
                 k = rms_norm_rows(&k, kn, h.eps);
             }
-            self.rope.apply(&mut q, h.heads, h.head_dim, &angles);
-            self.rope.apply(&mut k, h.kv_heads, h.head_dim, &angles);
+            rope.apply(&mut q, h.heads, h.head_dim, angles);
+            rope.apply(&mut k, h.kv_heads, h.head_dim, angles);
             self.cache.append(i, &k, &v);
-            let attended = attend(&q, &self.cache.layer(i), first, &shape);
-            add(&mut x, &layer.o.forward(&Input::new(&attended, h.heads * h.head_dim)));
+            let attended = attend(&q, &self.cache.layer(i), first, shape);
+            let mut out = layer.o.forward(&Input::new(&attended, h.heads * h.head_dim));
+            if let Some(norm) = &layer.post_attn_norm {
+                out = rms_norm_rows(&out, norm, h.eps);
+            }
+            add(&mut x, &out);
 
             let normed = rms_norm_rows(&x, &layer.ffn_norm, h.eps);
             let input = Input::new(&normed, hidden);
             let mut gated = layer.gate.forward(&input);
             let up = layer.up.forward(&input);
-            for (g, u) in gated.iter_mut().zip(&up) {
-                *g = *g / (1.0 + libm::expf(-*g)) * u;
+            match self.activation {
+                Activation::Silu => {
+                    for (g, u) in gated.iter_mut().zip(&up) {
+                        *g = *g / (1.0 + libm::expf(-*g)) * u;
+                    }
+                }
+                Activation::GeluTanh => {
+                    for (g, u) in gated.iter_mut().zip(&up) {
+                        *g = gelu_tanh(*g) * u;
+                    }
+                }
             }
-            add(&mut x, &layer.down.forward(&Input::new(&gated, h.ffn)));
+            let mut out = layer.down.forward(&Input::new(&gated, h.ffn));
+            if let Some(norm) = &layer.post_ffn_norm {
+                out = rms_norm_rows(&out, norm, h.eps);
+            }
+            add(&mut x, &out);
         }
         self.cache.commit(tokens.len());
         x.drain(..(tokens.len() - 1) * hidden);
         Ok(x)
     }
+}
+
+/// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as torch's `gelu(approximate="tanh")`.
+fn gelu_tanh(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * x * (1.0 + libm::tanhf(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)))
 }
 
 fn add(x: &mut [f32], y: &[f32]) {
@@ -253,6 +372,9 @@ impl CausalLm for Decoder {
         rms_norm(&last, &self.output_norm, self.hyper.eps, &mut normed);
         let mut logits = vec![0f32; self.output.rows];
         self.output.forward(&Input::new(&normed, self.hyper.hidden), &mut logits);
+        if let Some(cap) = self.hyper.logit_softcap {
+            logits.iter_mut().for_each(|l| *l = libm::tanhf(*l / cap) * cap);
+        }
         Ok(logits)
     }
 

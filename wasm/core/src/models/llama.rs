@@ -4,4 +4,4 @@
 use super::blocks::rope::Pairing;
 use super::decoder::Variant;
 
-pub const VARIANT: Variant = Variant { name: "llama", rope: Pairing::Adjacent, qk_norm: false };
+pub const VARIANT: Variant = Variant { name: "llama", rope: Pairing::Adjacent, qk_norm: false, ..Variant::PLAIN };

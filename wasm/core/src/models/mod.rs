@@ -4,6 +4,7 @@
 
 pub mod blocks;
 pub mod decoder;
+pub mod gemma3;
 pub mod llama;
 pub mod qwen2;
 pub mod qwen3;

@@ -5,4 +5,4 @@
 use super::blocks::rope::Pairing;
 use super::decoder::Variant;
 
-pub const VARIANT: Variant = Variant { name: "qwen3", rope: Pairing::Halves, qk_norm: true };
+pub const VARIANT: Variant = Variant { name: "qwen3", rope: Pairing::Halves, qk_norm: true, ..Variant::PLAIN };

@@ -30,6 +30,16 @@ impl Rope {
         Self { pairing, dims, inverse_frequencies }
     }
 
+    /// Linear scaling (`rope.scaling.type = linear`): every frequency divided by `factor`,
+    /// as transformers' "linear" rope type does.
+    pub fn linear(pairing: Pairing, dims: usize, base: f32, factor: f32) -> Self {
+        let mut rope = Self::new(pairing, dims, base);
+        for f in rope.inverse_frequencies.iter_mut() {
+            *f /= factor;
+        }
+        rope
+    }
+
     pub fn angles(&self, first_position: usize, tokens: usize) -> Angles {
         let half = self.dims / 2;
         let mut cos = Vec::with_capacity(tokens * half);
