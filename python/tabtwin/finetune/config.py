@@ -13,6 +13,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 from tabtwin import keys
+from tabtwin.catalog import hf
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.sampling import RECOMMENDABLE
 from tabtwin.gguf.sampling import problems as sampling_problems
@@ -53,7 +54,7 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    base: str  # default model id, GGUF file or Hugging Face model directory
+    base: str  # default model id, GGUF file, Hugging Face model directory or hf:ORG/NAME@REVISION[:FILE]
     output: Path = Path("runs/twin")
     r: int = 32
     alpha: int = 64
@@ -334,6 +335,11 @@ def _check(cfg: RunConfig) -> None:
             f"{at('export', 'quantization')}: [export] quantization must be one of {list(QUANTIZATIONS)}, "
             f"got {e.quantization!r}"
         )
+    if hf.is_hf(t.base):  # from the hub: the spec must pin a revision (fetched when training starts)
+        try:
+            hf.parse(t.base)
+        except TabtwinError as exc:
+            raise ConfigError(f"{at('train', 'base')}: [train] base: {exc}") from None
     # A bare model id or path given as base: resolve relative file paths like the others.
-    if not Path(t.base).expanduser().is_absolute() and (cfg.path.parent / t.base).exists():
+    elif not Path(t.base).expanduser().is_absolute() and (cfg.path.parent / t.base).exists():
         t.base = str((cfg.path.parent / t.base).resolve())

@@ -130,6 +130,7 @@ def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> t
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
+    from tabtwin.finetune.base import MODEL_TYPES
     from tabtwin.gguf.convert import DecoderConfig, write_gguf
 
     tokenizer_gguf = cfg.export.tokenizer_gguf
@@ -141,7 +142,7 @@ def export_from_hf(cfg, base, adapter, adapter_sha, train_report, out, log) -> t
         )
     model = AutoModelForCausalLM.from_pretrained(base.hf_dir, dtype=torch.float32)
     merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-    arch = merged.config.model_type
+    arch = MODEL_TYPES.get(merged.config.model_type, merged.config.model_type)  # gemma3_text -> gemma3
     state = {k: v.detach().cpu().numpy() for k, v in merged.state_dict().items()}
     if merged.config.tie_word_embeddings:
         state.pop("lm_head.weight", None)

@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 
 from tabtwin.catalog import defaults as default_models
+from tabtwin.catalog import hf
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.store import STORAGE_REVISION
 from tabtwin.paths import cache_dir
@@ -21,7 +22,10 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "tabtwin.js
 
 def base_file(spec: str, relative_to: Path, log=print) -> Path:
     """The base GGUF an adapter was trained on: a default model id (its original PyPI file,
-    as training used it) or a path relative to models.toml."""
+    as training used it), a path relative to models.toml, or a GGUF from the hub
+    (`hf:ORG/NAME@REVISION:FILE.gguf`, fetched once into the cache)."""
+    if hf.is_hf(spec):
+        return hf.fetch(spec, log)
     path = (relative_to / spec).resolve()
     if path.suffix == ".gguf" or "/" in spec:
         if not path.is_file():

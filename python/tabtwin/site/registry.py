@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from tabtwin.catalog import hf
 from tabtwin.errors import TabtwinError
 from tabtwin.gguf.sampling import problems as sampling_problems
 from tabtwin.gguf.store import QUANTIZATIONS
@@ -183,7 +184,8 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
         bad(
             sources[1] if len(sources) > 1 else "",
             'exactly one source is needed: pypi = "<default model id>", '
-            'path = "file.gguf", url = "https://…/file.gguf" or base = "<default model id or .gguf>" with '
+            'path = "file.gguf", url = "https://…/file.gguf" or base = "<default model id, .gguf or '
+            'hf:ORG/NAME@REVISION:FILE.gguf>" with '
             'adapter = "<folder from tabtwin export>"' + (f" (found {', '.join(sources)})" if sources else ""),
         )
     if ("base" in table) != ("adapter" in table):
@@ -226,6 +228,15 @@ def _entry(index: int, table: dict, base: Path, problem) -> ModelEntry | None:
             bad(key, "must be a non-empty string")
     if "url" in table and isinstance(table["url"], str) and urlparse(table["url"]).scheme not in ("http", "https"):
         bad("url", f"must be an http(s) URL (got {table['url']!r})")
+    if isinstance(table.get("base"), str) and hf.is_hf(table["base"]):
+        try:
+            if not (hf.parse(table["base"]).file or "").endswith(".gguf"):
+                bad(
+                    "base",
+                    f"a base from the hub names its GGUF file: {hf.FORM.split(' or ')[1]} (got {table['base']!r})",
+                )
+        except TabtwinError as exc:
+            bad("base", str(exc))
     if "pypi" in table and isinstance(table["pypi"], str):
         from tabtwin.catalog.defaults import DEFAULT_MODELS
 
