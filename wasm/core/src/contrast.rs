@@ -6,7 +6,7 @@
 //!
 //! so that what the notes add counts more than what the twin would say anyway (a trained "I don't
 //! know", a guess from its weights). A token the notes themselves make unlikely (below `PLAUSIBLE`
-//! times the likeliest) is not chosen however the contrast ranks it: a small model's logits far
+//! times the likeliest) is not chosen while a plausible one is allowed, however the contrast ranks it: a small model's logits far
 //! from its top are noise, and contrasting noise gives junk (the adaptive plausibility constraint
 //! of Li et al. 2023, "Contrastive Decoding").
 //!
@@ -49,12 +49,24 @@ impl Contrast {
     }
 
     /// `with_notes` contrasted with `without_notes`, in place.
+    /// Implausible tokens stay below every plausible one, in their order with notes: when a guard
+    /// (`generate.rs`) refuses every plausible token, the next choice is still the notes' best, not
+    /// whichever token has the lowest id.
     pub fn apply(&self, with_notes: &mut [f32], without_notes: &[f32]) {
         let top = with_notes.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         // p >= PLAUSIBLE * p_max  <=>  logit >= top + ln(PLAUSIBLE).
         let floor = top + PLAUSIBLE.ln();
+        let mut lowest = f32::INFINITY;
         for (l, &plain) in with_notes.iter_mut().zip(without_notes) {
-            *l = if *l >= floor { (1.0 + self.alpha) * *l - self.alpha * plain } else { f32::NEG_INFINITY };
+            if *l >= floor {
+                *l = (1.0 + self.alpha) * *l - self.alpha * plain;
+                lowest = lowest.min(*l);
+            }
+        }
+        for l in with_notes.iter_mut() {
+            if *l < floor {
+                *l = lowest - 1.0 + (*l - floor);
+            }
         }
     }
 }
@@ -80,8 +92,15 @@ mod tests {
         let mut with_notes = vec![0.0, -1.0, -5.0];
         let without = vec![0.0, -1.0, -30.0];
         Contrast::new("q").apply(&mut with_notes, &without);
-        assert_eq!(with_notes[2], f32::NEG_INFINITY);
-        assert!(with_notes[0].is_finite() && with_notes[1].is_finite());
+        assert!(with_notes[2] < with_notes[0].min(with_notes[1]), "{with_notes:?}");
+    }
+
+    #[test]
+    fn implausible_tokens_keep_their_order_below_the_plausible_ones() {
+        // A guard that refuses both plausible tokens gets token 3 next (the notes' third), not 2.
+        let mut with_notes = vec![0.0, -0.5, -9.0, -4.0];
+        Contrast::new("q").apply(&mut with_notes, &[0.0, 3.0, -9.0, -4.0]);
+        assert!(with_notes[3] > with_notes[2] && with_notes[3] < with_notes[0].min(with_notes[1]), "{with_notes:?}");
     }
 
     #[test]
