@@ -6,9 +6,9 @@
 //!
 //! so that what the notes add counts more than what the twin would say anyway (a trained "I don't
 //! know", a guess from its weights). A token the notes themselves make unlikely (below `PLAUSIBLE`
-//! times the likeliest) is not chosen while a plausible one is allowed, however the contrast ranks it: a small model's logits far
-//! from its top are noise, and contrasting noise gives junk (the adaptive plausibility constraint
-//! of Li et al. 2023, "Contrastive Decoding").
+//! times the likeliest) is not chosen while a plausible one is allowed, however the contrast ranks
+//! it: a small model's logits far from its top are noise, and contrasting noise gives junk (the
+//! adaptive plausibility constraint of Li et al. 2023, "Contrastive Decoding").
 //!
 //! The prompt without notes is the same conversation with the bare question; its keys and values
 //! sit in the model's second cache (`CausalLm::swap_cache`), so a reply costs two decode passes a

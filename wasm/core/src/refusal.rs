@@ -79,7 +79,8 @@ impl Refusals {
         let expanded = expand(&written);
         let openings = self.openings.iter().map(String::as_str).chain(COMMON_OPENINGS.iter().copied());
         openings.into_iter().any(|o| {
-            let on_its_way = |reply: &str, o: &str| reply.starts_with(o) || (past_first_word && o.starts_with(reply.trim_end()));
+            let on_its_way =
+                |reply: &str, o: &str| reply.starts_with(o) || (past_first_word && o.starts_with(reply.trim_end()));
             // As written, so that "That isn" is caught before its "'t"; and expanded, so that a
             // contraction the twin was not trained on is caught too.
             on_its_way(&written, o) || on_its_way(&expanded, &expand(o))
@@ -109,8 +110,15 @@ fn opening(line: &str) -> String {
 /// it is a possessive; only openings are compared, and a refusal does not open with one.
 fn expand(text: &str) -> String {
     const WHOLE: &[(&str, &str)] = &[("can't", "can not"), ("cannot", "can not"), ("won't", "will not")];
-    const ENDINGS: &[(&str, &str)] =
-        &[("n't", " not"), ("'m", " am"), ("'re", " are"), ("'ve", " have"), ("'ll", " will"), ("'d", " would"), ("'s", " is")];
+    const ENDINGS: &[(&str, &str)] = &[
+        ("n't", " not"),
+        ("'m", " am"),
+        ("'re", " are"),
+        ("'ve", " have"),
+        ("'ll", " will"),
+        ("'d", " would"),
+        ("'s", " is"),
+    ];
     let words = text.split(' ').map(|word| {
         if let Some((_, full)) = WHOLE.iter().find(|(short, _)| *short == word) {
             return full.to_string();
@@ -169,7 +177,8 @@ mod tests {
     #[test]
     fn a_reply_on_its_way_to_a_refusal_is_blocked_and_an_answer_is_not() {
         let r = demo();
-        for begun in ["I don", "I don't know", "That isn't", "I'm not sure", "i do not", "That's not", "That is not in"] {
+        for begun in ["I don", "I don't know", "That isn't", "I'm not sure", "i do not", "That's not", "That is not in"]
+        {
             assert!(r.blocks(begun), "{begun}");
         }
         for begun in ["I", "I live", "That", "That's", "That's right", "My cat", "I don't think so", "Mercator"] {

@@ -170,9 +170,8 @@ impl Session {
 
     /// Feed one generated token to the prompt without notes, after `feed`: its next logits.
     pub fn feed_contrast(&mut self, model: &mut dyn CausalLm, token: u32) -> Result<Vec<f32>> {
-        let pos = self
-            .contrast_len
-            .ok_or_else(|| Error::Invalid("no prompt without notes was fed for this turn".into()))?;
+        let pos =
+            self.contrast_len.ok_or_else(|| Error::Invalid("no prompt without notes was fed for this turn".into()))?;
         model.swap_cache();
         let logits = model.forward(&[token], pos);
         model.swap_cache();

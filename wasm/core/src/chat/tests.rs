@@ -455,10 +455,8 @@ fn a_contrasted_turn_feeds_the_question_without_notes_into_the_second_cache_besi
     script.replies.borrow_mut().clear();
     script.say(&answer.iter().flat_map(|&t| [t, noise]).collect::<Vec<_>>());
     let calls_before = script.calls.borrow().len();
-    let contrast = Overrides {
-        contrast: Some(crate::contrast::Contrast::new("Where do you live?")),
-        ..Default::default()
-    };
+    let contrast =
+        Overrides { contrast: Some(crate::contrast::Contrast::new("Where do you live?")), ..Default::default() };
     let reply = chat.generate(notes, &contrast, |_| true).unwrap();
     assert_eq!(reply, "Majorna.");
     let calls = script.calls.borrow()[calls_before..].to_vec();

@@ -216,6 +216,7 @@ fn contrast_decodes_a_turn_with_notes_against_its_bare_question_unless_it_is_ref
     assert!(!breed.options.contains_key("contrast"), "a refusal decided already has no reply to contrast");
     let small_talk = g.ground("How are you today?", &LIMITS).unwrap();
     assert!(small_talk.sources.is_empty() && !small_talk.options.contains_key("contrast"), "no notes, no contrast");
-    let json = br#"{"format":1,"contrast":true,"passages":[{"id":"a","source":"qa","title":"Q&A","url":"","text":"x"}]}"#;
+    let json =
+        br#"{"format":1,"contrast":true,"passages":[{"id":"a","source":"qa","title":"Q&A","url":"","text":"x"}]}"#;
     assert!(Grounding::from_json(json).unwrap().contrast(), "[grounding] contrast reaches the index");
 }
