@@ -11,6 +11,8 @@ from html.parser import HTMLParser
 SKIPPED = {"script", "style", "head", "nav", "header", "footer", "aside", "form", "blockquote", "template"}
 BLOCKS = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "pre", "section", "article", "hr"}
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# class names a mail client marks blocks with (in a class attribute): the message answered, a signature
+SKIPPED_CLASSES = {"gmail_quote", "gmail_signature"}
 VOID = {"br", "hr", "img", "meta", "link", "input", "wbr", "source", "area", "base", "col", "embed"}
 
 
@@ -32,7 +34,7 @@ class _Text(HTMLParser):
             if tag in BLOCKS and not self.skipping:
                 self.parts.append("\n")
             return
-        if self.skipping or tag in SKIPPED or "gmail_quote" in classes:
+        if self.skipping or tag in SKIPPED or any(c in classes for c in SKIPPED_CLASSES):
             self.skipping.append(tag)
             return
         if tag == "h1" and not self.h1:
