@@ -2,7 +2,9 @@
 //! Context-aware Decoding"): each next token is chosen from the logits with the turn's notes,
 //! pushed away from the logits of the same conversation without them,
 //!
-//!     logits = (1 + alpha) * with_notes - alpha * without_notes,
+//! ```text
+//! logits = (1 + alpha) * with_notes - alpha * without_notes
+//! ```
 //!
 //! so that what the notes add counts more than what the twin would say anyway (a trained "I don't
 //! know", a guess from its weights). A token the notes themselves make unlikely (below `PLAUSIBLE`
