@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ["wasm/Cargo.toml", "wasm/Cargo.lock", "wasm/.cargo/config.toml", "wasm/core"]
+SHARED = ["wasm/Cargo.toml", "wasm/Cargo.lock", "wasm/.cargo/config.toml", "wasm/core", "scripts/wasm-build-env.sh"]
 # artifact -> (its inputs besides the shared ones, the script that builds it, what to commit)
 ARTIFACTS = {
     "web": (["wasm/web", "scripts/build-wasm.sh"], "scripts/build-wasm.sh", "site/static/wasm"),
