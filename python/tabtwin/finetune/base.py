@@ -126,6 +126,12 @@ def load_tokenizer(base: Base, log: Callable[[str], None] = print):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(hf_dir(base, log))
+    if tokenizer.chat_template is None and base.gguf is not None:
+        # a GGUF without a template of its own (the pretrained Gemma 3): the one the core renders for
+        # its architecture (wasm/core/src/template.rs KNOWN), so the twin is trained on what it is served
+        from tabtwin.gguf.read import facts
+
+        tokenizer.chat_template = facts(base.gguf).get("fallback_chat_template")
     if tokenizer.chat_template is None:
         raise TabtwinError(f"{base.spec}: the base has no chat template; tabtwin trains chat models only")
     return tokenizer

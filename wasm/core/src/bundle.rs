@@ -11,7 +11,7 @@ use crate::keys;
 use crate::models::CausalLm;
 use crate::options::GenerateOptions;
 use crate::refusal::Refusals;
-use crate::template::{ChatTemplate, Message};
+use crate::template::{self, ChatTemplate, Message};
 use crate::tokenizer::TextTokenizer;
 
 /// Facts about the loaded model, read from its header.
@@ -52,12 +52,16 @@ impl Bundle {
         let eos_id = file.opt_u32(gguf::EOS_TOKEN_ID)?;
         let token_at = |id: Option<u32>| id.and_then(|id| tokenizer.id_to_token(id)).unwrap_or_default();
         let (bos, eos) = (token_at(bos_id), token_at(eos_id));
-        let template_src = file.string(gguf::CHAT_TEMPLATE).map_err(|_| {
-            Error::Template(format!(
-                "the file has no {}; tabtwin needs the model's own chat format",
-                gguf::CHAT_TEMPLATE
-            ))
-        })?;
+        // a base without a template of its own gets its architecture's known one (template::KNOWN)
+        let template_src = match file.opt_string(gguf::CHAT_TEMPLATE)? {
+            Some(source) => source,
+            None => template::known(&architecture).ok_or_else(|| {
+                Error::Template(format!(
+                    "the file has no {}; tabtwin needs the model's own chat format",
+                    gguf::CHAT_TEMPLATE
+                ))
+            })?,
+        };
         let template = ChatTemplate::new(template_src, bos, eos)?;
         let info = ModelInfo {
             context_length: file.u32(&gguf::context_length_key(&architecture))? as usize,

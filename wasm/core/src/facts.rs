@@ -18,6 +18,7 @@ use crate::gguf::{self, GgufFile};
 use crate::grounding::embedder;
 use crate::keys;
 use crate::refusal::Refusals;
+use crate::template;
 
 /// `general.architecture` of a Whisper GGUF (`tabtwin whisper convert`).
 pub const SPEECH_ARCH: &str = "whisper";
@@ -51,6 +52,9 @@ pub struct Facts {
     pub tokenizer: Option<String>,
     pub tokenizer_pre: Option<String>,
     pub chat_template: bool,
+    /// For a file without `tokenizer.chat_template`: its architecture's known template, which the
+    /// core renders instead (`template::KNOWN`) and training must use too; None otherwise.
+    pub fallback_chat_template: Option<String>,
     /// The `tabtwin.*` keys the file holds, with their values.
     pub tabtwin: BTreeMap<String, String>,
     /// The apps the twin was trained to open (its `tabtwin.tools`); none for a file without the
@@ -93,6 +97,10 @@ impl Facts {
             tokenizer: file.opt_string(gguf::TOKENIZER_MODEL)?.map(str::to_string),
             tokenizer_pre: file.opt_string(gguf::TOKENIZER_PRE)?.map(str::to_string),
             chat_template: file.get(gguf::CHAT_TEMPLATE).is_some(),
+            fallback_chat_template: match file.get(gguf::CHAT_TEMPLATE) {
+                Some(_) => None,
+                None => template::known(&architecture).map(str::to_string),
+            },
             tabtwin,
             apps,
             architecture,

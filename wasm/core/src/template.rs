@@ -13,6 +13,60 @@ use crate::error::{Error, Result};
 /// second, with a sentence instead of a hung tab.
 const TEMPLATE_FUEL: u64 = 2_000_000;
 
+/// The chat format of an architecture whose base files ship without `tokenizer.chat_template`
+/// (the pretrained Gemma 3 270M GGUF has none), used only when the file has none: the one source
+/// for the core and training (which reads it from the file's facts, `facts.rs`
+/// `fallback_chat_template`). Gemma 3's own template (google/gemma-3-*-it `tokenizer_config.json`): the
+/// system prompt opens the first user turn; turns are `<start_of_turn>user|model` ... `<end_of_turn>`.
+pub const KNOWN: &[(&str, &str)] = &[("gemma3", GEMMA3)];
+
+const GEMMA3: &str = r#"{{ bos_token }}
+{%- if messages[0]['role'] == 'system' -%}
+    {%- if messages[0]['content'] is string -%}
+        {%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}
+    {%- else -%}
+        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}
+    {%- endif -%}
+    {%- set loop_messages = messages[1:] -%}
+{%- else -%}
+    {%- set first_user_prefix = "" -%}
+    {%- set loop_messages = messages -%}
+{%- endif -%}
+{%- for message in loop_messages -%}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}
+        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}
+    {%- endif -%}
+    {%- if (message['role'] == 'assistant') -%}
+        {%- set role = "model" -%}
+    {%- else -%}
+        {%- set role = message['role'] -%}
+    {%- endif -%}
+    {{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else "") }}
+    {%- if message['content'] is string -%}
+        {{ message['content'] | trim }}
+    {%- elif message['content'] is iterable -%}
+        {%- for item in message['content'] -%}
+            {%- if item['type'] == 'image' -%}
+                {{ '<start_of_image>' }}
+            {%- elif item['type'] == 'text' -%}
+                {{ item['text'] | trim }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- else -%}
+        {{ raise_exception("Invalid content type") }}
+    {%- endif -%}
+    {{ '<end_of_turn>\n' }}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+    {{'<start_of_turn>model\n'}}
+{%- endif -%}
+"#;
+
+/// The known chat template of `architecture` (`KNOWN`), if it has one.
+pub fn known(architecture: &str) -> Option<&'static str> {
+    KNOWN.iter().find(|(arch, _)| *arch == architecture).map(|(_, source)| *source)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Message {
     pub role: String,
@@ -96,6 +150,24 @@ mod tests {
         let turns: Vec<Message> =
             (0..2000).map(|i| Message::new(if i % 2 == 0 { "user" } else { "assistant" }, "words")).collect();
         assert!(template.render(&turns).is_ok());
+    }
+
+    #[test]
+    fn gemma3_has_its_own_turns_with_the_system_prompt_in_the_first() {
+        let template = ChatTemplate::new(known("gemma3").unwrap(), "<bos>".into(), "<eos>".into()).unwrap();
+        let text = template
+            .render(&[
+                Message::new("system", "Be brief."),
+                Message::new("user", " hi "),
+                Message::new("assistant", "hello"),
+            ])
+            .unwrap();
+        assert_eq!(
+            text,
+            "<bos><start_of_turn>user\nBe brief.\n\nhi<end_of_turn>\n<start_of_turn>model\nhello<end_of_turn>\n\
+             <start_of_turn>model\n"
+        );
+        assert!(known("llama").is_none());
     }
 
     #[test]

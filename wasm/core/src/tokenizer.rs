@@ -1,10 +1,13 @@
-//! A Hugging Face `tokenizers::Tokenizer` built from GGUF metadata alone.
+//! The model's tokenizer, built from GGUF metadata alone, with the ids transformers gives.
 //!
-//! The file carries the vocabulary, merges, token types and the pre-tokenizer
-//! name (`tokenizer.ggml.pre`); the pre-tokenizer regexes below are the ones the
-//! original `tokenizer.json` files use, so ids equal transformers' for the same
-//! model. A pre-tokenizer we do not know is an error that names it.
+//! `tokenizer.ggml.model = "gpt2"`: a Hugging Face `tokenizers::Tokenizer` (byte-level BPE). The
+//! file carries the vocabulary, merges, token types and the pre-tokenizer name
+//! (`tokenizer.ggml.pre`); the pre-tokenizer regexes below are the ones the original
+//! `tokenizer.json` files use. A pre-tokenizer we do not know is an error that names it.
+//!
+//! `tokenizer.ggml.model = "llama"` (SentencePiece) on a Gemma: `spm.rs`.
 
+use candle_core::quantized::gguf_file::Value;
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::{Vocab, BPE};
 use tokenizers::normalizers::unicode::NFC;
@@ -18,6 +21,15 @@ use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 use crate::error::{Error, Result};
 use crate::gguf::{self, GgufFile};
 
+mod spm;
+#[cfg(test)]
+mod tests;
+
+/// Whether a SentencePiece vocabulary starts the text with "▁" (Gemma's does not).
+const ADD_SPACE_PREFIX: &str = "tokenizer.ggml.add_space_prefix";
+/// The architectures whose SentencePiece vocabulary `spm.rs` tokenizes as transformers does.
+const SPM_ARCHITECTURES: &[&str] = &["gemma", "gemma2", "gemma3"];
+
 /// Qwen2 / Qwen2.5: like GPT-4's cl100k but single digits.
 const QWEN2_PATTERN: &str =
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -29,21 +41,18 @@ pub const TOKEN_TYPE_CONTROL: i32 = 3;
 const TOKEN_TYPE_USER_DEFINED: i32 = 4;
 
 pub struct TextTokenizer {
-    inner: Tokenizer,
+    inner: Inner,
+}
+
+enum Inner {
+    ByteLevel(Box<Tokenizer>),
+    SentencePiece(spm::Spm),
 }
 
 impl TextTokenizer {
     pub fn from_gguf(file: &GgufFile) -> Result<Self> {
         let model = file.string(gguf::TOKENIZER_MODEL)?;
-        if model != "gpt2" {
-            return Err(Error::Tokenizer(format!(
-                "{} = '{model}' is not supported yet (supported: gpt2 byte-level BPE)",
-                gguf::TOKENIZER_MODEL
-            )));
-        }
-        let pre = file.opt_string(gguf::TOKENIZER_PRE)?.unwrap_or("default");
         let tokens = file.strings(gguf::TOKENS)?;
-        let merges = file.strings(gguf::MERGES)?;
         // optional, but when present it must be integers, one per token (a shorter list would
         // silently leave the last tokens' types unread)
         let token_types = match file.get(gguf::TOKEN_TYPE) {
@@ -56,7 +65,37 @@ impl TextTokenizer {
                 problem: format!("{} entries for {} tokens ({})", token_types.len(), tokens.len(), gguf::TOKENS),
             });
         }
-        Self::byte_level_bpe(pre, &tokens, &merges, &token_types)
+        match model {
+            "gpt2" => {
+                let pre = file.opt_string(gguf::TOKENIZER_PRE)?.unwrap_or("default");
+                Self::byte_level_bpe(pre, &tokens, &file.strings(gguf::MERGES)?, &token_types)
+            }
+            "llama" => {
+                let architecture = file.string(gguf::ARCHITECTURE)?;
+                let space_prefix = !matches!(file.get(ADD_SPACE_PREFIX), Some(Value::Bool(false)));
+                if !SPM_ARCHITECTURES.contains(&architecture) || space_prefix {
+                    return Err(Error::Tokenizer(format!(
+                        "{} = 'llama' (SentencePiece) is supported for {} with {ADD_SPACE_PREFIX} = false, \
+                         not for '{architecture}'{}",
+                        gguf::TOKENIZER_MODEL,
+                        SPM_ARCHITECTURES.join(", "),
+                        if space_prefix { " with a space prefix" } else { "" }
+                    )));
+                }
+                Self::sentencepiece(&tokens, &token_types)
+            }
+            other => Err(Error::Tokenizer(format!(
+                "{} = '{other}' is not supported (supported: gpt2 byte-level BPE, llama SentencePiece on Gemma)",
+                gguf::TOKENIZER_MODEL
+            ))),
+        }
+    }
+
+    /// Gemma's SentencePiece tokenizer from its vocabulary (id = position) and token types
+    /// (`spm.rs`); control and user-defined tokens are matched whole.
+    pub fn sentencepiece(tokens: &[&str], token_types: &[i32]) -> Result<Self> {
+        let spm = spm::Spm::new(tokens, token_types, &[TOKEN_TYPE_CONTROL, TOKEN_TYPE_USER_DEFINED])?;
+        Ok(Self { inner: Inner::SentencePiece(spm) })
     }
 
     /// A byte-level BPE tokenizer from its parts: the pre-tokenizer name, the vocabulary
@@ -89,24 +128,38 @@ impl TextTokenizer {
             .map(|(tok, _)| AddedToken::from(tok.to_string(), true))
             .collect();
         inner.add_special_tokens(&specials);
-        Ok(Self { inner })
+        Ok(Self { inner: Inner::ByteLevel(Box::new(inner)) })
     }
 
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self.inner.encode(text, false).map_err(|e| Error::Tokenizer(format!("encode: {e}")))?;
-        Ok(enc.get_ids().to_vec())
+        match &self.inner {
+            Inner::ByteLevel(t) => {
+                let enc = t.encode(text, false).map_err(|e| Error::Tokenizer(format!("encode: {e}")))?;
+                Ok(enc.get_ids().to_vec())
+            }
+            Inner::SentencePiece(spm) => Ok(spm.encode(text)),
+        }
     }
 
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, false).map_err(|e| Error::Tokenizer(format!("decode: {e}")))
+        match &self.inner {
+            Inner::ByteLevel(t) => t.decode(ids, false).map_err(|e| Error::Tokenizer(format!("decode: {e}"))),
+            Inner::SentencePiece(spm) => Ok(spm.decode(ids)),
+        }
     }
 
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
-        self.inner.token_to_id(token)
+        match &self.inner {
+            Inner::ByteLevel(t) => t.token_to_id(token),
+            Inner::SentencePiece(spm) => spm.token_to_id(token),
+        }
     }
 
     pub fn id_to_token(&self, id: u32) -> Option<String> {
-        self.inner.id_to_token(id)
+        match &self.inner {
+            Inner::ByteLevel(t) => t.id_to_token(id),
+            Inner::SentencePiece(spm) => spm.id_to_token(id),
+        }
     }
 }
 
