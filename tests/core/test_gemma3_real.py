@@ -96,3 +96,20 @@ def test_next_tokens_equal_transformers_along_its_greedy_continuations(gemma_pat
             steps.append(reference.decode(ids[-1:]))
             ids.append(int(expected.argmax()))  # both read transformers' continuation
     assert agreed >= MIN_TOP1_AGREEMENT, (agreed, steps)
+
+
+def test_training_renders_the_turns_the_core_serves(gemma_path, chat):
+    """A twin trained on this base learns the turns it is served: training's tokenizer takes the
+    core's fallback template (through the host wasm), and renders and encodes as the core does."""
+    from tabtwin.finetune.base import load_tokenizer, resolve_base
+
+    tokenizer = load_tokenizer(resolve_base(str(gemma_path)), log=lambda *_: None)
+    for conversation in (
+        [("user", "Hi!")],
+        [("system", "You are Ada."), ("user", "Where do you live?")],
+        [("user", "Hi"), ("assistant", "Hello! How can I help?"), ("user", "Your boat's name?")],
+    ):
+        messages = [{"role": role, "content": content} for role, content in conversation]
+        trained = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        assert trained == chat.render(conversation)
+        assert tokenizer.encode(trained, add_special_tokens=False) == chat.encode(trained)

@@ -90,7 +90,9 @@ def stage_model(
             f"model '{entry.id}' ({src}): architecture '{info['architecture']}' is not supported by "
             f"the core (supported: {', '.join(SUPPORTED_ARCHITECTURES)})"
         )
-    if check_chat and not info["chat_template"]:
+    # A base without a template of its own runs with the one the core knows for its architecture
+    # (facts' fallback_chat_template, e.g. the pretrained Gemma 3): the page chats with it the same way.
+    if check_chat and not (info["chat_template"] or info.get("fallback_chat_template")):
         raise BuildError(f"model '{entry.id}' ({src}): no tokenizer.chat_template in the file")
     if unchanged:
         shards, whole = previous["shards"], previous["sha256"]
