@@ -562,17 +562,20 @@ def test_each_of_the_cores_methods_gets_its_own_row_and_the_site_is_served_as_be
         "twin+grounding:answerability",
         "twin+grounding:told_only",
         "twin+grounding:nearest",
+        "twin+grounding:contrast",
+        "twin+grounding:both+contrast",
         "twin+grounding:all",
     ]
     nearest = next(r for r in report["rows"] if r["question"].startswith("Where do you live?"))
     assert nearest["twin+grounding:nearest"]["sources"] == nearest["twin+grounding:none"]["sources"]
+    assert nearest["twin+grounding:contrast"]["sources"] == nearest["twin+grounding:none"]["sources"]
     assert report["command"].split()[:4] == ["tabtwin", "eval", report["config"], "--methods"]
     lisbon = next(r for r in report["rows"] if r["question"].startswith("Where do you live?"))
     assert lisbon["twin+grounding"]["verdict"] == lisbon["twin+grounding:answerability"]["verdict"] == "refuse"
     assert "verdict" not in lisbon["twin+grounding:none"] and "verdict" not in lisbon["twin+grounding:told_only"]
     served = json.loads(grounding.answerability_json())
     assert (served["bias"], served["refuse_below"]) == (-5, 0.5) and grounding.told_only(), "as served again"
-    assert not grounding.nearest()
+    assert not grounding.nearest() and not grounding.contrast()
 
 
 def test_a_chosen_method_is_the_only_extra_row_and_an_unknown_one_is_named(trained, tmp_path, monkeypatch):
